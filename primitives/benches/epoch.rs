@@ -1,0 +1,64 @@
+#![allow(clippy::arithmetic_side_effects, clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used)]
+//! Criterion benchmark of the pure epoch: 256 to 16384 peers, 64 weights per peer (and the
+//! bonds one earlier epoch leaves), to show the cost growing linearly with the weights.
+//!
+//! `cargo bench -p bittensor-primitives --bench epoch`
+
+use bittensor_primitives::epoch::{run_epoch, EpochInput, EpochParams, Uid};
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+
+/// Weights each peer sets.
+const WEIGHTS_PER_PEER: usize = 64;
+
+/// A deterministic metagraph of `n` peers: varied stake, 64 weights per peer on pseudo-random
+/// others, and the bonds left by one earlier epoch.
+fn metagraph(n: usize) -> (Vec<u64>, Vec<bool>, Vec<Vec<(Uid, u16)>>, Vec<Vec<(Uid, u64)>>) {
+	let mut state = 0x9e37_79b9_7f4a_7c15u64;
+	let mut next = move || {
+		state ^= state << 13;
+		state ^= state >> 7;
+		state ^= state << 17;
+		state
+	};
+	let stake: Vec<u64> = (0..n).map(|_| next() % 1_000_000_000_000).collect();
+	let active = vec![true; n];
+	let weights: Vec<Vec<(Uid, u16)>> = (0..n)
+		.map(|_| {
+			let mut row: Vec<(Uid, u16)> =
+				(0..WEIGHTS_PER_PEER).map(|_| ((next() % n as u64) as Uid, (next() % 65_535 + 1) as u16)).collect();
+			row.sort_unstable_by_key(|(j, _)| *j);
+			row.dedup_by_key(|(j, _)| *j);
+			row
+		})
+		.collect();
+	let params = EpochParams::default();
+	let bonds = run_epoch(
+		&params,
+		&EpochInput { stake: &stake, active: &active, weights: &weights, bonds: &[], emission: 1_000_000_000 },
+	)
+	.bonds;
+	(stake, active, weights, bonds)
+}
+
+fn epoch(c: &mut Criterion) {
+	let mut group = c.benchmark_group("epoch");
+	group.sample_size(10);
+	let params = EpochParams::default();
+	for n in [256usize, 1024, 4096, 16384] {
+		let (stake, active, weights, bonds) = metagraph(n);
+		let entries: usize = weights.iter().map(Vec::len).sum();
+		group.throughput(Throughput::Elements(entries as u64));
+		group.bench_with_input(BenchmarkId::new("peers", n), &n, |b, _| {
+			b.iter(|| {
+				run_epoch(
+					&params,
+					&EpochInput { stake: &stake, active: &active, weights: &weights, bonds: &bonds, emission: 1_000_000_000 },
+				)
+			})
+		});
+	}
+	group.finish();
+}
+
+criterion_group!(benches, epoch);
+criterion_main!(benches);

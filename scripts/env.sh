@@ -1,0 +1,10 @@
+# Sourced by the scripts: one target directory outside the work tree, kept between runs, so
+# that a second build (and CI after a session) starts warm.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/bittensor/target}"
+export NODE_BIN="$CARGO_TARGET_DIR/release/bittensor-node"
+
+# Builds the whole workspace (node binary and tests) under one feature resolution: building
+# only `-p bittensor-node` would resolve features differently and recompile shared crates.
+build_workspace() {
+	cargo test --release --locked --workspace --no-run "$@"
+}

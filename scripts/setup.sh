@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Installs what a fresh machine lacks to build and test BitTensor. Safe to run again: each step
+# checks first and does nothing when its tool is already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
+
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+
+# Debian packages: protoc (libp2p and the neuron's gRPC protocol), a C++ compiler (binaryen,
+# built for the runtime's wasm-opt step), Node.js/npm (end-to-end tests with @polkadot/api).
+missing=()
+command -v protoc >/dev/null || missing+=(protobuf-compiler)
+command -v g++ >/dev/null || missing+=(g++)
+command -v make >/dev/null || missing+=(make)
+command -v curl >/dev/null || missing+=(curl)
+command -v node >/dev/null || missing+=(nodejs)
+command -v npm >/dev/null || missing+=(npm)
+if [ ${#missing[@]} -gt 0 ]; then
+	log "installing Debian packages: ${missing[*]}"
+	$SUDO apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"
+fi
+
+# Rust: the wasm target and the standard library's sources, for the runtime's wasm build.
+if ! command -v cargo >/dev/null; then
+	echo "cargo is missing: install Rust with rustup first" >&2
+	exit 1
+fi
+installed_targets=$(rustup target list --installed)
+grep -qx wasm32-unknown-unknown <<<"$installed_targets" || rustup target add wasm32-unknown-unknown
+# wasm32v1-none builds the runtime without -Z build-std (faster, no nightly features).
+grep -qx wasm32v1-none <<<"$installed_targets" || rustup target add wasm32v1-none
+rustup component list --installed | grep -q '^rust-src' || rustup component add rust-src
+
+# npm packages for the end-to-end tests, exactly as locked.
+if [ ! -d e2e/node_modules ] || [ e2e/package-lock.json -nt e2e/node_modules/.package-lock.json ]; then
+	log "installing e2e/ npm packages"
+	(cd e2e && npm ci --no-audit --no-fund --loglevel=error)
+fi
+log "ready"
