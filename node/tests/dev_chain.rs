@@ -3,9 +3,9 @@
 
 mod common;
 
-use std::{process::Command, time::Duration};
+use std::time::Duration;
 
-use common::{repo_root, NodeProcess};
+use common::{run_e2e_script, NodeProcess};
 
 #[test]
 fn dev_node_finalizes_blocks_and_accepts_a_polkadot_js_transfer() {
@@ -14,15 +14,7 @@ fn dev_node_finalizes_blocks_and_accepts_a_polkadot_js_transfer() {
 
 	node.wait_for_finalized(2, Duration::from_secs(120));
 
-	let script = repo_root().join("e2e/transfer.mjs");
-	let output = Command::new("node")
-		.arg(&script)
-		.arg(node.ws_url())
-		.output()
-		.expect("run node (Node.js); scripts/setup.sh installs it");
-	let stdout = String::from_utf8_lossy(&output.stdout);
-	let stderr = String::from_utf8_lossy(&output.stderr);
-	assert!(output.status.success(), "transfer.mjs failed:\n{stdout}\n{stderr}");
+	let stdout = run_e2e_script("transfer.mjs", &node);
 	assert!(stdout.contains("transfer ok"), "unexpected output:\n{stdout}");
 }
 

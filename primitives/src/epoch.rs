@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use sp_arithmetic::{PerThing, Perquintill};
 use substrate_fixed::types::{I64F64, U64F64};
 
-use crate::fixed_math::{normalize, ratio, share_of, sigmoid, to_perquintill};
+use crate::fixed_math::{mul_shift_64, normalize, ratio, share_of, sigmoid, to_perquintill};
 
 /// A peer's uid: its index in the metagraph.
 pub type Uid = u16;
@@ -205,18 +205,36 @@ fn active_stake_shares(input: &EpochInput) -> Vec<U64F64> {
 fn normalized_rows(input: &EpochInput, n: usize, keep_self: bool) -> Vec<Vec<(usize, U64F64)>> {
 	(0..n)
 		.map(|i| {
-			let row: Vec<(usize, u16)> = input
+			let mut row: Vec<(usize, u32)> = input
 				.weights
 				.get(i)
 				.map(|row| {
 					row.iter()
-						.map(|(j, w)| (usize::from(*j), *w))
+						.map(|(j, w)| (usize::from(*j), u32::from(*w)))
 						.filter(|(j, w)| *w > 0 && *j < n && (keep_self || *j != i))
 						.collect()
 				})
 				.unwrap_or_default();
-			let total = row.iter().fold(0u128, |sum, (_, w)| sum.saturating_add(u128::from(*w)));
-			row.into_iter().map(|(j, w)| (j, ratio(u128::from(w), total))).collect()
+			// Sorted by uid (stored rows already are), a uid given twice counts with both weights.
+			row.sort_by_key(|(j, _)| *j);
+			let mut coalesced: Vec<(usize, u32)> = Vec::with_capacity(row.len());
+			for (j, w) in row {
+				match coalesced.last_mut() {
+					Some((last, sum)) if *last == j => *sum = sum.saturating_add(w),
+					_ => coalesced.push((j, w)),
+				}
+			}
+			let total = coalesced.iter().fold(0u128, |sum, (_, w)| sum.saturating_add(u128::from(*w)));
+			// w / total = w · ⌈2^96 / total⌉ / 2^32: one division per row, at most one unit of
+			// 2^-64 over the exact quotient, and exactly 1 when w = total.
+			let per_weight = (1u128 << 96).div_ceil(total.max(1));
+			coalesced
+				.into_iter()
+				.map(|(j, w)| {
+					let bits = u128::from(w).saturating_mul(per_weight).checked_shr(32).unwrap_or(0);
+					(j, U64F64::from_bits(bits))
+				})
+				.collect()
 		})
 		.collect()
 }
@@ -272,40 +290,57 @@ fn next_bonds(
 				.get(i)
 				.map(|row| row.iter().map(|(j, w)| (*j, share_of(s.saturating_mul(*w), input.emission))).collect())
 				.unwrap_or_default();
-			let previous: Vec<(usize, u64)> = input
+			let mut previous: Vec<(usize, u64)> = input
 				.bonds
 				.get(i)
 				.map(|row| {
 					row.iter().map(|(j, b)| (usize::from(*j), *b)).filter(|(j, _)| *j < n).collect()
 				})
 				.unwrap_or_default();
+			// Stored rows are sorted already; sorting a sorted row is linear.
+			previous.sort_by_key(|(j, _)| *j);
+			previous.dedup_by_key(|(j, _)| *j);
 			merge_bonds(mode, &previous, &delta)
 		})
 		.collect()
 }
 
-/// Merges a row of previous bonds with a row of new ones; zero bonds are dropped.
+/// Merges a row of previous bonds with a row of new ones (both sorted by uid, as rows are
+/// stored and produced); zero bonds are dropped. Linear in the two rows' lengths.
 fn merge_bonds(mode: BondsMode, previous: &[(usize, u64)], delta: &[(usize, u64)]) -> Vec<(Uid, u64)> {
-	let mut merged: Vec<(usize, u64, u64)> = previous.iter().map(|(j, b)| (*j, *b, 0)).collect();
-	for (j, d) in delta {
-		match merged.iter_mut().find(|(k, _, _)| k == j) {
-			Some(entry) => entry.2 = entry.2.saturating_add(*d),
-			None => merged.push((*j, 0, *d)),
+	let accumulate = |old: u64, new: u64| match mode {
+		BondsMode::Cumulative => old.saturating_add(new),
+		BondsMode::MovingAverage { alpha } => alpha.mul_floor(old).saturating_add(alpha.left_from_one().mul_floor(new)),
+	};
+	let mut merged = Vec::with_capacity(previous.len().saturating_add(delta.len()));
+	let (mut old, mut new) = (previous.iter().peekable(), delta.iter().peekable());
+	loop {
+		let (j, bond) = match (old.peek(), new.peek()) {
+			(Some((j, b)), Some((k, d))) if j == k => {
+				let entry = (*j, accumulate(*b, *d));
+				old.next();
+				new.next();
+				entry
+			},
+			(Some((j, b)), Some((k, _))) if j < k => {
+				old.next();
+				(*j, accumulate(*b, 0))
+			},
+			(_, Some((k, d))) => {
+				new.next();
+				(*k, accumulate(0, *d))
+			},
+			(Some((j, b)), None) => {
+				old.next();
+				(*j, accumulate(*b, 0))
+			},
+			(None, None) => break,
+		};
+		if let (true, Ok(uid)) = (bond > 0, Uid::try_from(j)) {
+			merged.push((uid, bond));
 		}
 	}
-	merged.sort_unstable_by_key(|(j, _, _)| *j);
 	merged
-		.into_iter()
-		.map(|(j, old, new)| {
-			let bond = match mode {
-				BondsMode::Cumulative => old.saturating_add(new),
-				BondsMode::MovingAverage { alpha } => alpha.mul_floor(old).saturating_add(alpha.left_from_one().mul_floor(new)),
-			};
-			(j, bond)
-		})
-		.filter(|(_, bond)| *bond > 0)
-		.filter_map(|(j, bond)| Uid::try_from(j).ok().map(|uid| (uid, bond)))
-		.collect()
 }
 
 /// `D_i = ½·I_i + ½·Σ_j (b_ij / Σ_k b_kj)·I_j`; a peer nobody holds bonds in keeps its half.
@@ -327,12 +362,16 @@ fn dividends(bonds: &[Vec<(Uid, u64)>], incentive: &[U64F64], n: usize) -> Vec<U
 			}
 		}
 	}
+	// b_ij / Σ_k b_kj · I_j = b_ij · (I_j / Σ_k b_kj): one division per column.
+	let incentive_per_bond: Vec<u128> = column_total
+		.iter()
+		.zip(incentive)
+		.map(|(total, i)| ratio(i.to_bits(), *total).to_bits())
+		.collect();
 	for (i, row) in bonds.iter().enumerate() {
 		let share = row.iter().fold(U64F64::from_num(0), |sum, (j, b)| {
-			let j = usize::from(*j);
-			let total = column_total.get(j).copied().unwrap_or(0);
-			let incentive_j = incentive.get(j).copied().unwrap_or(U64F64::from_num(0));
-			sum.saturating_add(ratio(u128::from(*b), total).saturating_mul(incentive_j))
+			let per_bond = incentive_per_bond.get(usize::from(*j)).copied().unwrap_or(0);
+			sum.saturating_add(U64F64::from_bits(mul_shift_64(*b, per_bond)))
 		});
 		if let Some(d) = dividends.get_mut(i) {
 			*d = d.saturating_add(share.saturating_mul(half));

@@ -1,7 +1,7 @@
 //! Genesis presets: `development` (Alice validates and is sudo) and `local_testnet` (Alice and
 //! Bob validate). Both endow the well-known dev accounts so that tests and scripts can pay fees.
 
-use crate::{AccountId, BalancesConfig, RuntimeGenesisConfig, SudoConfig, TOKEN};
+use crate::{AccountId, BalancesConfig, IncentiveConfig, RuntimeGenesisConfig, SudoConfig, TOKEN};
 use alloc::{vec, vec::Vec};
 use frame_support::build_struct_json_patch;
 use serde_json::Value;
@@ -34,7 +34,23 @@ fn testnet_genesis(
 			authorities: initial_authorities.iter().map(|x| (x.1.clone(), 1)).collect::<Vec<_>>(),
 		},
 		sudo: SudoConfig { key: Some(root) },
+		incentive: IncentiveConfig { hyperparameters: test_network_hyperparameters(), allow_loopback: true },
 	})
+}
+
+/// Hyperparameters of the development and local networks: an epoch every 10 blocks, cheap
+/// registration, short rate limits, and room for up to 256 peers.
+fn test_network_hyperparameters() -> pallet_incentive::Hyperparameters {
+	pallet_incentive::Hyperparameters {
+		tempo: 10,
+		block_emission: TOKEN,
+		registration_cost: TOKEN / 10,
+		weights_set_rate_limit: 2,
+		immunity_period: 100,
+		max_allowed_uids: 256,
+		max_registrations_per_block: 16,
+		..Default::default()
+	}
 }
 
 /// The validator keys (Aura, GRANDPA) of a dev keyring account.

@@ -180,6 +180,21 @@ fn block_number(header: &Value) -> Result<u32, String> {
 	u32::from_str_radix(hex.trim_start_matches("0x"), 16).map_err(|error| error.to_string())
 }
 
+/// Runs `e2e/<script>` with Node.js against `node`, failing the test (with the script's
+/// output) unless it exits successfully; returns its standard output.
+pub fn run_e2e_script(script: &str, node: &NodeProcess) -> String {
+	let output = Command::new("node")
+		.arg(repo_root().join("e2e").join(script))
+		.arg(node.ws_url())
+		.output()
+		.expect("run node (Node.js); scripts/setup.sh installs it");
+	let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+	let stderr = String::from_utf8_lossy(&output.stderr);
+	assert!(output.status.success(), "{script} failed:\n{stdout}\n{stderr}");
+	println!("{stdout}");
+	stdout
+}
+
 /// Repository root (the node crate's parent directory).
 pub fn repo_root() -> PathBuf {
 	Path::new(env!("CARGO_MANIFEST_DIR")).join("..")

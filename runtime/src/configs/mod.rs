@@ -4,7 +4,7 @@ use frame_support::{
 	derive_impl, parameter_types,
 	traits::{ConstBool, ConstU32, ConstU64, ConstU8, VariantCountOf},
 	weights::{
-		constants::{RocksDbWeight, WEIGHT_REF_TIME_PER_SECOND},
+		constants::{ParityDbWeight, WEIGHT_REF_TIME_PER_SECOND},
 		IdentityFee, Weight,
 	},
 };
@@ -46,7 +46,7 @@ impl frame_system::Config for Runtime {
 	type Nonce = Nonce;
 	type Hash = Hash;
 	type BlockHashCount = BlockHashCount;
-	type DbWeight = RocksDbWeight;
+	type DbWeight = ParityDbWeight;
 	type Version = Version;
 	type AccountData = pallet_balances::AccountData<Balance>;
 	type SS58Prefix = SS58Prefix;
@@ -114,4 +114,19 @@ impl pallet_sudo::Config for Runtime {
 	type RuntimeEvent = RuntimeEvent;
 	type RuntimeCall = RuntimeCall;
 	type WeightInfo = pallet_sudo::weights::SubstrateWeight<Runtime>;
+}
+
+parameter_types! {
+	/// The account that holds all stake is derived from this id.
+	pub const IncentivePalletId: frame_support::PalletId = frame_support::PalletId(*b"bt/stake");
+	/// Bound on the number of peers (`MaxAllowedUids` can be set up to this).
+	pub const MaxUids: u32 = 4096;
+}
+
+impl pallet_incentive::Config for Runtime {
+	type RuntimeEvent = RuntimeEvent;
+	type Currency = Balances;
+	type PalletId = IncentivePalletId;
+	type MaxUids = MaxUids;
+	type WeightInfo = pallet_incentive::weights::SubstrateWeight<Runtime>;
 }

@@ -1,0 +1,157 @@
+// Benchmarks may panic on a broken setup: that is a failed benchmark, not runtime code.
+#![allow(clippy::expect_used, clippy::arithmetic_side_effects, clippy::indexing_slicing)]
+
+//! Benchmarks of every call and of the epoch, as a function of peers and weight entries.
+//!
+//! `weights.rs` is generated from them: see its header for the command.
+
+use super::*;
+use crate::Pallet as Incentive;
+use alloc::vec::Vec;
+use frame_benchmarking::v2::*;
+use frame_support::traits::{fungible::Mutate, Hooks};
+use frame_system::{pallet_prelude::BlockNumberFor, RawOrigin};
+
+/// Balance given to every benchmark account: 10^6 tokens.
+const FUNDS: u64 = 1_000_000_000_000_000;
+
+fn funded<T: Config>(name: &'static str, index: u32) -> T::AccountId {
+	let account: T::AccountId = account(name, index, 0);
+	let _ = T::Currency::mint_into(&account, FUNDS);
+	account
+}
+
+/// Hyperparameters that let benchmarks reach the worst case: as many peers as the runtime
+/// allows, no rate limits, every peer replaceable.
+fn open_hyperparameters<T: Config>() {
+	let max = u16::try_from(T::MaxUids::get()).unwrap_or(u16::MAX);
+	Hyperparams::<T>::put(Hyperparameters {
+		max_allowed_uids: max,
+		immunity_period: 0,
+		weights_set_rate_limit: 0,
+		max_registrations_per_block: u16::MAX,
+		max_registrations_per_interval: u16::MAX,
+		min_allowed_weights: 0,
+		..Default::default()
+	});
+	MinAllowedWeights::<T>::put(0);
+	Incentive::<T>::ensure_stake_account_exists();
+}
+
+/// Registers `n` peers with stake; returns their hotkeys.
+fn peers<T: Config>(n: u32) -> Vec<T::AccountId> {
+	let coldkey = funded::<T>("coldkey", 0);
+	(0..n)
+		.map(|i| {
+			let hotkey: T::AccountId = account("hotkey", i, 0);
+			let uid = Incentive::<T>::append_peer(&hotkey, &coldkey, 0u32.into()).expect("room for the peer");
+			Incentive::<T>::mint_stake(uid, 1_000_000_000).expect("stake minted");
+			hotkey
+		})
+		.collect()
+}
+
+/// `per_row` weights from each of the `n` peers to the following peers.
+fn ring_weights<T: Config>(n: u32, per_row: u32) {
+	let n16 = u16::try_from(n).unwrap_or(u16::MAX);
+	let mut total = 0u32;
+	for i in 0..n16 {
+		let row: Vec<(Uid, u16)> =
+			(1..=per_row).map(|k| ((i as u32 + k) % n).try_into().unwrap_or(0)).map(|j: Uid| (j, 1000)).collect();
+		let mut row = row;
+		row.sort_unstable_by_key(|(j, _)| *j);
+		row.dedup_by_key(|(j, _)| *j);
+		total = total.saturating_add(row.len() as u32);
+		Weights::<T>::insert(i, BoundedVec::truncate_from(row));
+	}
+	WeightsCount::<T>::put(total);
+}
+
+#[benchmarks]
+mod benchmarks {
+	use super::*;
+
+	/// Worst case: the metagraph is full and the newcomer replaces a staked peer.
+	#[benchmark]
+	fn register() {
+		open_hyperparameters::<T>();
+		let hotkeys = peers::<T>(T::MaxUids::get());
+		frame_system::Pallet::<T>::set_block_number(10u32.into());
+		let coldkey = funded::<T>("newcomer", 0);
+		let hotkey: T::AccountId = account("new-hotkey", 0, 0);
+		#[extrinsic_call]
+		_(RawOrigin::Signed(coldkey), hotkey.clone());
+		assert!(Uids::<T>::contains_key(&hotkey));
+		assert!(hotkeys.iter().any(|old| !Uids::<T>::contains_key(old)));
+	}
+
+	#[benchmark]
+	fn serve_axon() {
+		open_hyperparameters::<T>();
+		let hotkey = peers::<T>(1).remove(0);
+		#[extrinsic_call]
+		_(RawOrigin::Signed(hotkey), u128::from(u32::from_be_bytes([8, 8, 8, 8])), 8091, IP_V4, 0, 1);
+		assert!(Axons::<T>::contains_key(0));
+	}
+
+	#[benchmark]
+	fn add_stake() {
+		open_hyperparameters::<T>();
+		let hotkey = peers::<T>(T::MaxUids::get()).remove(0);
+		let coldkey = Owner::<T>::get(&hotkey).expect("registered");
+		#[extrinsic_call]
+		_(RawOrigin::Signed(coldkey), hotkey.clone(), 1_000);
+		assert_eq!(Incentive::<T>::stake_of(&hotkey), 1_000_001_000);
+	}
+
+	#[benchmark]
+	fn remove_stake() {
+		open_hyperparameters::<T>();
+		let hotkey = peers::<T>(T::MaxUids::get()).remove(0);
+		let coldkey = Owner::<T>::get(&hotkey).expect("registered");
+		#[extrinsic_call]
+		_(RawOrigin::Signed(coldkey), hotkey.clone(), 1_000);
+		assert_eq!(Incentive::<T>::stake_of(&hotkey), 999_999_000);
+	}
+
+	/// `n` weights, one on every other peer.
+	#[benchmark]
+	fn set_weights(n: Linear<1, { T::MaxUids::get().saturating_sub(1) }>) {
+		open_hyperparameters::<T>();
+		let hotkey = peers::<T>(n.saturating_add(1)).remove(0);
+		let uids: Vec<Uid> = (1..=n).map(|j| j.try_into().unwrap_or(0)).collect();
+		let weights = alloc::vec![1_000u16; uids.len()];
+		#[extrinsic_call]
+		_(RawOrigin::Signed(hotkey), uids, weights, 0);
+		assert_eq!(Weights::<T>::get(0).len() as u32, n);
+	}
+
+	#[benchmark]
+	fn set_hyperparameter() {
+		#[extrinsic_call]
+		_(RawOrigin::Root, Hyperparameter::Tempo(100));
+		assert_eq!(Hyperparams::<T>::get().tempo, 100);
+	}
+
+	/// An epoch over `n` staked, active peers with `w` weight entries in all (spread evenly,
+	/// at most 64 a row), bonds from one earlier epoch included.
+	#[benchmark]
+	fn epoch(n: Linear<1, { T::MaxUids::get() }>, w: Linear<0, { T::MaxUids::get().saturating_mul(64) }>) {
+		open_hyperparameters::<T>();
+		peers::<T>(n);
+		let per_row = w.checked_div(n).unwrap_or(0).min(64).min(n.saturating_sub(1));
+		ring_weights::<T>(n, per_row);
+		let tempo = BlockNumberFor::<T>::from(Hyperparams::<T>::get().tempo);
+		frame_system::Pallet::<T>::set_block_number(tempo);
+		Incentive::<T>::on_initialize(tempo);
+		let next = tempo.saturating_add(tempo);
+		frame_system::Pallet::<T>::set_block_number(next);
+		#[block]
+		{
+			Incentive::<T>::on_initialize(next);
+		}
+		assert_eq!(LastEpoch::<T>::get().block, next);
+	}
+
+	impl_benchmark_test_suite!(Incentive, crate::mock::new_test_ext(crate::mock::test_hyperparameters(), alloc::vec![]), crate::mock::Test);
+}
