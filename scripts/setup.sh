@@ -34,6 +34,7 @@ grep -qx wasm32-unknown-unknown <<<"$installed_targets" || rustup target add was
 # wasm32v1-none builds the runtime without -Z build-std (faster, no nightly features).
 grep -qx wasm32v1-none <<<"$installed_targets" || rustup target add wasm32v1-none
 rustup component list --installed | grep -q '^rust-src' || rustup component add rust-src
+rustup component list --installed | grep -q '^clippy' || rustup component add clippy
 
 # npm packages for the end-to-end tests, exactly as locked.
 if [ ! -d e2e/node_modules ] || [ e2e/package-lock.json -nt e2e/node_modules/.package-lock.json ]; then

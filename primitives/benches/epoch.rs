@@ -1,4 +1,4 @@
-#![allow(clippy::arithmetic_side_effects, clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::arithmetic_side_effects, clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used, clippy::type_complexity)]
 //! Criterion benchmark of the pure epoch: 256 to 16384 peers, 64 weights per peer (and the
 //! bonds one earlier epoch leaves), to show the cost growing linearly with the weights.
 //!

@@ -1,4 +1,6 @@
 #![allow(clippy::arithmetic_side_effects, clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used)]
+// The f64 reference indexes like the formulas it mirrors.
+#![allow(clippy::needless_range_loop, clippy::too_many_arguments, clippy::type_complexity)]
 //! The epoch against MECHANISM.md: its exact vector, and random graphs against an `f64`
 //! implementation of the table written here, independently of the fixed-point code.
 

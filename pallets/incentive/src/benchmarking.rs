@@ -9,7 +9,11 @@ use super::*;
 use crate::Pallet as Incentive;
 use alloc::vec::Vec;
 use frame_benchmarking::v2::*;
-use frame_support::traits::{fungible::Mutate, Hooks};
+use frame_support::{
+	traits::{fungible::Mutate, Get, Hooks},
+	BoundedVec,
+};
+use sp_runtime::Saturating;
 use frame_system::{pallet_prelude::BlockNumberFor, RawOrigin};
 
 /// Balance given to every benchmark account: 10^6 tokens.

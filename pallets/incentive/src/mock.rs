@@ -1,4 +1,5 @@
 //! A test runtime: System, Balances and the incentive pallet, with `u64` accounts.
+#![allow(clippy::unwrap_used, clippy::arithmetic_side_effects)]
 
 use crate as pallet_incentive;
 use frame_support::{derive_impl, parameter_types, traits::Hooks, PalletId};
