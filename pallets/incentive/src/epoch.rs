@@ -42,8 +42,9 @@ impl<T: Config> Pallet<T> {
 			last_update.iter().map(|updated| now.saturating_sub(*updated) <= cutoff).collect();
 		let registered = |uid: &Uid| registered_at.get(usize::from(*uid)).copied().unwrap_or(now);
 
-		// A weight set before its target registered was meant for the peer it replaced; bonds
-		// in a peer that (re)registered since the last epoch were bonds in the replaced peer.
+		// A weight set before its target registered was meant for the peer it replaced. Bonds in
+		// a peer registered at or after the last epoch were bonds in the replaced peer: the
+		// epoch runs in `on_initialize`, before the extrinsics of its block.
 		let weights: Vec<Vec<(Uid, u16)>> = (0..n)
 			.map(|uid| {
 				let set_at = last_update.get(usize::from(uid)).copied().unwrap_or(now);
@@ -54,7 +55,7 @@ impl<T: Config> Pallet<T> {
 			.map(|uid| {
 				Bonds::<T>::get(uid)
 					.into_iter()
-					.filter(|(j, _)| registered(j) <= last_epoch.block)
+					.filter(|(j, _)| registered(j) < last_epoch.block)
 					.collect()
 			})
 			.collect();

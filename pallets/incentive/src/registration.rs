@@ -154,6 +154,14 @@ impl<T: Config> Pallet<T> {
 		LastUpdate::<T>::try_mutate(|v| set_at(v, index, now))?;
 		RegisteredAt::<T>::try_mutate(|v| set_at(v, index, now))?;
 		Emission::<T>::try_mutate(|v| set_at(v, index, 0))?;
+		// The newcomer starts without its predecessor's results.
+		let zero = Perquintill::zero();
+		ActiveStake::<T>::try_mutate(|v| set_at(v, index, zero))?;
+		Rank::<T>::try_mutate(|v| set_at(v, index, zero))?;
+		Trust::<T>::try_mutate(|v| set_at(v, index, zero))?;
+		Consensus::<T>::try_mutate(|v| set_at(v, index, zero))?;
+		Incentive::<T>::try_mutate(|v| set_at(v, index, zero))?;
+		Dividends::<T>::try_mutate(|v| set_at(v, index, zero))?;
 		let old_weights = Weights::<T>::take(uid).len();
 		WeightsCount::<T>::mutate(|count| *count = count.saturating_sub(old_weights.try_into().unwrap_or(0)));
 		let old_bonds = Bonds::<T>::take(uid).len();

@@ -145,6 +145,25 @@ fn weights_and_bonds_on_a_replaced_peer_are_forgotten() {
 	});
 }
 
+#[test]
+fn a_peer_replaced_in_an_epoch_block_does_not_inherit_its_predecessors_bonds() {
+	let hyperparameters = crate::Hyperparameters { max_allowed_uids: 3, immunity_period: 0, ..vector_hyperparameters() };
+	new_test_ext(hyperparameters, vec![]).execute_with(|| {
+		register_with_stakes(&[E9, E9, 0]);
+		set_weights(1_001, vec![1, 2], vec![1, 1]);
+		set_weights(1_002, vec![0], vec![1]);
+		run_to_block(10);
+		run_to_block(20);
+		// Block 20's epoch (run first in the block) accrued bonds in uid 2; then it is replaced.
+		assert!(Bonds::<Test>::get(0).iter().any(|(j, _)| *j == 2));
+		assert_ok!(IncentiveModule::register(RuntimeOrigin::signed(9), 1_009));
+		assert_eq!(Uids::<Test>::get(1_009), Some(2));
+		run_to_block(30);
+		assert!(Bonds::<Test>::get(0).iter().all(|(j, _)| *j != 2), "bonds in the predecessor leaked");
+		assert_ok!(IncentiveModule::check_invariants());
+	});
+}
+
 proptest! {
 	#![proptest_config(ProptestConfig { cases: 24, .. ProptestConfig::default() })]
 

@@ -79,6 +79,9 @@ fn full_metagraph_replaces_the_lowest_emission_outside_immunity() {
 		assert_eq!(Balances::balance(&3), coldkey_before + 3_000);
 		assert_eq!(IncentiveModule::stake_of_uid(2), 0);
 		assert_eq!(RegisteredAt::<Test>::get()[2], 10);
+		for results in [Rank::<Test>::get(), Trust::<Test>::get(), Incentive::<Test>::get(), Dividends::<Test>::get()] {
+			assert_eq!(results[2], sp_arithmetic::Perquintill::zero());
+		}
 		assert!(incentive_events().iter().any(|e| matches!(
 			e,
 			Event::PeerReplaced { uid: 2, replaced_hotkey: 1_003, hotkey: 1_009, returned_stake: 3_000, .. }
