@@ -7,31 +7,13 @@ import assert from 'node:assert/strict';
 import { ApiPromise, WsProvider } from '@polkadot/api';
 import { Keyring } from '@polkadot/keyring';
 import { cryptoWaitReady } from '@polkadot/util-crypto';
+import { exitAfter, run, submit } from './lib.mjs';
 
 const url = process.argv[2] ?? 'ws://127.0.0.1:9944';
 const TIMEOUT_MS = 240_000;
 const TOKEN = 10n ** 9n;
 
-const timer = setTimeout(() => {
-  console.error(`epoch test: timed out after ${TIMEOUT_MS / 1000} s`);
-  process.exit(1);
-}, TIMEOUT_MS);
-
-/** Signs and submits `tx`, resolving with the inclusion block's events; rejects on failure. */
-function submit(api, tx, signer) {
-  return new Promise((resolve, reject) => {
-    tx.signAndSend(signer, ({ status, events, dispatchError }) => {
-      if (dispatchError) {
-        const reason = dispatchError.isModule
-          ? (({ section, name }) => `${section}.${name}`)(api.registry.findMetaError(dispatchError.asModule))
-          : dispatchError.toString();
-        reject(new Error(`extrinsic failed: ${reason}`));
-      } else if (status.isInBlock) {
-        resolve(events);
-      }
-    }).catch(reject);
-  });
-}
+const timer = exitAfter(TIMEOUT_MS, 'epoch test');
 
 /** Resolves with `{ hash, parentHash, data }` of the first `Incentive.EpochCompleted` event in
  * a block after `afterBlock`. */
@@ -106,12 +88,4 @@ async function main() {
   await api.disconnect();
 }
 
-main()
-  .then(() => {
-    clearTimeout(timer);
-    process.exit(0);
-  })
-  .catch((error) => {
-    console.error('epoch test failed:', error);
-    process.exit(1);
-  });
+run(main, timer, 'epoch test');

@@ -6,15 +6,13 @@ import assert from 'node:assert/strict';
 import { ApiPromise, WsProvider } from '@polkadot/api';
 import { Keyring } from '@polkadot/keyring';
 import { cryptoWaitReady } from '@polkadot/util-crypto';
+import { exitAfter, run, submit } from './lib.mjs';
 
 const url = process.argv[2] ?? 'ws://127.0.0.1:9944';
 const TIMEOUT_MS = 180_000;
 const TOKEN = 10n ** 9n;
 
-const timer = setTimeout(() => {
-  console.error(`transfer test: timed out after ${TIMEOUT_MS / 1000} s`);
-  process.exit(1);
-}, TIMEOUT_MS);
+const timer = exitAfter(TIMEOUT_MS, 'transfer test');
 
 /** Resolves once the finalized head is at least `height`. */
 async function waitForFinalized(api, height) {
@@ -26,24 +24,6 @@ async function waitForFinalized(api, height) {
         if (number >= height) resolve(number);
       })
       .catch(reject);
-  });
-}
-
-/** Signs and submits `tx`, resolving with the events of the block that includes it. */
-function submitAndWaitForInclusion(api, tx, signer) {
-  return new Promise((resolve, reject) => {
-    tx.signAndSend(signer, ({ status, events, dispatchError }) => {
-      if (dispatchError) {
-        const reason = dispatchError.isModule
-          ? (({ section, name }) => `${section}.${name}`)(api.registry.findMetaError(dispatchError.asModule))
-          : dispatchError.toString();
-        reject(new Error(`extrinsic failed: ${reason}`));
-      } else if (status.isInBlock) {
-        resolve({ blockHash: status.asInBlock, events });
-      } else if (status.isDropped || status.isInvalid || status.isUsurped) {
-        reject(new Error(`transaction ${status.type}`));
-      }
-    }).catch(reject);
   });
 }
 
@@ -65,7 +45,7 @@ async function main() {
   const amount = 5n * TOKEN;
 
   const before = (await api.query.system.account(recipient.address)).data.free.toBigInt();
-  const { blockHash, events } = await submitAndWaitForInclusion(
+  const { blockHash, events } = await submit(
     api,
     api.tx.balances.transferKeepAlive(recipient.address, amount),
     alice,
@@ -88,12 +68,4 @@ async function main() {
   await api.disconnect();
 }
 
-main()
-  .then(() => {
-    clearTimeout(timer);
-    process.exit(0);
-  })
-  .catch((error) => {
-    console.error('transfer test failed:', error);
-    process.exit(1);
-  });
+run(main, timer, 'transfer test');

@@ -124,16 +124,24 @@ fn attribution_mechanism_through_the_pallet() {
 	});
 }
 
-#[test]
-fn weights_and_bonds_on_a_replaced_peer_are_forgotten() {
+/// A full metagraph of three, no immunity: peer 0 weights peers 1 and 2, peer 1 weights peer 0,
+/// so uid 2 earns least (1/8 of each epoch) and is the one a newcomer replaces.
+fn three_peers_with_uid_2_weakest() -> sp_io::TestExternalities {
 	let hyperparameters = crate::Hyperparameters { max_allowed_uids: 3, immunity_period: 0, ..vector_hyperparameters() };
-	new_test_ext(hyperparameters, vec![]).execute_with(|| {
+	let mut ext = new_test_ext(hyperparameters, vec![]);
+	ext.execute_with(|| {
 		register_with_stakes(&[E9, E9, 0]);
 		set_weights(1_001, vec![1, 2], vec![1, 1]);
 		set_weights(1_002, vec![0], vec![1]);
+	});
+	ext
+}
+
+#[test]
+fn weights_and_bonds_on_a_replaced_peer_are_forgotten() {
+	three_peers_with_uid_2_weakest().execute_with(|| {
 		run_to_block(10);
 		assert_eq!(Bonds::<Test>::get(0).iter().map(|(j, _)| *j).collect::<Vec<_>>(), vec![1, 2]);
-		// Uid 2 earned least (1/8 of the emission) and is replaced.
 		run_to_block(12);
 		assert_ok!(IncentiveModule::register(RuntimeOrigin::signed(9), 1_009));
 		assert_eq!(Uids::<Test>::get(1_009), Some(2));
@@ -147,11 +155,7 @@ fn weights_and_bonds_on_a_replaced_peer_are_forgotten() {
 
 #[test]
 fn a_peer_replaced_in_an_epoch_block_does_not_inherit_its_predecessors_bonds() {
-	let hyperparameters = crate::Hyperparameters { max_allowed_uids: 3, immunity_period: 0, ..vector_hyperparameters() };
-	new_test_ext(hyperparameters, vec![]).execute_with(|| {
-		register_with_stakes(&[E9, E9, 0]);
-		set_weights(1_001, vec![1, 2], vec![1, 1]);
-		set_weights(1_002, vec![0], vec![1]);
+	three_peers_with_uid_2_weakest().execute_with(|| {
 		run_to_block(10);
 		run_to_block(20);
 		// Block 20's epoch (run first in the block) accrued bonds in uid 2; then it is replaced.
