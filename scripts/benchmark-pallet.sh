@@ -10,8 +10,8 @@ cd "$(dirname "$0")/.."
 source scripts/env.sh
 scripts/setup.sh
 
-steps=50
-repeat=20
+steps=25
+repeat=5
 while [ $# -gt 0 ]; do
 	case "$1" in
 		--steps) steps=$2; shift 2 ;;
@@ -29,5 +29,6 @@ cargo build --release --locked -p bittensor-node --features runtime-benchmarks
 	--steps "$steps" \
 	--repeat "$repeat" \
 	--wasm-execution compiled \
+	--template scripts/weight-template.hbs \
 	--output pallets/incentive/src/weights.rs
 echo "wrote pallets/incentive/src/weights.rs (machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2))"

@@ -2,6 +2,8 @@
 # that a second build (and CI after a session) starts warm.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/bittensor/target}"
 export NODE_BIN="$CARGO_TARGET_DIR/release/bittensor-node"
+# Python virtual environment of the end-to-end tests (py-substrate-interface).
+export BITTENSOR_VENV="${BITTENSOR_VENV:-$HOME/.cache/bittensor/venv}"
 
 # Builds the whole workspace (node binary and tests) under one feature resolution: building
 # only `-p bittensor-node` would resolve features differently and recompile shared crates.

@@ -9,8 +9,11 @@ log() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 
+source scripts/env.sh
+
 # Debian packages: protoc (libp2p and the neuron's gRPC protocol), a C++ compiler (binaryen,
-# built for the runtime's wasm-opt step), Node.js/npm (end-to-end tests with @polkadot/api).
+# built for the runtime's wasm-opt step), Node.js/npm (end-to-end tests with @polkadot/api),
+# Python with venv (end-to-end tests with py-substrate-interface).
 missing=()
 command -v protoc >/dev/null || missing+=(protobuf-compiler)
 command -v g++ >/dev/null || missing+=(g++)
@@ -18,6 +21,8 @@ command -v make >/dev/null || missing+=(make)
 command -v curl >/dev/null || missing+=(curl)
 command -v node >/dev/null || missing+=(nodejs)
 command -v npm >/dev/null || missing+=(npm)
+command -v python3 >/dev/null || missing+=(python3)
+python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
 if [ ${#missing[@]} -gt 0 ]; then
 	log "installing Debian packages: ${missing[*]}"
 	$SUDO apt-get update -qq
@@ -36,9 +41,20 @@ grep -qx wasm32v1-none <<<"$installed_targets" || rustup target add wasm32v1-non
 rustup component list --installed | grep -q '^rust-src' || rustup component add rust-src
 rustup component list --installed | grep -q '^clippy' || rustup component add clippy
 
-# npm packages for the end-to-end tests, exactly as locked.
-if [ ! -d e2e/node_modules ] || [ e2e/package-lock.json -nt e2e/node_modules/.package-lock.json ]; then
-	log "installing e2e/ npm packages"
-	(cd e2e && npm ci --no-audit --no-fund --loglevel=error)
+# npm packages, exactly as locked: zombienet (package.json at the root) and the end-to-end
+# client scripts (e2e/).
+for dir in . e2e; do
+	if [ ! -d "$dir/node_modules" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+		log "installing the npm packages of $dir/package.json"
+		(cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+	fi
+done
+# Python packages for the end-to-end tests, in their own virtual environment.
+if ! "$BITTENSOR_VENV/bin/python" -c 'import substrateinterface' 2>/dev/null \
+	|| [ e2e/requirements.txt -nt "$BITTENSOR_VENV/installed" ]; then
+	log "installing e2e/requirements.txt into $BITTENSOR_VENV"
+	python3 -m venv "$BITTENSOR_VENV"
+	"$BITTENSOR_VENV/bin/pip" install --quiet --disable-pip-version-check -r e2e/requirements.txt
+	touch "$BITTENSOR_VENV/installed"
 fi
 log "ready"

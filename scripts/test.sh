@@ -32,8 +32,8 @@ if [ "$status" != 0 ] && [ "$failed" = 0 ]; then failed=1; fi
 
 # Runtime code never panics or overflows: the pallet and primitives deny clippy's
 # arithmetic_side_effects, indexing_slicing, unwrap_used and expect_used (see their Cargo.toml).
-echo "[test] clippy: no-panic lints on the pallet and the primitives"
-if cargo clippy --release --locked -p bittensor-primitives -p pallet-incentive --all-targets; then
+echo "[test] clippy: no-panic lints on the pallet, the primitives and the RPC"
+if cargo clippy --release --locked -p bittensor-primitives -p pallet-incentive -p bittensor-rpc --all-targets; then
 	passed=$((passed + 1))
 else
 	failed=$((failed + 1))

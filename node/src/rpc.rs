@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use bittensor_primitives::{metagraph::MetagraphApi, BlockNumber};
 use bittensor_runtime::{opaque::Block, AccountId, Balance, Nonce};
 use jsonrpsee::RpcModule;
 use sc_transaction_pool_api::TransactionPool;
@@ -19,8 +20,9 @@ pub struct FullDeps<C, P> {
 	pub pool: Arc<P>,
 }
 
-/// Builds the RPC extensions: account nonces (`system_accountNextIndex`) and fee queries
-/// (`payment_queryInfo`, `payment_queryFeeDetails`).
+/// Builds the RPC extensions: account nonces (`system_accountNextIndex`), fee queries
+/// (`payment_queryInfo`, `payment_queryFeeDetails`) and the metagraph (`metagraph_get`,
+/// `metagraph_neuron`, `metagraph_hyperparameters`).
 pub fn create_full<C, P>(
 	deps: FullDeps<C, P>,
 ) -> Result<RpcModule<()>, Box<dyn std::error::Error + Send + Sync>>
@@ -34,8 +36,10 @@ where
 	C::Api: substrate_frame_rpc_system::AccountNonceApi<Block, AccountId, Nonce>,
 	C::Api: pallet_transaction_payment_rpc::TransactionPaymentRuntimeApi<Block, Balance>,
 	C::Api: BlockBuilder<Block>,
+	C::Api: MetagraphApi<Block, AccountId, BlockNumber>,
 	P: TransactionPool + 'static,
 {
+	use bittensor_rpc::{Metagraph, MetagraphRpcApiServer};
 	use pallet_transaction_payment_rpc::{TransactionPayment, TransactionPaymentApiServer};
 	use substrate_frame_rpc_system::{System, SystemApiServer};
 
@@ -43,7 +47,8 @@ where
 	let FullDeps { client, pool } = deps;
 
 	module.merge(System::new(client.clone(), pool).into_rpc())?;
-	module.merge(TransactionPayment::new(client).into_rpc())?;
+	module.merge(TransactionPayment::new(client.clone()).into_rpc())?;
+	module.merge(Metagraph::new(client).into_rpc())?;
 
 	Ok(module)
 }

@@ -7,6 +7,7 @@ extern crate alloc;
 
 pub mod epoch;
 pub mod fixed_math;
+pub mod metagraph;
 
 use sp_runtime::{
 	traits::{IdentifyAccount, Verify},

@@ -16,8 +16,14 @@ use sp_runtime::{
 };
 use sp_version::RuntimeVersion;
 
+use bittensor_primitives::{
+	epoch::Uid,
+	metagraph::{EpochSummary, Hyperparameters, Metagraph, NeuronInfo},
+	BlockNumber,
+};
+
 use super::{
-	AccountId, Aura, Balance, Block, Executive, Grandpa, InherentDataExt, Nonce, Runtime,
+	AccountId, Aura, Balance, Block, Executive, Incentive, Grandpa, InherentDataExt, Nonce, Runtime,
 	RuntimeCall, RuntimeGenesisConfig, SessionKeys, System, TransactionPayment, VERSION,
 };
 
@@ -134,6 +140,24 @@ impl_runtime_apis! {
 		) -> Option<sp_consensus_grandpa::OpaqueKeyOwnershipProof> {
 			// No historical session tracking: equivocations cannot be proven on this chain.
 			None
+		}
+	}
+
+	impl bittensor_primitives::metagraph::MetagraphApi<Block, AccountId, BlockNumber> for Runtime {
+		fn metagraph() -> Metagraph<AccountId, BlockNumber> {
+			Incentive::metagraph()
+		}
+
+		fn neuron(uid: Uid) -> Option<NeuronInfo<AccountId, BlockNumber>> {
+			Incentive::neuron(uid)
+		}
+
+		fn hyperparameters() -> Hyperparameters {
+			pallet_incentive::Hyperparams::<Runtime>::get()
+		}
+
+		fn last_epoch() -> EpochSummary<BlockNumber> {
+			pallet_incentive::LastEpoch::<Runtime>::get()
 		}
 	}
 

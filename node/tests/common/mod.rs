@@ -46,7 +46,12 @@ impl NodeProcess {
 	/// Starts `bittensor-node` with `args` plus free RPC, p2p and Prometheus ports; its log goes
 	/// to `<log_dir>/<name>.log`.
 	pub fn start(name: &str, log_dir: &Path, args: &[&str]) -> Self {
-		let (rpc_port, p2p_port, prometheus_port) = (free_port(), free_port(), free_port());
+		Self::start_with_rpc_port(name, log_dir, args, free_port())
+	}
+
+	/// Like [`NodeProcess::start`], with the RPC server on `rpc_port`.
+	pub fn start_with_rpc_port(name: &str, log_dir: &Path, args: &[&str], rpc_port: u16) -> Self {
+		let (p2p_port, prometheus_port) = (free_port(), free_port());
 		let log_path = log_dir.join(format!("{name}.log"));
 		let log = File::create(&log_path).expect("create the node's log file");
 		let child = Command::new(node_binary())
@@ -198,4 +203,30 @@ pub fn run_e2e_script(script: &str, node: &NodeProcess) -> String {
 /// Repository root (the node crate's parent directory).
 pub fn repo_root() -> PathBuf {
 	Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// The Python interpreter of the end-to-end virtual environment that `scripts/setup.sh`
+/// creates (`$BITTENSOR_VENV`, by default `~/.cache/bittensor/venv`).
+pub fn venv_python() -> PathBuf {
+	let venv = std::env::var_os("BITTENSOR_VENV").map(PathBuf::from).unwrap_or_else(|| {
+		let home = std::env::var_os("HOME").expect("HOME is set");
+		Path::new(&home).join(".cache/bittensor/venv")
+	});
+	venv.join("bin/python")
+}
+
+/// Runs `e2e/<script>` with the virtual environment's Python against `node`, failing the test
+/// (with the script's output) unless it exits successfully; returns its standard output.
+pub fn run_python_script(script: &str, node: &NodeProcess) -> String {
+	let python = venv_python();
+	let output = Command::new(&python)
+		.arg(repo_root().join("e2e").join(script))
+		.arg(node.ws_url())
+		.output()
+		.unwrap_or_else(|error| panic!("run {}: {error}; scripts/setup.sh creates it", python.display()));
+	let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+	let stderr = String::from_utf8_lossy(&output.stderr);
+	assert!(output.status.success(), "{script} failed:\n{stdout}\n{stderr}");
+	println!("{stdout}");
+	stdout
 }

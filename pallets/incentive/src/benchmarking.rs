@@ -55,20 +55,29 @@ fn peers<T: Config>(n: u32) -> Vec<T::AccountId> {
 		.collect()
 }
 
-/// `per_row` weights from each of the `n` peers to the following peers.
-fn ring_weights<T: Config>(n: u32, per_row: u32) {
-	let n16 = u16::try_from(n).unwrap_or(u16::MAX);
-	let mut total = 0u32;
-	for i in 0..n16 {
-		let row: Vec<(Uid, u16)> =
-			(1..=per_row).map(|k| ((i as u32 + k) % n).try_into().unwrap_or(0)).map(|j: Uid| (j, 1000)).collect();
-		let mut row = row;
+/// `total` weights spread evenly over the rows of `n` peers, each row pointing at the peers
+/// that follow it (at most `n - 1` a row).
+fn ring_weights<T: Config>(n: u32, total: u32) {
+	let mut placed = 0u32;
+	for i in 0..n {
+		let per_row = (total / n + u32::from(i < total % n)).min(n - 1);
+		let mut row: Vec<(Uid, u16)> =
+			(1..=per_row).map(|k| (Uid::try_from((i + k) % n).unwrap_or(0), 1000)).collect();
 		row.sort_unstable_by_key(|(j, _)| *j);
-		row.dedup_by_key(|(j, _)| *j);
-		total = total.saturating_add(row.len() as u32);
-		Weights::<T>::insert(i, BoundedVec::truncate_from(row));
+		placed += per_row;
+		Weights::<T>::insert(Uid::try_from(i).unwrap_or(0), BoundedVec::truncate_from(row));
 	}
-	WeightsCount::<T>::put(total);
+	WeightsCount::<T>::put(placed);
+}
+
+/// Runs one epoch so that bonds exist, and moves to the block of the next one; returns it.
+fn prepare_epoch<T: Config>() -> BlockNumberFor<T> {
+	let tempo = BlockNumberFor::<T>::from(Hyperparams::<T>::get().tempo);
+	frame_system::Pallet::<T>::set_block_number(tempo);
+	Incentive::<T>::on_initialize(tempo);
+	let next = tempo.saturating_add(tempo);
+	frame_system::Pallet::<T>::set_block_number(next);
+	next
 }
 
 #[benchmarks]
@@ -118,16 +127,21 @@ mod benchmarks {
 		assert_eq!(Incentive::<T>::stake_of(&hotkey), 999_999_000);
 	}
 
-	/// `n` weights, one on every other peer.
+	/// `n` weights on other peers of a full metagraph, replacing a full row set before.
 	#[benchmark]
 	fn set_weights(n: Linear<1, { T::MaxUids::get().saturating_sub(1) }>) {
 		open_hyperparameters::<T>();
-		let hotkey = peers::<T>(n.saturating_add(1)).remove(0);
-		let uids: Vec<Uid> = (1..=n).map(|j| j.try_into().unwrap_or(0)).collect();
+		let max = T::MaxUids::get();
+		let hotkey = peers::<T>(max).remove(0);
+		let full_row: Vec<(Uid, u16)> = (1..max).map(|j| (Uid::try_from(j).unwrap_or(0), 1)).collect();
+		Weights::<T>::insert(0, BoundedVec::truncate_from(full_row));
+		WeightsCount::<T>::put(max - 1);
+		let uids: Vec<Uid> = (1..=n).map(|j| Uid::try_from(j).unwrap_or(0)).collect();
 		let weights = alloc::vec![1_000u16; uids.len()];
 		#[extrinsic_call]
 		_(RawOrigin::Signed(hotkey), uids, weights, 0);
 		assert_eq!(Weights::<T>::get(0).len() as u32, n);
+		assert_eq!(WeightsCount::<T>::get(), n);
 	}
 
 	#[benchmark]
@@ -137,24 +151,37 @@ mod benchmarks {
 		assert_eq!(Hyperparams::<T>::get().tempo, 100);
 	}
 
-	/// An epoch over `n` staked, active peers with `w` weight entries in all (spread evenly,
-	/// at most 64 a row), bonds from one earlier epoch included.
-	#[benchmark]
-	fn epoch(n: Linear<1, { T::MaxUids::get() }>, w: Linear<0, { T::MaxUids::get().saturating_mul(64) }>) {
+	/// An epoch over `n` staked, active peers, each with one weight (on the next peer) and the
+	/// bond it built: the cost per peer, with the reads and writes of a non-empty row.
+	#[benchmark(pov_mode = Measured)]
+	fn epoch_peers(n: Linear<1, { T::MaxUids::get() }>) {
 		open_hyperparameters::<T>();
 		peers::<T>(n);
-		let per_row = w.checked_div(n).unwrap_or(0).min(64).min(n.saturating_sub(1));
-		ring_weights::<T>(n, per_row);
-		let tempo = BlockNumberFor::<T>::from(Hyperparams::<T>::get().tempo);
-		frame_system::Pallet::<T>::set_block_number(tempo);
-		Incentive::<T>::on_initialize(tempo);
-		let next = tempo.saturating_add(tempo);
-		frame_system::Pallet::<T>::set_block_number(next);
+		ring_weights::<T>(n, n);
+		let at = prepare_epoch::<T>();
 		#[block]
 		{
-			Incentive::<T>::on_initialize(next);
+			Incentive::<T>::on_initialize(at);
 		}
-		assert_eq!(LastEpoch::<T>::get().block, next);
+		assert_eq!(LastEpoch::<T>::get().block, at);
+	}
+
+	/// An epoch over a full metagraph with `e` weight and bond entries in all: half of them
+	/// weights spread evenly over the rows, half the bonds an earlier epoch built from them.
+	/// The hook adds the slope, the cost per entry, to `epoch_peers`.
+	#[benchmark(pov_mode = Measured)]
+	fn epoch_entries(e: Linear<{ T::MaxUids::get().saturating_mul(2) }, { T::MaxUids::get().saturating_mul(128) }>) {
+		open_hyperparameters::<T>();
+		let n = T::MaxUids::get();
+		peers::<T>(n);
+		ring_weights::<T>(n, e / 2);
+		let at = prepare_epoch::<T>();
+		assert_eq!(WeightsCount::<T>::get() + BondsCount::<T>::get(), e / 2 * 2);
+		#[block]
+		{
+			Incentive::<T>::on_initialize(at);
+		}
+		assert_eq!(LastEpoch::<T>::get().block, at);
 	}
 
 	impl_benchmark_test_suite!(Incentive, crate::mock::new_test_ext(crate::mock::test_hyperparameters(), alloc::vec![]), crate::mock::Test);

@@ -22,6 +22,7 @@ pub use pallet::*;
 #[cfg(feature = "runtime-benchmarks")]
 mod benchmarking;
 mod epoch;
+pub mod metagraph;
 #[cfg(test)]
 mod mock;
 mod registration;

@@ -1,0 +1,184 @@
+//! The metagraph: the market's state as clients read it, and the runtime API that serves it.
+//!
+//! The pallet stores [`Hyperparameters`], [`AxonInfo`] and [`EpochSummary`] as defined here;
+//! [`Metagraph`] and [`NeuronInfo`] gather a block's state for the [`MetagraphApi`], which
+//! polkadot.js calls as `api.call.metagraphApi.*` and the node's `metagraph_*` RPC wraps.
+
+use crate::epoch::{BondsMode, Mechanism, Uid};
+use alloc::vec::Vec;
+use codec::{Codec, Decode, Encode, MaxEncodedLen};
+use scale_info::TypeInfo;
+use serde::{Deserialize, Serialize};
+use sp_arithmetic::{Perbill, Perquintill};
+
+/// Every hyperparameter of the mechanism, stored as one value so the epoch reads it once.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, MaxEncodedLen, TypeInfo, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Hyperparameters {
+	/// Blocks between two epochs.
+	pub tempo: u32,
+	/// Consensus temperature `ρ`.
+	pub rho: u32,
+	/// Consensus shift `κ`.
+	pub kappa: Perquintill,
+	/// Rao minted per block, paid out at each epoch.
+	pub block_emission: u64,
+	/// A peer whose last update is more than this many blocks old is inactive.
+	pub activity_cutoff: u32,
+	/// The least `MinAllowedWeights` may fall to under the loss peg (what root last set).
+	pub min_allowed_weights: u16,
+	/// The largest share of a row one weight may take.
+	pub max_weight_limit: Perbill,
+	/// Most peers the metagraph holds; past it, registration replaces a peer.
+	pub max_allowed_uids: u16,
+	/// Blocks after registration during which a peer cannot be replaced.
+	pub immunity_period: u32,
+	/// Rao a coldkey burns to register a hotkey.
+	pub registration_cost: u64,
+	/// Blocks a peer must wait between two `set_weights`.
+	pub weights_set_rate_limit: u32,
+	/// Oldest weights version key `set_weights` accepts.
+	pub weights_version_key: u64,
+	/// Most registrations in one block.
+	pub max_registrations_per_block: u16,
+	/// Most registrations per `registration_interval` blocks.
+	pub max_registrations_per_interval: u16,
+	/// Length in blocks of a registration interval.
+	pub registration_interval: u32,
+	/// How bonds accumulate.
+	pub bonds_mode: BondsMode,
+	/// Which mechanism the epoch runs.
+	pub mechanism: Mechanism,
+}
+
+impl Default for Hyperparameters {
+	fn default() -> Self {
+		Self {
+			tempo: 360,
+			rho: 10,
+			kappa: Perquintill::from_percent(50),
+			block_emission: 1_000_000_000,
+			activity_cutoff: 5_000,
+			min_allowed_weights: 1,
+			max_weight_limit: Perbill::one(),
+			max_allowed_uids: 4096,
+			immunity_period: 4_096,
+			registration_cost: 1_000_000_000,
+			weights_set_rate_limit: 100,
+			weights_version_key: 0,
+			max_registrations_per_block: 3,
+			max_registrations_per_interval: 128,
+			registration_interval: 1_000,
+			bonds_mode: BondsMode::Cumulative,
+			mechanism: Mechanism::Yuma2021,
+		}
+	}
+}
+
+/// Address family of an endpoint.
+pub const IP_V4: u8 = 4;
+/// Address family of an endpoint.
+pub const IP_V6: u8 = 6;
+
+/// A peer's served endpoint.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Encode, Decode, MaxEncodedLen, TypeInfo)]
+pub struct AxonInfo<BlockNumber> {
+	/// Block at which it was served.
+	pub block: BlockNumber,
+	/// The neuron's software version.
+	pub version: u32,
+	/// IPv4 (in the low 32 bits) or IPv6 address.
+	pub ip: u128,
+	/// TCP port.
+	pub port: u16,
+	/// [`IP_V4`] or [`IP_V6`].
+	pub ip_type: u8,
+	/// Wire protocol identifier (0: gRPC).
+	pub protocol: u8,
+}
+
+/// A signed fraction with 18 decimals (`10^18` is 1): how the epoch's loss is stored.
+pub type SignedQuintill = i64;
+
+/// What the last epoch did.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Encode, Decode, MaxEncodedLen, TypeInfo)]
+pub struct EpochSummary<BlockNumber> {
+	/// Block it ran at.
+	pub block: BlockNumber,
+	/// `L = −Σ R·(C − ½)`, in units of `10^-18`.
+	pub loss: SignedQuintill,
+	/// Rao minted and credited as stake.
+	pub minted: u64,
+}
+
+/// One peer of the metagraph with everything the chain knows about it.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, TypeInfo)]
+pub struct NeuronInfo<AccountId, BlockNumber> {
+	/// Its index in the metagraph.
+	pub uid: Uid,
+	/// The key the peer signs with.
+	pub hotkey: AccountId,
+	/// The key that registered it and owns its stake.
+	pub coldkey: AccountId,
+	/// Stake, in rao.
+	pub stake: u64,
+	/// Whether it updated its weights (or registered) within `activity_cutoff` blocks.
+	pub active: bool,
+	/// Block of its last weights (or of its registration).
+	pub last_update: BlockNumber,
+	/// Block it registered at.
+	pub registered_at: BlockNumber,
+	/// Rank at the last epoch.
+	pub rank: Perquintill,
+	/// Trust at the last epoch.
+	pub trust: Perquintill,
+	/// Consensus at the last epoch.
+	pub consensus: Perquintill,
+	/// Incentive at the last epoch.
+	pub incentive: Perquintill,
+	/// Dividends at the last epoch.
+	pub dividends: Perquintill,
+	/// Rao credited to its stake at the last epoch.
+	pub emission: u64,
+	/// Its served endpoint, if any.
+	pub axon: Option<AxonInfo<BlockNumber>>,
+	/// Its weights: `(uid, weight)`, sorted by uid.
+	pub weights: Vec<(Uid, u16)>,
+	/// Its bonds: `(uid, bond)`, sorted by uid.
+	pub bonds: Vec<(Uid, u64)>,
+}
+
+/// The whole metagraph at one block.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, TypeInfo)]
+pub struct Metagraph<AccountId, BlockNumber> {
+	/// The block it was read at.
+	pub block: BlockNumber,
+	/// Every hyperparameter.
+	pub hyperparameters: Hyperparameters,
+	/// The least number of non-self weights `set_weights` accepts now (after the loss peg).
+	pub min_allowed_weights: u16,
+	/// Sum of all stake, in rao.
+	pub total_stake: u64,
+	/// What the last epoch did.
+	pub last_epoch: EpochSummary<BlockNumber>,
+	/// Every peer, in uid order.
+	pub neurons: Vec<NeuronInfo<AccountId, BlockNumber>>,
+}
+
+sp_api::decl_runtime_apis! {
+	/// Reads the incentive market's state: the metagraph.
+	pub trait MetagraphApi<AccountId, BlockNumber> where
+		AccountId: Codec,
+		BlockNumber: Codec,
+	{
+		/// Every peer with its stake, endpoint, epoch outputs, weights and bonds, together
+		/// with the hyperparameters and the last epoch.
+		fn metagraph() -> Metagraph<AccountId, BlockNumber>;
+		/// One peer, or `None` if `uid` is not registered.
+		fn neuron(uid: Uid) -> Option<NeuronInfo<AccountId, BlockNumber>>;
+		/// Every hyperparameter.
+		fn hyperparameters() -> Hyperparameters;
+		/// What the last epoch did: its block, loss and the rao it minted.
+		fn last_epoch() -> EpochSummary<BlockNumber>;
+	}
+}

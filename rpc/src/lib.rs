@@ -1,0 +1,111 @@
+//! The node's `metagraph_*` JSON-RPC methods: the [`MetagraphApi`] runtime API as readable
+//! JSON (see [`json`]).
+//!
+//! - `metagraph_get(at?)`: every peer, the hyperparameters and the last epoch.
+//! - `metagraph_neuron(uid, at?)`: one peer.
+//! - `metagraph_hyperparameters(at?)`: every hyperparameter.
+//!
+//! `at` is a block hash; without it the node's best block is read.
+
+pub mod json;
+
+use std::sync::Arc;
+
+use bittensor_primitives::{epoch::Uid, metagraph::MetagraphApi, AccountId, BlockNumber};
+use jsonrpsee::{
+	core::RpcResult,
+	proc_macros::rpc,
+	types::{ErrorObject, ErrorObjectOwned},
+};
+use json::{HyperparametersJson, MetagraphJson, NeuronJson};
+use sp_api::ProvideRuntimeApi;
+use sp_blockchain::HeaderBackend;
+use sp_runtime::traits::Block as BlockT;
+
+/// Error code: the block hash is not known to this node.
+pub const UNKNOWN_BLOCK: i32 = 1001;
+/// Error code: no peer has the uid.
+pub const UNKNOWN_UID: i32 = 1002;
+/// Error code: the runtime API call failed.
+pub const RUNTIME_ERROR: i32 = 1003;
+
+/// The `metagraph_*` methods.
+#[rpc(server, namespace = "metagraph")]
+pub trait MetagraphRpcApi<BlockHash> {
+	/// Every peer with its stake, endpoint, epoch outputs, weights and bonds, the
+	/// hyperparameters and the last epoch, at block `at` (default: best).
+	#[method(name = "get")]
+	fn get(&self, at: Option<BlockHash>) -> RpcResult<MetagraphJson>;
+
+	/// The peer `uid` at block `at` (default: best).
+	#[method(name = "neuron")]
+	fn neuron(&self, uid: Uid, at: Option<BlockHash>) -> RpcResult<NeuronJson>;
+
+	/// Every hyperparameter at block `at` (default: best).
+	#[method(name = "hyperparameters")]
+	fn hyperparameters(&self, at: Option<BlockHash>) -> RpcResult<HyperparametersJson>;
+}
+
+/// Serves the `metagraph_*` methods from a client's runtime API.
+pub struct Metagraph<C, Block> {
+	client: Arc<C>,
+	_block: std::marker::PhantomData<Block>,
+}
+
+impl<C, Block> Metagraph<C, Block> {
+	/// Serves the methods from `client`.
+	pub fn new(client: Arc<C>) -> Self {
+		Self { client, _block: Default::default() }
+	}
+}
+
+fn error(code: i32, message: String) -> ErrorObjectOwned {
+	ErrorObject::owned(code, message, None::<()>)
+}
+
+impl<C, Block> Metagraph<C, Block>
+where
+	Block: BlockT,
+	C: ProvideRuntimeApi<Block> + HeaderBackend<Block>,
+{
+	/// The hash to read at: `at` if this node knows it, else the best block.
+	fn block(&self, at: Option<Block::Hash>) -> RpcResult<Block::Hash> {
+		let Some(hash) = at else { return Ok(self.client.info().best_hash) };
+		match self.client.header(hash) {
+			Ok(Some(_)) => Ok(hash),
+			Ok(None) => Err(error(UNKNOWN_BLOCK, format!("block {hash:?} is not known to this node"))),
+			Err(e) => Err(error(UNKNOWN_BLOCK, format!("cannot read block {hash:?}: {e}"))),
+		}
+	}
+}
+
+fn runtime_error(e: sp_api::ApiError) -> ErrorObjectOwned {
+	error(RUNTIME_ERROR, format!("the runtime's MetagraphApi failed: {e}"))
+}
+
+impl<C, Block> MetagraphRpcApiServer<Block::Hash> for Metagraph<C, Block>
+where
+	Block: BlockT,
+	C: ProvideRuntimeApi<Block> + HeaderBackend<Block> + Send + Sync + 'static,
+	C::Api: MetagraphApi<Block, AccountId, BlockNumber>,
+{
+	fn get(&self, at: Option<Block::Hash>) -> RpcResult<MetagraphJson> {
+		let hash = self.block(at)?;
+		let metagraph = self.client.runtime_api().metagraph(hash).map_err(runtime_error)?;
+		Ok(metagraph.into())
+	}
+
+	fn neuron(&self, uid: Uid, at: Option<Block::Hash>) -> RpcResult<NeuronJson> {
+		let hash = self.block(at)?;
+		let api = self.client.runtime_api();
+		match api.neuron(hash, uid).map_err(runtime_error)? {
+			Some(neuron) => Ok(neuron.into()),
+			None => Err(error(UNKNOWN_UID, format!("uid {uid} is not a registered peer at block {hash:?}"))),
+		}
+	}
+
+	fn hyperparameters(&self, at: Option<Block::Hash>) -> RpcResult<HyperparametersJson> {
+		let hash = self.block(at)?;
+		Ok(self.client.runtime_api().hyperparameters(hash).map_err(runtime_error)?.into())
+	}
+}
