@@ -27,6 +27,36 @@ export function submit(api, tx, signer) {
   });
 }
 
+/** Resolves with `{ number, hash, parentHash, data }` of the first block after `afterBlock`
+ * whose events hold `Incentive.EpochCompleted` (`data`: that event's block, loss, minted). */
+export function nextEpoch(api, afterBlock) {
+  return new Promise((resolve, reject) => {
+    api.rpc.chain
+      .subscribeNewHeads(async (header) => {
+        const number = header.number.toNumber();
+        if (number <= afterBlock) return;
+        const records = await (await api.at(header.hash)).query.system.events();
+        const epoch = records.find(({ event }) => api.events.incentive.EpochCompleted.is(event));
+        if (epoch) resolve({ number, hash: header.hash, parentHash: header.parentHash, data: epoch.event.data });
+      })
+      .catch(reject);
+  });
+}
+
+/** Each coldkey funds its hotkey's fees (10 TAO), registers it and stakes `stake` rao on it,
+ * all coldkeys in parallel; resolves with the hotkeys' uids. */
+export async function registerPeers(api, coldkeys, hotkeys, stake) {
+  const fees = 10n * 10n ** 9n;
+  await Promise.all(
+    coldkeys.map(async (coldkey, i) => {
+      await submit(api, api.tx.balances.transferKeepAlive(hotkeys[i].address, fees), coldkey);
+      await submit(api, api.tx.incentive.register(hotkeys[i].address), coldkey);
+      await submit(api, api.tx.incentive.addStake(hotkeys[i].address, stake), coldkey);
+    }),
+  );
+  return Promise.all(hotkeys.map(async (hotkey) => (await api.query.incentive.uids(hotkey.address)).unwrap().toNumber()));
+}
+
 /** Runs `main`, exiting 0 on success and 1 (with the error) on failure. */
 export function run(main, timer, name) {
   main()

@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import { ApiPromise, WsProvider } from '@polkadot/api';
 import { Keyring } from '@polkadot/keyring';
 import { cryptoWaitReady } from '@polkadot/util-crypto';
-import { exitAfter, run, submit } from './lib.mjs';
+import { exitAfter, nextEpoch, registerPeers, run, submit } from './lib.mjs';
 
 const url = process.argv[2] ?? 'ws://127.0.0.1:9944';
 const TIMEOUT_MS = 240_000;
@@ -22,21 +22,6 @@ const QUINTILL = 1e18;
 const rpc = JSON.parse(readFileSync(new URL('../rpc/metagraph.json', import.meta.url), 'utf8'));
 
 const timer = exitAfter(TIMEOUT_MS, 'metagraph test');
-
-/** Resolves with `{ hash, parentHash, data }` of the first `Incentive.EpochCompleted` event in
- * a block after `afterBlock`. */
-function nextEpoch(api, afterBlock) {
-  return new Promise((resolve, reject) => {
-    api.rpc.chain
-      .subscribeNewHeads(async (header) => {
-        if (header.number.toNumber() <= afterBlock) return;
-        const records = await (await api.at(header.hash)).query.system.events();
-        const epoch = records.find(({ event }) => api.events.incentive.EpochCompleted.is(event));
-        if (epoch) resolve({ hash: header.hash, parentHash: header.parentHash, data: epoch.event.data });
-      })
-      .catch(reject);
-  });
-}
 
 /** Asserts that the runtime API's neuron and the RPC's JSON neuron say the same. */
 function assertSameNeuron(call, json) {
@@ -70,15 +55,7 @@ async function main() {
   const coldkeys = ['//Alice', '//Bob', '//Charlie', '//Dave'].map((uri) => keyring.addFromUri(uri));
   const hotkeys = ['//Alice//hot', '//Bob//hot', '//Charlie//hot', '//Dave//hot'].map((uri) => keyring.addFromUri(uri));
 
-  // Each coldkey funds its hotkey's fees, registers it and stakes: all in parallel.
-  await Promise.all(
-    coldkeys.map(async (coldkey, i) => {
-      await submit(api, api.tx.balances.transferKeepAlive(hotkeys[i].address, 10n * TOKEN), coldkey);
-      await submit(api, api.tx.incentive.register(hotkeys[i].address), coldkey);
-      await submit(api, api.tx.incentive.addStake(hotkeys[i].address, 1000n * TOKEN), coldkey);
-    }),
-  );
-  const uids = await Promise.all(hotkeys.map(async (h) => (await api.query.incentive.uids(h.address)).unwrap().toNumber()));
+  const uids = await registerPeers(api, coldkeys, hotkeys, 1000n * TOKEN);
   console.log(`registered uids ${uids}`);
 
   // Alice's, Bob's and Charlie's peers serve endpoints (loopback is allowed on the dev chain)
@@ -98,7 +75,7 @@ async function main() {
   // The first epoch after the weights may have run before the last of them landed: take the next.
   const now = (await api.rpc.chain.getHeader()).number.toNumber();
   const first = await nextEpoch(api, now);
-  const epoch = await nextEpoch(api, (await api.rpc.chain.getHeader(first.hash)).number.toNumber());
+  const epoch = await nextEpoch(api, first.number);
   const [block, loss, minted] = epoch.data;
   const issuanceBefore = (await (await api.at(epoch.parentHash)).query.balances.totalIssuance()).toBigInt();
   const issuanceAfter = (await (await api.at(epoch.hash)).query.balances.totalIssuance()).toBigInt();

@@ -2,25 +2,19 @@
 // next epoch, reads the metagraph at one finalized block through that node and through another
 // (named in the args), through both the runtime API and the custom RPC, and checks that all four
 // agree and that the epoch paid the peer the weights point at. Returns the number of peers.
-const { Keyring, connect, nextEpoch, submit, until } = require('./lib.js');
+const { Keyring, connect, until } = require('./lib.js');
 
 const TOKEN = 10n ** 9n;
 
 async function run(nodeName, networkInfo, args) {
+  const { nextEpoch, registerPeers, submit } = await import('../e2e/lib.mjs');
   const writer = await connect(networkInfo.nodesByName[nodeName].wsUri);
   const reader = await connect(networkInfo.nodesByName[args[0]].wsUri);
   const keyring = new Keyring({ type: 'sr25519', ss58Format: 42 });
   const coldkeys = ['//Alice', '//Bob', '//Charlie'].map((uri) => keyring.addFromUri(uri));
   const hotkeys = coldkeys.map((_, i) => keyring.addFromUri(`//zombienet//hot${i}`));
 
-  await Promise.all(
-    coldkeys.map(async (coldkey, i) => {
-      await submit(writer, writer.tx.balances.transferKeepAlive(hotkeys[i].address, 10n * TOKEN), coldkey);
-      await submit(writer, writer.tx.incentive.register(hotkeys[i].address), coldkey);
-      await submit(writer, writer.tx.incentive.addStake(hotkeys[i].address, 1000n * TOKEN), coldkey);
-    }),
-  );
-  const uids = await Promise.all(hotkeys.map(async (h) => (await writer.query.incentive.uids(h.address)).unwrap().toNumber()));
+  const uids = await registerPeers(writer, coldkeys, hotkeys, 1000n * TOKEN);
   const target = uids[1];
   await Promise.all(
     hotkeys.map(async (hotkey, i) => {
