@@ -1,0 +1,6 @@
+//! The BitTensor neuron: the off-chain peer of the market. It holds a wallet of sr25519 keys
+//! (a coldkey that owns stake, hotkeys that sign the neuron's calls), talks to the chain, serves
+//! its model to other peers and queries theirs.
+
+pub mod keyfile;
+pub mod wallet;
