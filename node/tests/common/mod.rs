@@ -7,9 +7,10 @@
 use std::{
 	fs::File,
 	io::{BufRead, BufReader},
-	net::TcpListener,
+	net::{SocketAddr, TcpListener},
 	path::{Path, PathBuf},
 	process::{Child, Command, Stdio},
+	sync::Mutex,
 	thread::sleep,
 	time::{Duration, Instant},
 };
@@ -21,12 +22,27 @@ pub fn node_binary() -> &'static str {
 	env!("CARGO_BIN_EXE_bittensor-node")
 }
 
-/// A port nobody listens on right now.
+/// A port nobody listens on right now and that this test process has not handed out before,
+/// so nodes started by tests running in parallel do not ask for the same port.
 pub fn free_port() -> u16 {
-	TcpListener::bind("127.0.0.1:0")
-		.and_then(|listener| listener.local_addr())
-		.map(|address| address.port())
-		.unwrap_or_else(|error| panic!("no free port: {error}"))
+	static HANDED_OUT: Mutex<Vec<u16>> = Mutex::new(Vec::new());
+	let mut handed_out = HANDED_OUT.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+	loop {
+		let port = TcpListener::bind("127.0.0.1:0")
+			.and_then(|listener| listener.local_addr())
+			.map(|address| address.port())
+			.unwrap_or_else(|error| panic!("no free port: {error}"));
+		if !handed_out.contains(&port) {
+			handed_out.push(port);
+			return port;
+		}
+	}
+}
+
+/// The first address in the node's `Running JSON-RPC server: addr=<a1>,<a2>…` log line.
+fn rpc_address_in_log(line: &str) -> Option<SocketAddr> {
+	let addresses = line.split("Running JSON-RPC server: addr=").nth(1)?;
+	addresses.split(',').next()?.trim().parse().ok()
 }
 
 /// A running node process with its ports and log file.
@@ -44,13 +60,25 @@ pub struct NodeProcess {
 
 impl NodeProcess {
 	/// Starts `bittensor-node` with `args` plus free RPC, p2p and Prometheus ports; its log goes
-	/// to `<log_dir>/<name>.log`.
+	/// to `<log_dir>/<name>.log`. Returns once the RPC server listens, on the port the node
+	/// reports: a node whose requested RPC port was taken meanwhile binds a random one.
 	pub fn start(name: &str, log_dir: &Path, args: &[&str]) -> Self {
-		Self::start_with_rpc_port(name, log_dir, args, free_port())
+		let mut node = Self::spawn(name, log_dir, args, free_port());
+		node.rpc_port = node.listening_rpc_port();
+		node
 	}
 
-	/// Like [`NodeProcess::start`], with the RPC server on `rpc_port`.
+	/// Like [`NodeProcess::start`], with the RPC server on exactly `rpc_port`; fails the test if
+	/// the node had to fall back to another port.
 	pub fn start_with_rpc_port(name: &str, log_dir: &Path, args: &[&str], rpc_port: u16) -> Self {
+		let mut node = Self::spawn(name, log_dir, args, rpc_port);
+		let listening = node.listening_rpc_port();
+		assert_eq!(listening, rpc_port, "{name}: RPC port {rpc_port} is in use by another program");
+		node
+	}
+
+	/// Spawns the node process without waiting for it.
+	fn spawn(name: &str, log_dir: &Path, args: &[&str], rpc_port: u16) -> Self {
 		let (p2p_port, prometheus_port) = (free_port(), free_port());
 		let log_path = log_dir.join(format!("{name}.log"));
 		let log = File::create(&log_path).expect("create the node's log file");
@@ -65,6 +93,16 @@ impl NodeProcess {
 			.spawn()
 			.expect("start bittensor-node");
 		Self { name: name.to_string(), child, log_path, rpc_port, p2p_port, prometheus_port }
+	}
+
+	/// Waits for the node to log the address of its RPC server and returns that port.
+	fn listening_rpc_port(&mut self) -> u16 {
+		let log_path = self.log_path.clone();
+		let address = self.wait_for("JSON-RPC server in the log", Duration::from_secs(60), |_| {
+			let log = File::open(&log_path).ok()?;
+			BufReader::new(log).lines().map_while(Result::ok).find_map(|line| rpc_address_in_log(&line))
+		});
+		address.port()
 	}
 
 	/// WebSocket URL of the node's RPC server.

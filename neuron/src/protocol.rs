@@ -1,0 +1,193 @@
+//! The wire protocol between neurons (`proto/neuron.proto`): the generated gRPC service and
+//! messages, the protocol's constants, and tensors checked on the way in and out.
+
+/// The code generated from `proto/neuron.proto`: messages, `neuron_server`, `neuron_client`.
+#[allow(missing_docs, clippy::all)]
+pub mod wire {
+	tonic::include_proto!("bittensor.neuron.v1");
+}
+
+pub use wire::{Dtype, Tensor};
+
+/// Width `d` of every representation, the same for every peer (seed 004, section 06).
+pub const REPRESENTATION_DIM: usize = 256;
+/// Largest batch × sequence a request may carry.
+pub const MAX_TOKENS: usize = 8 * 1024;
+/// Largest message, in bytes, either way: a full [`MAX_TOKENS`] × [`REPRESENTATION_DIM`]
+/// float32 tensor and its framing.
+pub const MAX_MESSAGE_BYTES: usize = MAX_TOKENS * REPRESENTATION_DIM * 4 + 64 * 1024;
+
+/// Why a tensor was refused.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum TensorError {
+	/// No tensor where one is required.
+	#[error("missing tensor: {0}")]
+	Missing(&'static str),
+	/// Another element type than the one required.
+	#[error("{what}: dtype {found:?}, expected {expected:?}")]
+	WrongDType {
+		/// Which tensor.
+		what: &'static str,
+		/// Its dtype.
+		found: Dtype,
+		/// The required one.
+		expected: Dtype,
+	},
+	/// Another shape than the one required.
+	#[error("{what}: shape {found:?}, expected {expected}")]
+	WrongShape {
+		/// Which tensor.
+		what: &'static str,
+		/// Its shape.
+		found: Vec<u64>,
+		/// The required one, in words.
+		expected: String,
+	},
+	/// `data` does not hold exactly `shape`'s elements.
+	#[error("{what}: {bytes} bytes of data for shape {shape:?}")]
+	WrongLength {
+		/// Which tensor.
+		what: &'static str,
+		/// Bytes present.
+		bytes: usize,
+		/// Its shape.
+		shape: Vec<u64>,
+	},
+	/// A NaN or infinite float.
+	#[error("{what}: element {index} is {value}")]
+	NotFinite {
+		/// Which tensor.
+		what: &'static str,
+		/// Flat index of the element.
+		index: usize,
+		/// The element.
+		value: f32,
+	},
+	/// More tokens than [`MAX_TOKENS`].
+	#[error("{what}: {tokens} tokens, at most {MAX_TOKENS}")]
+	TooLarge {
+		/// Which tensor.
+		what: &'static str,
+		/// Batch × sequence.
+		tokens: usize,
+	},
+}
+
+impl Tensor {
+	/// An int64 tensor of token ids, [batch, seq].
+	pub fn from_tokens(tokens: &[i64], batch: usize, seq: usize) -> Self {
+		Self {
+			dtype: Dtype::Int64.into(),
+			shape: vec![batch as u64, seq as u64],
+			data: tokens.iter().flat_map(|t| t.to_le_bytes()).collect(),
+		}
+	}
+
+	/// A float32 tensor of `shape`.
+	pub fn from_f32(values: &[f32], shape: &[usize]) -> Self {
+		Self {
+			dtype: Dtype::Float32.into(),
+			shape: shape.iter().map(|d| *d as u64).collect(),
+			data: values.iter().flat_map(|v| v.to_le_bytes()).collect(),
+		}
+	}
+
+	/// The number of elements `shape` calls for, if it fits a `usize`.
+	fn elements(&self) -> Option<usize> {
+		self.shape.iter().try_fold(1usize, |n, d| n.checked_mul(usize::try_from(*d).ok()?))
+	}
+
+	fn check(&self, what: &'static str, dtype: Dtype, rank: usize, expected: String) -> Result<usize, TensorError> {
+		let found = Dtype::try_from(self.dtype).unwrap_or(Dtype::Unspecified);
+		if found != dtype {
+			return Err(TensorError::WrongDType { what, found, expected: dtype });
+		}
+		if self.shape.len() != rank || self.shape.contains(&0) {
+			return Err(TensorError::WrongShape { what, found: self.shape.clone(), expected });
+		}
+		let elements = self.elements().ok_or_else(|| TensorError::WrongShape {
+			what,
+			found: self.shape.clone(),
+			expected: expected.clone(),
+		})?;
+		let tokens = elements / if rank == 3 { REPRESENTATION_DIM } else { 1 };
+		if tokens > MAX_TOKENS {
+			return Err(TensorError::TooLarge { what, tokens });
+		}
+		let width = if dtype == Dtype::Int64 { 8 } else { 4 };
+		if Some(self.data.len()) != elements.checked_mul(width) {
+			return Err(TensorError::WrongLength { what, bytes: self.data.len(), shape: self.shape.clone() });
+		}
+		Ok(elements)
+	}
+
+	/// The token ids of a [batch, seq] int64 tensor, with its batch and sequence lengths.
+	pub fn tokens(&self, what: &'static str) -> Result<(Vec<i64>, usize, usize), TensorError> {
+		self.check(what, Dtype::Int64, 2, "[batch, seq]".into())?;
+		let tokens = self.data.chunks_exact(8).map(|c| i64::from_le_bytes(c.try_into().unwrap_or([0; 8]))).collect();
+		Ok((tokens, self.shape[0] as usize, self.shape[1] as usize))
+	}
+
+	/// The values of a [batch, seq, d] float32 tensor, checked against the expected batch and
+	/// sequence lengths, `d` = [`REPRESENTATION_DIM`], and finiteness.
+	pub fn representation(&self, what: &'static str, batch: usize, seq: usize) -> Result<Vec<f32>, TensorError> {
+		let expected = format!("[{batch}, {seq}, {REPRESENTATION_DIM}]");
+		self.check(what, Dtype::Float32, 3, expected.clone())?;
+		if self.shape != [batch as u64, seq as u64, REPRESENTATION_DIM as u64] {
+			return Err(TensorError::WrongShape { what, found: self.shape.clone(), expected });
+		}
+		let values: Vec<f32> = self.data.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap_or([0; 4]))).collect();
+		if let Some((index, value)) = values.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+			return Err(TensorError::NotFinite { what, index, value: *value });
+		}
+		Ok(values)
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	const D: usize = REPRESENTATION_DIM;
+
+	#[test]
+	fn tokens_round_trip() {
+		let tensor = Tensor::from_tokens(&[1, 2, 3, -4, 5, 6], 2, 3);
+		assert_eq!(tensor.tokens("tokens"), Ok((vec![1, 2, 3, -4, 5, 6], 2, 3)));
+	}
+
+	#[test]
+	fn representations_round_trip_little_endian() {
+		let values: Vec<f32> = (0..2 * 3 * D).map(|i| i as f32 * 0.5).collect();
+		let tensor = Tensor::from_f32(&values, &[2, 3, D]);
+		assert_eq!(&tensor.data[4..8], &0.5f32.to_le_bytes());
+		assert_eq!(tensor.representation("out", 2, 3), Ok(values));
+	}
+
+	#[test]
+	fn bad_tensors_get_named_errors() {
+		let good = Tensor::from_f32(&vec![0.0; 2 * 3 * D], &[2, 3, D]);
+		assert!(matches!(good.tokens("x"), Err(TensorError::WrongDType { .. })));
+		assert!(matches!(good.representation("x", 2, 4), Err(TensorError::WrongShape { .. })));
+		let narrow = Tensor::from_f32(&vec![0.0; 2 * 3 * 8], &[2, 3, 8]);
+		assert!(matches!(narrow.representation("x", 2, 3), Err(TensorError::WrongShape { .. })));
+		let mut short = good.clone();
+		short.data.truncate(10);
+		assert!(matches!(short.representation("x", 2, 3), Err(TensorError::WrongLength { .. })));
+		let mut nan = vec![0.0; 2 * 3 * D];
+		nan[7] = f32::NAN;
+		let nan = Tensor::from_f32(&nan, &[2, 3, D]);
+		assert!(matches!(nan.representation("x", 2, 3), Err(TensorError::NotFinite { index: 7, .. })));
+		let mut inf = vec![0.0; 2 * 3 * D];
+		inf[0] = f32::INFINITY;
+		assert!(matches!(Tensor::from_f32(&inf, &[2, 3, D]).representation("x", 2, 3), Err(TensorError::NotFinite { .. })));
+		let huge = Tensor { dtype: Dtype::Int64.into(), shape: vec![u64::MAX, u64::MAX], data: vec![] };
+		assert!(matches!(huge.tokens("x"), Err(TensorError::WrongShape { .. })));
+		let big = Tensor { dtype: Dtype::Int64.into(), shape: vec![MAX_TOKENS as u64 + 1, 1], data: vec![] };
+		assert!(matches!(big.tokens("x"), Err(TensorError::TooLarge { .. })));
+		let empty = Tensor::from_tokens(&[], 0, 3);
+		assert!(matches!(empty.tokens("x"), Err(TensorError::WrongShape { .. })));
+		let garbage = Tensor { dtype: 99, shape: vec![1, 1], data: vec![0; 8] };
+		assert!(matches!(garbage.tokens("x"), Err(TensorError::WrongDType { .. })));
+	}
+}
