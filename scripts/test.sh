@@ -19,7 +19,7 @@ if ! build_workspace; then
 fi
 
 echo "[test] running"
-cargo test --release --locked --workspace 2>&1 | tee -a "$log"
+cargo test --release --locked --workspace --no-fail-fast 2>&1 | tee -a "$log"
 status=${PIPESTATUS[0]}
 
 echo "[test] the incentive pallet's benchmarks, run as tests on its mock runtime"
