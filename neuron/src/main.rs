@@ -1,6 +1,8 @@
 //! `neuron`: the BitTensor neuron's command line.
 
-use std::{path::PathBuf, process::ExitCode};
+mod commands;
+
+use std::{net::SocketAddr, path::PathBuf, process::ExitCode, time::Duration};
 
 use bittensor_neuron::{
 	keyfile::{address_of, KeyFile},
@@ -20,11 +22,76 @@ struct Cli {
 	command: Command,
 }
 
+/// Which node to talk to, and which keys to use.
+#[derive(clap::Args)]
+struct ChainArgs {
+	/// The node's WebSocket RPC endpoint.
+	#[arg(long, default_value = "ws://127.0.0.1:9944")]
+	url: String,
+	/// The wallet's name.
+	#[arg(long, default_value = "default")]
+	wallet: String,
+	/// The hotkey's name.
+	#[arg(long, default_value = "default")]
+	hotkey: String,
+}
+
 #[derive(Subcommand)]
 enum Command {
 	/// Create, list, show, import and export keys.
 	#[command(subcommand)]
 	Wallet(WalletCommand),
+	/// Register the wallet's hotkey as a peer; the coldkey pays the registration cost.
+	Register {
+		#[command(flatten)]
+		chain: ChainArgs,
+	},
+	/// Move stake between the coldkey's free balance and the hotkey.
+	Stake {
+		#[command(subcommand)]
+		direction: StakeCommand,
+	},
+	/// Serve the axon (a fixed embedding model for now) and publish its endpoint on chain.
+	Serve {
+		#[command(flatten)]
+		chain: ChainArgs,
+		/// Address the axon listens on.
+		#[arg(long, default_value = "0.0.0.0:8091")]
+		listen: SocketAddr,
+		/// Address published on chain, where other peers reach this axon [default: the
+		/// listening address, with 127.0.0.1 for 0.0.0.0].
+		#[arg(long)]
+		external: Option<SocketAddr>,
+		/// Seconds between readings of the registered peers from the chain.
+		#[arg(long, default_value_t = 12)]
+		refresh: u64,
+	},
+	/// Print the metagraph as a table.
+	Metagraph {
+		/// The node's WebSocket RPC endpoint.
+		#[arg(long, default_value = "ws://127.0.0.1:9944")]
+		url: String,
+	},
+}
+
+#[derive(Subcommand)]
+enum StakeCommand {
+	/// Stake `amount` TAO of the coldkey's free balance on the hotkey.
+	Add {
+		#[command(flatten)]
+		chain: ChainArgs,
+		/// Amount in TAO (up to nine decimals).
+		#[arg(long, value_parser = commands::parse_amount)]
+		amount: u64,
+	},
+	/// Move `amount` TAO of the hotkey's stake back to the coldkey.
+	Remove {
+		#[command(flatten)]
+		chain: ChainArgs,
+		/// Amount in TAO (up to nine decimals).
+		#[arg(long, value_parser = commands::parse_amount)]
+		amount: u64,
+	},
 }
 
 #[derive(Subcommand)]
@@ -179,12 +246,45 @@ fn run_wallet(root: PathBuf, command: WalletCommand) -> Result<(), String> {
 	Ok(())
 }
 
+/// Runs a command; those that talk to the chain or the network run on a tokio runtime.
+fn run(root: PathBuf, command: Command) -> Result<(), String> {
+	if let Command::Wallet(command) = command {
+		return run_wallet(root, command);
+	}
+	let runtime = tokio::runtime::Runtime::new().map_err(|e| format!("cannot start the async runtime: {e}"))?;
+	runtime.block_on(async move {
+		match command {
+			Command::Wallet(command) => run_wallet(root, command),
+			Command::Register { chain } => {
+				let wallet = Wallet::new(&root, &chain.wallet);
+				commands::register(&chain.url, &wallet, &chain.hotkey, &password("Password of the coldkey: ", false)?).await
+			},
+			Command::Stake { direction } => {
+				let (chain, amount, add) = match direction {
+					StakeCommand::Add { chain, amount } => (chain, amount, true),
+					StakeCommand::Remove { chain, amount } => (chain, amount, false),
+				};
+				let wallet = Wallet::new(&root, &chain.wallet);
+				let password = password("Password of the coldkey: ", false)?;
+				commands::stake(&chain.url, &wallet, &chain.hotkey, &password, amount, add).await
+			},
+			Command::Serve { chain, listen, external, refresh } => {
+				let wallet = Wallet::new(&root, &chain.wallet);
+				let external = external.unwrap_or_else(|| match listen.ip().is_unspecified() {
+					true => SocketAddr::from(([127, 0, 0, 1], listen.port())),
+					false => listen,
+				});
+				commands::serve(&chain.url, &wallet, &chain.hotkey, listen, external, Duration::from_secs(refresh)).await
+			},
+			Command::Metagraph { url } => commands::metagraph(&url).await,
+		}
+	})
+}
+
 fn main() -> ExitCode {
 	let cli = Cli::parse();
 	let root = cli.wallets.unwrap_or_else(wallet::default_root);
-	let result = match cli.command {
-		Command::Wallet(command) => run_wallet(root, command),
-	};
+	let result = run(root, cli.command);
 	match result {
 		Ok(()) => ExitCode::SUCCESS,
 		Err(message) => {

@@ -11,6 +11,8 @@ pub use wire::{Dtype, Tensor};
 
 /// Width `d` of every representation, the same for every peer (seed 004, section 06).
 pub const REPRESENTATION_DIM: usize = 256;
+/// Token ids are bytes: 0..256 (seed 004's models are byte-level).
+pub const VOCAB_SIZE: usize = 256;
 /// Largest batch × sequence a request may carry.
 pub const MAX_TOKENS: usize = 8 * 1024;
 /// Largest message, in bytes, either way: a full [`MAX_TOKENS`] × [`REPRESENTATION_DIM`]

@@ -7,6 +7,8 @@ extern crate alloc;
 
 pub mod epoch;
 pub mod fixed_math;
+#[cfg(feature = "std")]
+pub mod json;
 pub mod metagraph;
 
 use sp_runtime::{

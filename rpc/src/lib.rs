@@ -1,13 +1,11 @@
 //! The node's `metagraph_*` JSON-RPC methods: the [`MetagraphApi`] runtime API as readable
-//! JSON (see [`json`]).
+//! JSON (see [`bittensor_primitives::json`]).
 //!
 //! - `metagraph_get(at?)`: every peer, the hyperparameters and the last epoch.
 //! - `metagraph_neuron(uid, at?)`: one peer.
 //! - `metagraph_hyperparameters(at?)`: every hyperparameter.
 //!
 //! `at` is a block hash; without it the node's best block is read.
-
-pub mod json;
 
 use std::sync::Arc;
 
@@ -17,7 +15,7 @@ use jsonrpsee::{
 	proc_macros::rpc,
 	types::{ErrorObject, ErrorObjectOwned},
 };
-use json::{HyperparametersJson, MetagraphJson, NeuronJson};
+use bittensor_primitives::json::{HyperparametersJson, MetagraphJson, NeuronJson};
 use sp_api::ProvideRuntimeApi;
 use sp_blockchain::HeaderBackend;
 use sp_runtime::traits::Block as BlockT;

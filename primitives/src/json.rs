@@ -1,8 +1,8 @@
-//! The JSON the `metagraph_*` methods return: normalized values as decimals, token amounts
-//! (rao) as decimal strings so that JavaScript's numbers lose nothing, keys as SS58 addresses
-//! and endpoints as IP addresses.
+//! The metagraph as JSON, as the node's `metagraph_*` RPC methods return it and clients read
+//! it: normalized values as decimals, token amounts (rao) as decimal strings so that
+//! JavaScript's numbers lose nothing, keys as SS58 addresses and endpoints as IP addresses.
 
-use bittensor_primitives::{
+use crate::{
 	epoch::{BondsMode, Mechanism, Uid},
 	metagraph::{AxonInfo, EpochSummary, Hyperparameters, Metagraph, NeuronInfo, IP_V4, IP_V6},
 	AccountId, BlockNumber, SS58_PREFIX,

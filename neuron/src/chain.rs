@@ -1,0 +1,187 @@
+//! The neuron's link to the chain, through subxt's dynamic API (the node's metadata is read at
+//! connection time, not at build time): the incentive pallet's calls, signed by the coldkey or
+//! the hotkey as the pallet requires, and the metagraph through the `metagraph_get` RPC.
+
+use std::net::{IpAddr, SocketAddr};
+
+use bittensor_primitives::{
+	json::MetagraphJson,
+	metagraph::{IP_V4, IP_V6},
+};
+use sp_core::{crypto::AccountId32, sr25519, Pair};
+use subxt::{
+	dynamic,
+	error::{DispatchError, TransactionEventsError, TransactionFinalizedSuccessError},
+	rpcs::{rpc_params, RpcClient},
+	transactions::Signer,
+	utils::{AccountId32 as SubxtAccountId, MultiAddress, MultiSignature},
+	OnlineClient, PolkadotConfig,
+};
+
+/// Why a chain operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ChainError {
+	/// No node answers at the URL.
+	#[error("cannot reach a node at {url}: {reason} (is bittensor-node running with --rpc-port?)")]
+	Unreachable {
+		/// The URL tried.
+		url: String,
+		/// The client's error.
+		reason: String,
+	},
+	/// The node did not accept the transaction into its pool (bad nonce, no funds for fees…).
+	#[error("{call} was not accepted: {reason}")]
+	Rejected {
+		/// The call, e.g. `Incentive.set_weights`.
+		call: String,
+		/// The node's reason.
+		reason: String,
+	},
+	/// The transaction was included and failed; `error` names the module error, e.g.
+	/// `Incentive::DuplicateUids`.
+	#[error("{call} failed: {error}")]
+	Failed {
+		/// The call.
+		call: String,
+		/// The dispatch error's name.
+		error: String,
+	},
+	/// An RPC call failed.
+	#[error("{method}: {reason}")]
+	Rpc {
+		/// The RPC method.
+		method: String,
+		/// The error.
+		reason: String,
+	},
+}
+
+impl ChainError {
+	/// The module error's name (`Incentive::DuplicateUids`), if a call failed with one.
+	pub fn module_error(&self) -> Option<&str> {
+		match self {
+			ChainError::Failed { error, .. } => Some(error),
+			_ => None,
+		}
+	}
+}
+
+/// An sr25519 key as subxt's signer.
+struct KeySigner<'a>(&'a sr25519::Pair);
+
+impl Signer<PolkadotConfig> for KeySigner<'_> {
+	fn account_id(&self) -> SubxtAccountId {
+		SubxtAccountId(self.0.public().0)
+	}
+
+	fn sign(&self, payload: &[u8]) -> MultiSignature {
+		MultiSignature::Sr25519(self.0.sign(payload).0)
+	}
+}
+
+fn account(id: &AccountId32) -> SubxtAccountId {
+	SubxtAccountId(*id.as_ref())
+}
+
+/// A connection to a node.
+pub struct ChainClient {
+	api: OnlineClient<PolkadotConfig>,
+	rpc: RpcClient,
+}
+
+impl ChainClient {
+	/// Connects to the node at `url` (`ws://` or `wss://`).
+	pub async fn connect(url: &str) -> Result<Self, ChainError> {
+		let unreachable = |reason: String| ChainError::Unreachable { url: url.to_string(), reason };
+		let rpc = RpcClient::from_insecure_url(url).await.map_err(|e| unreachable(e.to_string()))?;
+		let api = OnlineClient::<PolkadotConfig>::from_rpc_client(rpc.clone())
+			.await
+			.map_err(|e| unreachable(e.to_string()))?;
+		Ok(Self { api, rpc })
+	}
+
+	/// Submits `pallet.call(args)` signed by `signer` and waits until it is finalized.
+	async fn submit(
+		&self,
+		pallet: &str,
+		call: &str,
+		args: impl subxt::ext::scale_encode::EncodeAsFields,
+		signer: &sr25519::Pair,
+	) -> Result<(), ChainError> {
+		let name = format!("{pallet}.{call}");
+		let rejected = |reason: String| ChainError::Rejected { call: name.clone(), reason };
+		let payload = dynamic::transaction(pallet, call, args);
+		let at = self.api.at_current_block().await.map_err(|e| rejected(e.to_string()))?;
+		let progress = at
+			.transactions()
+			.sign_and_submit_then_watch_default(&payload, &KeySigner(signer))
+			.await
+			.map_err(|e| rejected(e.to_string()))?;
+		match progress.wait_for_finalized_success().await {
+			Ok(_) => Ok(()),
+			Err(TransactionFinalizedSuccessError::SuccessError(TransactionEventsError::ExtrinsicFailed(error))) => {
+				let error = match error {
+					DispatchError::Module(module) => module.details_string(),
+					other => other.to_string(),
+				};
+				Err(ChainError::Failed { call: name, error })
+			},
+			Err(other) => Err(rejected(other.to_string())),
+		}
+	}
+
+	/// Registers `hotkey` as a peer, paid by the signing `coldkey`.
+	pub async fn register(&self, coldkey: &sr25519::Pair, hotkey: &AccountId32) -> Result<(), ChainError> {
+		self.submit("Incentive", "register", (account(hotkey),), coldkey).await
+	}
+
+	/// Publishes the signing hotkey's axon endpoint.
+	pub async fn serve_axon(
+		&self,
+		hotkey: &sr25519::Pair,
+		address: SocketAddr,
+		protocol: u8,
+		version: u32,
+	) -> Result<(), ChainError> {
+		let (ip, ip_type) = match address.ip() {
+			IpAddr::V4(ip) => (u128::from(u32::from(ip)), IP_V4),
+			IpAddr::V6(ip) => (u128::from(ip), IP_V6),
+		};
+		self.submit("Incentive", "serve_axon", (ip, address.port(), ip_type, protocol, version), hotkey).await
+	}
+
+	/// Moves `amount` rao of the signing coldkey's free balance into `hotkey`'s stake.
+	pub async fn add_stake(&self, coldkey: &sr25519::Pair, hotkey: &AccountId32, amount: u64) -> Result<(), ChainError> {
+		self.submit("Incentive", "add_stake", (account(hotkey), amount), coldkey).await
+	}
+
+	/// Moves `amount` rao of `hotkey`'s stake back to the signing coldkey.
+	pub async fn remove_stake(&self, coldkey: &sr25519::Pair, hotkey: &AccountId32, amount: u64) -> Result<(), ChainError> {
+		self.submit("Incentive", "remove_stake", (account(hotkey), amount), coldkey).await
+	}
+
+	/// Sets the signing hotkey's weights.
+	pub async fn set_weights(
+		&self,
+		hotkey: &sr25519::Pair,
+		uids: &[u16],
+		weights: &[u16],
+		version_key: u64,
+	) -> Result<(), ChainError> {
+		self.submit("Incentive", "set_weights", (uids.to_vec(), weights.to_vec(), version_key), hotkey).await
+	}
+
+	/// Sends `amount` rao from `from` to `to` (hotkeys pay their own transaction fees).
+	pub async fn transfer(&self, from: &sr25519::Pair, to: &AccountId32, amount: u64) -> Result<(), ChainError> {
+		let destination: MultiAddress<SubxtAccountId, ()> = MultiAddress::Id(account(to));
+		self.submit("Balances", "transfer_keep_alive", (destination, u128::from(amount)), from).await
+	}
+
+	/// The metagraph at the best block.
+	pub async fn metagraph(&self) -> Result<MetagraphJson, ChainError> {
+		self.rpc
+			.request("metagraph_get", rpc_params![])
+			.await
+			.map_err(|e| ChainError::Rpc { method: "metagraph_get".into(), reason: e.to_string() })
+	}
+}

@@ -1,0 +1,173 @@
+//! The chain and network commands of the `neuron` command line: register, stake, serve and
+//! metagraph.
+
+use std::{net::SocketAddr, time::Duration};
+
+use bittensor_neuron::{
+	axon::{self, AxonConfig, Peers},
+	chain::ChainClient,
+	model::EmbeddingModel,
+	wallet::Wallet,
+};
+use bittensor_primitives::{json::MetagraphJson, TOKEN_DECIMALS, TOKEN_SYMBOL};
+use sp_core::{crypto::AccountId32, Pair};
+
+/// Version of the wire protocol this neuron speaks, published with its endpoint.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// A token amount in TAO with up to nine decimals (`1.5`), as rao.
+pub fn parse_amount(text: &str) -> Result<u64, String> {
+	let invalid = || format!("{text:?} is not an amount of {TOKEN_SYMBOL} (e.g. 1.5)");
+	let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+	if whole.is_empty() && fraction.is_empty() || fraction.len() > usize::from(TOKEN_DECIMALS) {
+		return Err(invalid());
+	}
+	let digits = |part: &str| part.is_empty() || part.bytes().all(|b| b.is_ascii_digit());
+	if !digits(whole) || !digits(fraction) {
+		return Err(invalid());
+	}
+	let whole: u64 = if whole.is_empty() { 0 } else { whole.parse().map_err(|_| invalid())? };
+	let padded = format!("{fraction:0<width$}", width = usize::from(TOKEN_DECIMALS));
+	let fraction: u64 = padded.parse().map_err(|_| invalid())?;
+	whole.checked_mul(10u64.pow(u32::from(TOKEN_DECIMALS))).and_then(|rao| rao.checked_add(fraction)).ok_or_else(invalid)
+}
+
+/// Rao as TAO with nine decimals.
+pub fn format_amount(rao: u64) -> String {
+	let unit = 10u64.pow(u32::from(TOKEN_DECIMALS));
+	format!("{}.{:09}", rao / unit, rao % unit)
+}
+
+/// The metagraph as a table: one row per peer.
+pub fn metagraph_table(metagraph: &MetagraphJson) -> String {
+	let mut out = format!(
+		"block {}  peers {}  total stake {} {TOKEN_SYMBOL}  last epoch at {} minted {} {TOKEN_SYMBOL}\n",
+		metagraph.block,
+		metagraph.neurons.len(),
+		format_amount(metagraph.total_stake.parse().unwrap_or(0)),
+		metagraph.last_epoch.block,
+		format_amount(metagraph.last_epoch.minted.parse().unwrap_or(0)),
+	);
+	out.push_str(&format!(
+		"{:>4}  {:<48}  {:>16}  {:>8}  {:>8}  {:>9}  {:>9}  {:>9}  {:>12}  {}\n",
+		"uid", "hotkey", "stake", "rank", "trust", "consensus", "incentive", "dividends", "emission", "endpoint"
+	));
+	for neuron in &metagraph.neurons {
+		let endpoint = match &neuron.axon {
+			Some(axon) if axon.ip.contains(':') => format!("[{}]:{}", axon.ip, axon.port),
+			Some(axon) => format!("{}:{}", axon.ip, axon.port),
+			None => "-".into(),
+		};
+		out.push_str(&format!(
+			"{:>4}  {:<48}  {:>16}  {:>8.5}  {:>8.5}  {:>9.5}  {:>9.5}  {:>9.5}  {:>12}  {}\n",
+			neuron.uid,
+			neuron.hotkey,
+			format_amount(neuron.stake.parse().unwrap_or(0)),
+			neuron.rank,
+			neuron.trust,
+			neuron.consensus,
+			neuron.incentive,
+			neuron.dividends,
+			format_amount(neuron.emission.parse().unwrap_or(0)),
+			endpoint
+		));
+	}
+	out
+}
+
+/// The uid of `hotkey` in `metagraph`.
+pub fn uid_of(metagraph: &MetagraphJson, hotkey: &AccountId32) -> Option<u16> {
+	let address = bittensor_primitives::json::address(hotkey);
+	metagraph.neurons.iter().find(|neuron| neuron.hotkey == address).map(|neuron| neuron.uid)
+}
+
+/// `neuron register`: the coldkey pays to register the hotkey; prints its uid.
+pub async fn register(url: &str, wallet: &Wallet, hotkey: &str, password: &str) -> Result<(), String> {
+	let coldkey = wallet.coldkey(password).map_err(|e| e.to_string())?;
+	let hotkey = AccountId32::from(wallet.hotkey(hotkey).map_err(|e| e.to_string())?.public());
+	let chain = ChainClient::connect(url).await.map_err(|e| e.to_string())?;
+	chain.register(&coldkey, &hotkey).await.map_err(|e| e.to_string())?;
+	let metagraph = chain.metagraph().await.map_err(|e| e.to_string())?;
+	match uid_of(&metagraph, &hotkey) {
+		Some(uid) => println!("registered {} as uid {uid}", bittensor_primitives::json::address(&hotkey)),
+		None => println!("registered {}", bittensor_primitives::json::address(&hotkey)),
+	}
+	Ok(())
+}
+
+/// `neuron stake add|remove`: moves `amount` rao between the coldkey and the hotkey's stake.
+pub async fn stake(url: &str, wallet: &Wallet, hotkey: &str, password: &str, amount: u64, add: bool) -> Result<(), String> {
+	let coldkey = wallet.coldkey(password).map_err(|e| e.to_string())?;
+	let hotkey = AccountId32::from(wallet.hotkey(hotkey).map_err(|e| e.to_string())?.public());
+	let chain = ChainClient::connect(url).await.map_err(|e| e.to_string())?;
+	if add {
+		chain.add_stake(&coldkey, &hotkey, amount).await
+	} else {
+		chain.remove_stake(&coldkey, &hotkey, amount).await
+	}
+	.map_err(|e| e.to_string())?;
+	let metagraph = chain.metagraph().await.map_err(|e| e.to_string())?;
+	let address = bittensor_primitives::json::address(&hotkey);
+	let stake = metagraph.neurons.iter().find(|n| n.hotkey == address).map(|n| n.stake.clone()).unwrap_or_default();
+	println!("{address} now has {} {TOKEN_SYMBOL} staked", format_amount(stake.parse().unwrap_or(0)));
+	Ok(())
+}
+
+/// `neuron metagraph`: prints the table.
+pub async fn metagraph(url: &str) -> Result<(), String> {
+	let chain = ChainClient::connect(url).await.map_err(|e| e.to_string())?;
+	let metagraph = chain.metagraph().await.map_err(|e| e.to_string())?;
+	print!("{}", metagraph_table(&metagraph));
+	Ok(())
+}
+
+/// `neuron serve`: publishes the endpoint on chain and serves the fixed embedding model until
+/// Ctrl-C, re-reading the registered peers every `refresh`.
+pub async fn serve(
+	url: &str,
+	wallet: &Wallet,
+	hotkey: &str,
+	listen: SocketAddr,
+	external: SocketAddr,
+	refresh: Duration,
+) -> Result<(), String> {
+	let hotkey = wallet.hotkey(hotkey).map_err(|e| e.to_string())?;
+	let account = AccountId32::from(hotkey.public());
+	let chain = ChainClient::connect(url).await.map_err(|e| e.to_string())?;
+	let metagraph = chain.metagraph().await.map_err(|e| e.to_string())?;
+	let uid = uid_of(&metagraph, &account)
+		.ok_or_else(|| format!("{} is not registered: run `neuron register` first", bittensor_primitives::json::address(&account)))?;
+	let model = EmbeddingModel::new(u64::from(uid));
+	let axon = axon::serve(account, model, Peers::from_metagraph(&metagraph), AxonConfig::default(), listen)
+		.await
+		.map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+	chain.serve_axon(&hotkey, external, 0, PROTOCOL_VERSION).await.map_err(|e| e.to_string())?;
+	println!("uid {uid} serving on {} (published as {external}); Ctrl-C stops", axon.local_addr);
+	let mut ticker = tokio::time::interval(refresh);
+	loop {
+		tokio::select! {
+			_ = tokio::signal::ctrl_c() => break,
+			_ = ticker.tick() => match chain.metagraph().await {
+				Ok(metagraph) => axon.set_peers(Peers::from_metagraph(&metagraph)),
+				Err(error) => eprintln!("warning: keeping the previous peers: {error}"),
+			},
+		}
+	}
+	axon.shutdown().await.map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn amounts_parse_to_rao_and_back() {
+		assert_eq!(parse_amount("1"), Ok(1_000_000_000));
+		assert_eq!(parse_amount("1.5"), Ok(1_500_000_000));
+		assert_eq!(parse_amount(".000000001"), Ok(1));
+		assert_eq!(format_amount(1_500_000_000), "1.500000000");
+		for bad in ["", ".", "1.0000000001", "-1", "1e3", "abc", "99999999999999999999"] {
+			assert!(parse_amount(bad).is_err(), "{bad}");
+		}
+	}
+}

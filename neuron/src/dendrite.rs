@@ -1,0 +1,204 @@
+//! The dendrite: a neuron's gRPC client. It queries many peers at once, each under a
+//! deadline, checks every answer (dtype, shape, finite values), and turns every failure into
+//! a zero tensor that is reported as masked, so no single peer can stall or crash the caller.
+
+use std::{
+	collections::HashMap,
+	fmt,
+	net::SocketAddr,
+	sync::Mutex,
+	time::Duration,
+};
+
+use futures::future::join_all;
+use prost::Message;
+use sp_core::{crypto::AccountId32, sr25519};
+pub use tonic::Code;
+use tonic::{
+	transport::{Channel, Endpoint},
+	Request,
+};
+
+use crate::{
+	auth::{now_nanos, sign_request},
+	protocol::{
+		wire::{neuron_client::NeuronClient, BackwardRequest, ForwardRequest},
+		Tensor, TensorError, MAX_MESSAGE_BYTES, REPRESENTATION_DIM,
+	},
+};
+
+/// A peer to query: its uid, hotkey and axon address, as the metagraph lists them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PeerEndpoint {
+	/// The peer's uid.
+	pub uid: u16,
+	/// The peer's hotkey, which its axon checks signatures against.
+	pub hotkey: AccountId32,
+	/// Where its axon listens.
+	pub address: SocketAddr,
+}
+
+/// How one query went.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+	/// A valid answer.
+	Success,
+	/// No answer within the deadline.
+	Timeout,
+	/// No connection to the peer.
+	Unreachable(String),
+	/// The peer answered with an error status.
+	Refused {
+		/// The gRPC status code.
+		code: Code,
+		/// The peer's message.
+		message: String,
+	},
+	/// The peer answered with a tensor that fails the protocol's checks.
+	InvalidResponse(TensorError),
+}
+
+impl Outcome {
+	/// Whether the query failed, so its tensor is zeros and must be masked out.
+	pub fn is_masked(&self) -> bool {
+		*self != Outcome::Success
+	}
+}
+
+impl fmt::Display for Outcome {
+	fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+		match self {
+			Outcome::Success => write!(f, "ok"),
+			Outcome::Timeout => write!(f, "timeout"),
+			Outcome::Unreachable(reason) => write!(f, "unreachable: {reason}"),
+			Outcome::Refused { code, message } => write!(f, "{code:?}: {message}"),
+			Outcome::InvalidResponse(error) => write!(f, "invalid response: {error}"),
+		}
+	}
+}
+
+/// The answers of k peers to one Forward.
+#[derive(Debug, Clone)]
+pub struct ForwardResults {
+	/// Per peer, [batch, seq, `REPRESENTATION_DIM`] values; zeros where the query failed.
+	pub representations: Vec<Vec<f32>>,
+	/// Per peer, how the query went.
+	pub outcomes: Vec<Outcome>,
+}
+
+impl ForwardResults {
+	/// Per peer, whether its representation is masked out (the query failed).
+	pub fn mask(&self) -> Vec<bool> {
+		self.outcomes.iter().map(Outcome::is_masked).collect()
+	}
+}
+
+/// Queries peers' axons, signing every request with `hotkey`.
+pub struct Dendrite {
+	hotkey: sr25519::Pair,
+	timeout: Duration,
+	channels: Mutex<HashMap<SocketAddr, Channel>>,
+}
+
+impl Dendrite {
+	/// A dendrite that signs with `hotkey` and gives every query `timeout`.
+	pub fn new(hotkey: sr25519::Pair, timeout: Duration) -> Self {
+		Self { hotkey, timeout, channels: Mutex::new(HashMap::new()) }
+	}
+
+	/// The connection to `address`, opened on first use and kept.
+	fn client(&self, address: SocketAddr) -> Result<NeuronClient<Channel>, Outcome> {
+		let mut channels = self.channels.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+		let channel = match channels.get(&address) {
+			Some(channel) => channel.clone(),
+			None => {
+				let channel = Endpoint::from_shared(format!("http://{address}"))
+					.map_err(|e| Outcome::Unreachable(e.to_string()))?
+					.connect_timeout(self.timeout)
+					.tcp_nodelay(true)
+					.connect_lazy();
+				channels.insert(address, channel.clone());
+				channel
+			},
+		};
+		Ok(NeuronClient::new(channel)
+			.max_decoding_message_size(MAX_MESSAGE_BYTES)
+			.max_encoding_message_size(MAX_MESSAGE_BYTES))
+	}
+
+	/// `message` as a request signed for `peer`'s `method`, with the deadline set.
+	fn signed<T: Message>(&self, peer: &PeerEndpoint, method: &str, message: T) -> Request<T> {
+		let body = message.encode_to_vec();
+		let mut request = Request::new(message);
+		request.set_timeout(self.timeout);
+		sign_request(request.metadata_mut(), &self.hotkey, method, &peer.hotkey, now_nanos(), &body);
+		request
+	}
+
+	/// Sends `tokens` ([batch, seq]) to every peer at once and returns their representations.
+	pub async fn forward(&self, peers: &[PeerEndpoint], tokens: &[i64], batch: usize, seq: usize) -> ForwardResults {
+		let tensor = Tensor::from_tokens(tokens, batch, seq);
+		let queries = peers.iter().map(|peer| self.forward_one(peer, tensor.clone(), batch, seq));
+		let (representations, outcomes) = join_all(queries)
+			.await
+			.into_iter()
+			.map(|result| match result {
+				Ok(values) => (values, Outcome::Success),
+				Err(outcome) => (vec![0.0; batch * seq * REPRESENTATION_DIM], outcome),
+			})
+			.unzip();
+		ForwardResults { representations, outcomes }
+	}
+
+	async fn forward_one(&self, peer: &PeerEndpoint, tokens: Tensor, batch: usize, seq: usize) -> Result<Vec<f32>, Outcome> {
+		let mut client = self.client(peer.address)?;
+		let request = self.signed(peer, "Forward", ForwardRequest { tokens: Some(tokens) });
+		let response = self.within_deadline(client.forward(request)).await?;
+		response
+			.representation
+			.ok_or(TensorError::Missing("representation"))
+			.and_then(|tensor| tensor.representation("representation", batch, seq))
+			.map_err(Outcome::InvalidResponse)
+	}
+
+	/// Sends each peer the gradient of the caller's loss with respect to that peer's
+	/// representation of `tokens`; returns how each went.
+	pub async fn backward(
+		&self,
+		peers: &[PeerEndpoint],
+		tokens: &[i64],
+		grads: &[Vec<f32>],
+		batch: usize,
+		seq: usize,
+	) -> Vec<Outcome> {
+		let tokens = Tensor::from_tokens(tokens, batch, seq);
+		let queries = peers.iter().zip(grads).map(|(peer, grad)| {
+			let request = BackwardRequest {
+				tokens: Some(tokens.clone()),
+				grad: Some(Tensor::from_f32(grad, &[batch, seq, REPRESENTATION_DIM])),
+			};
+			async move {
+				let mut client = self.client(peer.address)?;
+				let request = self.signed(peer, "Backward", request);
+				self.within_deadline(client.backward(request)).await.map(|_| ())
+			}
+		});
+		join_all(queries).await.into_iter().map(|result| result.err().unwrap_or(Outcome::Success)).collect()
+	}
+
+	/// Awaits a call under the dendrite's deadline, whatever the peer does.
+	async fn within_deadline<T>(
+		&self,
+		call: impl std::future::Future<Output = Result<tonic::Response<T>, tonic::Status>>,
+	) -> Result<T, Outcome> {
+		match tokio::time::timeout(self.timeout, call).await {
+			Err(_) => Err(Outcome::Timeout),
+			Ok(Ok(response)) => Ok(response.into_inner()),
+			Ok(Err(status)) if status.code() == Code::DeadlineExceeded || status.code() == Code::Cancelled => {
+				Err(Outcome::Timeout)
+			},
+			Ok(Err(status)) if status.code() == Code::Unavailable => Err(Outcome::Unreachable(status.message().to_string())),
+			Ok(Err(status)) => Err(Outcome::Refused { code: status.code(), message: status.message().to_string() }),
+		}
+	}
+}

@@ -1,0 +1,310 @@
+//! The axon and the dendrite over loopback: every refusal the axon makes (bad signature,
+//! replay, stale nonce, unregistered caller, oversized message, garbage and NaN tensors,
+//! overload, rate limit, slow model), and a dendrite that masks broken or stalling peers
+//! without waiting on them past its deadline.
+
+use std::{
+	net::SocketAddr,
+	sync::{Arc, Mutex},
+	time::{Duration, Instant},
+};
+
+use bittensor_neuron::{
+	auth::{now_nanos, sign_request},
+	axon::{self, AxonConfig, AxonHandle, Peers},
+	dendrite::{Dendrite, Outcome, PeerEndpoint},
+	model::{Caller, EmbeddingModel, Model, ModelError},
+	protocol::{
+		wire::{
+			neuron_client::NeuronClient, neuron_server, BackwardRequest, BackwardResponse, ForwardRequest,
+			ForwardResponse,
+		},
+		Dtype, Tensor, MAX_MESSAGE_BYTES, REPRESENTATION_DIM,
+	},
+};
+use prost::Message;
+use sp_core::{crypto::AccountId32, sr25519, Pair};
+use tonic::{transport::Channel, Code, Request, Status};
+
+const D: usize = REPRESENTATION_DIM;
+
+fn key(uri: &str) -> sr25519::Pair {
+	sr25519::Pair::from_string(uri, None).unwrap()
+}
+
+fn account(pair: &sr25519::Pair) -> AccountId32 {
+	AccountId32::from(pair.public())
+}
+
+fn loopback() -> SocketAddr {
+	"127.0.0.1:0".parse().unwrap()
+}
+
+/// An axon for `//Server` that knows `//Client` (and `//Other`) as registered peers.
+async fn start<M: Model>(model: M, config: AxonConfig) -> AxonHandle {
+	let peers = Peers::new([(account(&key("//Client")), 100), (account(&key("//Other")), 100)]);
+	axon::serve(account(&key("//Server")), model, peers, config, loopback()).await.unwrap()
+}
+
+async fn raw_client(axon: &AxonHandle) -> NeuronClient<Channel> {
+	NeuronClient::connect(format!("http://{}", axon.local_addr))
+		.await
+		.unwrap()
+		.max_encoding_message_size(usize::MAX)
+		.max_decoding_message_size(usize::MAX)
+}
+
+/// `message` signed by `signer` for the server with `nonce`.
+fn signed<T: Message>(signer: &str, method: &str, message: T, nonce: u64) -> Request<T> {
+	let body = message.encode_to_vec();
+	let mut request = Request::new(message);
+	sign_request(request.metadata_mut(), &key(signer), method, &account(&key("//Server")), nonce, &body);
+	request
+}
+
+fn forward_request(tokens: &[i64], batch: usize, seq: usize) -> ForwardRequest {
+	ForwardRequest { tokens: Some(Tensor::from_tokens(tokens, batch, seq)) }
+}
+
+async fn forward_status(axon: &AxonHandle, request: Request<ForwardRequest>) -> Status {
+	raw_client(axon).await.forward(request).await.expect_err("the axon refuses")
+}
+
+#[tokio::test]
+async fn a_signed_request_from_a_registered_peer_is_answered() {
+	let axon = start(EmbeddingModel::new(5), AxonConfig::default()).await;
+	let response = raw_client(&axon)
+		.await
+		.forward(signed("//Client", "Forward", forward_request(&[1, 2, 3, 4], 2, 2), now_nanos()))
+		.await
+		.unwrap()
+		.into_inner();
+	let values = response.representation.unwrap().representation("out", 2, 2).unwrap();
+	assert_eq!(values, EmbeddingModel::new(5).forward(&[1, 2, 3, 4], 2, 2).unwrap());
+	let grad = Tensor::from_f32(&vec![0.5; 4 * D], &[2, 2, D]);
+	let backward = BackwardRequest { tokens: Some(Tensor::from_tokens(&[1, 2, 3, 4], 2, 2)), grad: Some(grad) };
+	raw_client(&axon).await.backward(signed("//Client", "Backward", backward, now_nanos())).await.unwrap();
+	axon.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn unsigned_forged_replayed_and_stale_requests_are_unauthenticated() {
+	let axon = start(EmbeddingModel::new(5), AxonConfig::default()).await;
+	let unsigned = forward_status(&axon, Request::new(forward_request(&[1], 1, 1))).await;
+	assert_eq!(unsigned.code(), Code::Unauthenticated);
+	assert!(unsigned.message().contains("bt-hotkey"), "{unsigned:?}");
+
+	// Signed over one body, sent with another.
+	let mut forged = signed("//Client", "Forward", forward_request(&[1], 1, 1), now_nanos());
+	*forged.get_mut() = forward_request(&[2], 1, 1);
+	let status = forward_status(&axon, forged).await;
+	assert_eq!((status.code(), status.message()), (Code::Unauthenticated, "bad signature"));
+
+	// Signed for Backward, sent to Forward.
+	let wrong_method = signed("//Client", "Backward", forward_request(&[1], 1, 1), now_nanos());
+	assert_eq!(forward_status(&axon, wrong_method).await.code(), Code::Unauthenticated);
+
+	let nonce = now_nanos();
+	let mut client = raw_client(&axon).await;
+	client.forward(signed("//Client", "Forward", forward_request(&[1], 1, 1), nonce)).await.unwrap();
+	let replay = client.forward(signed("//Client", "Forward", forward_request(&[1], 1, 1), nonce)).await.unwrap_err();
+	assert_eq!(replay.code(), Code::Unauthenticated);
+	assert!(replay.message().contains("replayed nonce"), "{replay:?}");
+
+	let ten_minutes_ago = now_nanos() - 600_000_000_000;
+	let stale = forward_status(&axon, signed("//Client", "Forward", forward_request(&[1], 1, 1), ten_minutes_ago)).await;
+	assert_eq!(stale.code(), Code::Unauthenticated);
+	assert!(stale.message().contains("stale nonce"), "{stale:?}");
+	axon.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn unregistered_callers_are_denied() {
+	let axon = start(EmbeddingModel::new(5), AxonConfig::default()).await;
+	let status = forward_status(&axon, signed("//Stranger", "Forward", forward_request(&[1], 1, 1), now_nanos())).await;
+	assert_eq!(status.code(), Code::PermissionDenied);
+	assert!(status.message().contains("is not registered"), "{status:?}");
+	// Registered later, through a newer metagraph, it is served.
+	axon.set_peers(Peers::new([(account(&key("//Stranger")), 1)]));
+	raw_client(&axon)
+		.await
+		.forward(signed("//Stranger", "Forward", forward_request(&[1], 1, 1), now_nanos()))
+		.await
+		.unwrap();
+	axon.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn garbage_nan_and_oversized_tensors_are_refused() {
+	let axon = start(EmbeddingModel::new(5), AxonConfig::default()).await;
+	let bad_requests = [
+		ForwardRequest { tokens: None },
+		ForwardRequest { tokens: Some(Tensor { dtype: 99, shape: vec![1, 1], data: vec![0; 8] }) },
+		ForwardRequest { tokens: Some(Tensor { dtype: Dtype::Int64.into(), shape: vec![1, 2], data: vec![0; 7] }) },
+		ForwardRequest { tokens: Some(Tensor { dtype: Dtype::Int64.into(), shape: vec![2], data: vec![0; 16] }) },
+		forward_request(&[300], 1, 1), // outside the byte vocabulary
+	];
+	for request in bad_requests {
+		let status = forward_status(&axon, signed("//Client", "Forward", request.clone(), now_nanos())).await;
+		assert_eq!(status.code(), Code::InvalidArgument, "{request:?}: {status:?}");
+	}
+
+	let mut grad = vec![0.0; D];
+	grad[3] = f32::NAN;
+	let nan = BackwardRequest { tokens: Some(Tensor::from_tokens(&[1], 1, 1)), grad: Some(Tensor::from_f32(&grad, &[1, 1, D])) };
+	let status = raw_client(&axon).await.backward(signed("//Client", "Backward", nan, now_nanos())).await.unwrap_err();
+	assert_eq!(status.code(), Code::InvalidArgument);
+	assert!(status.message().contains("NaN"), "{status:?}");
+
+	let tokens = MAX_MESSAGE_BYTES / (D * 4) + 1;
+	let huge = BackwardRequest {
+		tokens: Some(Tensor::from_tokens(&vec![1; tokens], tokens, 1)),
+		grad: Some(Tensor::from_f32(&vec![0.0; tokens * D], &[tokens, 1, D])),
+	};
+	let status = raw_client(&axon).await.backward(signed("//Client", "Backward", huge, now_nanos())).await.unwrap_err();
+	assert_eq!(status.code(), Code::OutOfRange, "{status:?}");
+	axon.shutdown().await.unwrap();
+}
+
+/// A model that takes `delay` for every forward.
+struct SlowModel {
+	delay: Duration,
+}
+
+impl Model for SlowModel {
+	fn forward(&self, tokens: &[i64], _: usize, _: usize) -> Result<Vec<f32>, ModelError> {
+		std::thread::sleep(self.delay);
+		Ok(vec![0.0; tokens.len() * D])
+	}
+
+	fn backward(&self, _: &Caller, _: &[i64], _: &[f32], _: usize, _: usize) -> Result<(), ModelError> {
+		Ok(())
+	}
+}
+
+#[tokio::test]
+async fn a_busy_model_sheds_load_and_a_slow_one_times_out() {
+	let config = AxonConfig { max_in_flight: 1, ..AxonConfig::default() };
+	let axon = start(SlowModel { delay: Duration::from_millis(500) }, config).await;
+	let (mut first, mut second) = (raw_client(&axon).await, raw_client(&axon).await);
+	let busy = first.forward(signed("//Client", "Forward", forward_request(&[1], 1, 1), now_nanos()));
+	let shed = async {
+		tokio::time::sleep(Duration::from_millis(100)).await;
+		second.forward(signed("//Other", "Forward", forward_request(&[1], 1, 1), now_nanos())).await
+	};
+	let (busy, shed) = tokio::join!(busy, shed);
+	busy.unwrap();
+	let status = shed.unwrap_err();
+	assert_eq!(status.code(), Code::ResourceExhausted);
+	assert!(status.message().contains("overloaded"), "{status:?}");
+	axon.shutdown().await.unwrap();
+
+	let config = AxonConfig { model_timeout: Duration::from_millis(100), ..AxonConfig::default() };
+	let axon = start(SlowModel { delay: Duration::from_millis(400) }, config).await;
+	let status = forward_status(&axon, signed("//Client", "Forward", forward_request(&[1], 1, 1), now_nanos())).await;
+	assert_eq!(status.code(), Code::DeadlineExceeded);
+	axon.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn callers_are_rate_limited_by_stake() {
+	// 10 requests/s shared by stake: //Client and //Other hold half each, so 5/s apiece, and a
+	// burst of 5. A caller with more stake gets proportionally more.
+	let config = AxonConfig { requests_per_second: 10.0, min_requests_per_second: 0.5, ..AxonConfig::default() };
+	let axon = start(EmbeddingModel::new(5), config).await;
+	let mut client = raw_client(&axon).await;
+	let mut served = 0;
+	let mut limited = None;
+	for _ in 0..20 {
+		match client.forward(signed("//Client", "Forward", forward_request(&[1], 1, 1), now_nanos())).await {
+			Ok(_) => served += 1,
+			Err(status) => {
+				limited = Some(status);
+				break;
+			},
+		}
+	}
+	let status = limited.expect("the caller is limited within 20 requests");
+	assert_eq!(status.code(), Code::ResourceExhausted);
+	assert!(status.message().contains("rate limited: 5.0 requests/s"), "{status:?}");
+	assert!((5..=6).contains(&served), "served {served}");
+	// The other caller has its own bucket.
+	client.forward(signed("//Other", "Forward", forward_request(&[1], 1, 1), now_nanos())).await.unwrap();
+	axon.shutdown().await.unwrap();
+}
+
+/// A peer that answers Forward with `reply`, or never, if `stall`.
+#[derive(Clone)]
+struct BrokenPeer {
+	reply: Tensor,
+	stall: bool,
+	calls: Arc<Mutex<usize>>,
+}
+
+#[tonic::async_trait]
+impl neuron_server::Neuron for BrokenPeer {
+	async fn forward(&self, _: Request<ForwardRequest>) -> Result<tonic::Response<ForwardResponse>, Status> {
+		*self.calls.lock().unwrap() += 1;
+		if self.stall {
+			tokio::time::sleep(Duration::from_secs(3600)).await;
+		}
+		Ok(tonic::Response::new(ForwardResponse { representation: Some(self.reply.clone()) }))
+	}
+
+	async fn backward(&self, _: Request<BackwardRequest>) -> Result<tonic::Response<BackwardResponse>, Status> {
+		Ok(tonic::Response::new(BackwardResponse {}))
+	}
+}
+
+async fn start_broken(peer: BrokenPeer) -> SocketAddr {
+	let listener = tokio::net::TcpListener::bind(loopback()).await.unwrap();
+	let address = listener.local_addr().unwrap();
+	tokio::spawn(
+		tonic::transport::Server::builder()
+			.add_service(neuron_server::NeuronServer::new(peer))
+			.serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener)),
+	);
+	address
+}
+
+#[tokio::test]
+async fn the_dendrite_masks_broken_and_stalling_peers_within_its_deadline() {
+	let good = start(EmbeddingModel::new(5), AxonConfig::default()).await;
+	let server = account(&key("//Server"));
+	let broken = |reply: Tensor, stall: bool| BrokenPeer { reply, stall, calls: Arc::new(Mutex::new(0)) };
+	let mut nan = vec![0.0; 4 * D];
+	nan[9] = f32::NAN;
+	let peers = [
+		good.local_addr,
+		start_broken(broken(Tensor::from_f32(&nan, &[2, 2, D]), false)).await,
+		start_broken(broken(Tensor::from_f32(&vec![0.0; 4 * 8], &[2, 2, 8]), false)).await,
+		start_broken(broken(Tensor { dtype: 7, shape: vec![], data: vec![1, 2, 3] }, false)).await,
+		start_broken(broken(Tensor::from_f32(&vec![0.0; 4 * D], &[2, 2, D]), true)).await,
+		"127.0.0.1:1".parse().unwrap(), // nobody listens
+	];
+	let peers: Vec<PeerEndpoint> = peers
+		.iter()
+		.enumerate()
+		.map(|(uid, address)| PeerEndpoint { uid: uid as u16, hotkey: server.clone(), address: *address })
+		.collect();
+	let dendrite = Dendrite::new(key("//Client"), Duration::from_millis(800));
+	let started = Instant::now();
+	let results = dendrite.forward(&peers, &[1, 2, 3, 4], 2, 2).await;
+	assert!(started.elapsed() < Duration::from_secs(3), "the stalling peer held the caller for {:?}", started.elapsed());
+	assert_eq!(results.mask(), vec![false, true, true, true, true, true]);
+	assert_eq!(results.outcomes[0], Outcome::Success);
+	assert!(matches!(results.outcomes[1], Outcome::InvalidResponse(_)), "{:?}", results.outcomes[1]);
+	assert!(matches!(results.outcomes[2], Outcome::InvalidResponse(_)), "{:?}", results.outcomes[2]);
+	assert!(matches!(results.outcomes[3], Outcome::InvalidResponse(_)), "{:?}", results.outcomes[3]);
+	assert_eq!(results.outcomes[4], Outcome::Timeout);
+	assert!(matches!(results.outcomes[5], Outcome::Unreachable(_) | Outcome::Timeout), "{:?}", results.outcomes[5]);
+	for masked in &results.representations[1..] {
+		assert_eq!(masked.len(), 4 * D);
+		assert!(masked.iter().all(|value| *value == 0.0));
+	}
+	assert_eq!(results.representations[0], EmbeddingModel::new(5).forward(&[1, 2, 3, 4], 2, 2).unwrap());
+
+	let outcomes = dendrite.backward(&peers[..1], &[1, 2, 3, 4], &[vec![0.1; 4 * D]], 2, 2).await;
+	assert_eq!(outcomes, vec![Outcome::Success]);
+	good.shutdown().await.unwrap();
+}

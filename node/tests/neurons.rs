@@ -1,0 +1,107 @@
+//! Two neurons on a real dev node: their hotkeys register and publish their axons, one reads
+//! the other's endpoint from the metagraph, queries it through its dendrite, and sets weights
+//! on it; the chain client names module errors and unreachable nodes.
+
+mod common;
+
+use std::{net::SocketAddr, time::Duration};
+
+use bittensor_neuron::{
+	axon::{self, AxonConfig, Peers},
+	chain::{ChainClient, ChainError},
+	dendrite::{Code, Dendrite, Outcome, PeerEndpoint},
+	model::{EmbeddingModel, Model},
+};
+use bittensor_primitives::{json::MetagraphJson, TOKEN};
+use common::NodeProcess;
+use sp_core::{
+	crypto::{AccountId32, Ss58Codec},
+	sr25519, Pair,
+};
+
+fn key(uri: &str) -> sr25519::Pair {
+	sr25519::Pair::from_string(uri, None).expect("a dev URI")
+}
+
+fn account(pair: &sr25519::Pair) -> AccountId32 {
+	AccountId32::from(pair.public())
+}
+
+/// The uid and published endpoint of `hotkey`.
+fn endpoint(metagraph: &MetagraphJson, hotkey: &AccountId32) -> PeerEndpoint {
+	let neuron = metagraph
+		.neurons
+		.iter()
+		.find(|neuron| AccountId32::from_ss58check(&neuron.hotkey).ok().as_ref() == Some(hotkey))
+		.expect("the hotkey is in the metagraph");
+	let axon = neuron.axon.as_ref().expect("the peer published its axon");
+	let address: SocketAddr = format!("{}:{}", axon.ip, axon.port).parse().expect("an IPv4 endpoint");
+	PeerEndpoint { uid: neuron.uid, hotkey: hotkey.clone(), address }
+}
+
+#[test]
+fn two_neurons_register_serve_query_each_other_and_set_weights() {
+	let dir = tempfile::tempdir().expect("a temporary directory");
+	let mut node = NodeProcess::start("dev", dir.path(), &["--dev", "--tmp"]);
+	node.wait_for_best(1, Duration::from_secs(60));
+	let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
+	runtime.block_on(async {
+		let unreachable = ChainClient::connect("ws://127.0.0.1:1").await;
+		assert!(matches!(unreachable, Err(ChainError::Unreachable { .. })), "an unreachable node is named as such");
+
+		let chain = ChainClient::connect(&node.ws_url()).await.expect("connect to the dev node");
+		let (alice, bob) = (key("//Alice"), key("//Bob"));
+		let (hot_a, hot_b) = (key("//NeuronA"), key("//NeuronB"));
+		let (a, b) = (account(&hot_a), account(&hot_b));
+
+		// Each coldkey funds its hotkey's fees and registers it; the two run side by side.
+		let (funded_a, funded_b) = tokio::join!(chain.transfer(&alice, &a, TOKEN), chain.transfer(&bob, &b, TOKEN));
+		funded_a.expect("fund hotkey A");
+		funded_b.expect("fund hotkey B");
+		let (registered_a, registered_b) = tokio::join!(chain.register(&alice, &a), chain.register(&bob, &b));
+		registered_a.expect("register hotkey A");
+		registered_b.expect("register hotkey B");
+
+		let metagraph = chain.metagraph().await.expect("read the metagraph");
+		let listen: SocketAddr = "127.0.0.1:0".parse().expect("an address");
+		let axon_a = axon::serve(a.clone(), EmbeddingModel::new(1), Peers::from_metagraph(&metagraph), AxonConfig::default(), listen)
+			.await
+			.expect("axon A listens");
+		let axon_b = axon::serve(b.clone(), EmbeddingModel::new(2), Peers::from_metagraph(&metagraph), AxonConfig::default(), listen)
+			.await
+			.expect("axon B listens");
+		let (served_a, served_b) =
+			tokio::join!(chain.serve_axon(&hot_a, axon_a.local_addr, 0, 1), chain.serve_axon(&hot_b, axon_b.local_addr, 0, 1));
+		served_a.expect("publish axon A");
+		served_b.expect("publish axon B");
+
+		// A finds B through the chain and queries it.
+		let metagraph = chain.metagraph().await.expect("read the metagraph");
+		let peer_b = endpoint(&metagraph, &b);
+		assert_eq!(peer_b.address, axon_b.local_addr);
+		let dendrite = Dendrite::new(hot_a.clone(), Duration::from_secs(5));
+		let tokens: Vec<i64> = (0..16).collect();
+		let results = dendrite.forward(std::slice::from_ref(&peer_b), &tokens, 2, 8).await;
+		assert_eq!(results.outcomes, vec![Outcome::Success]);
+		assert_eq!(results.representations[0], EmbeddingModel::new(2).forward(&tokens, 2, 8).expect("embeddings"));
+
+		// A caller B does not know is refused; so is a peer that went away (masked, zeros).
+		let stranger = Dendrite::new(key("//Stranger"), Duration::from_secs(5));
+		let refused = stranger.forward(std::slice::from_ref(&peer_b), &tokens, 2, 8).await;
+		assert!(matches!(&refused.outcomes[0], Outcome::Refused { code: Code::PermissionDenied, .. }));
+		let peer_a = endpoint(&metagraph, &a);
+		axon_a.shutdown().await.expect("stop axon A");
+		let gone = Dendrite::new(hot_b.clone(), Duration::from_secs(2)).forward(&[peer_a.clone()], &tokens, 2, 8).await;
+		assert_eq!(gone.mask(), vec![true]);
+		assert!(gone.representations[0].iter().all(|value| *value == 0.0));
+
+		// A scores B on chain; a malformed weight vector gets the pallet's named error.
+		let duplicate = chain.set_weights(&hot_b, &[peer_a.uid, peer_a.uid], &[1, 1], 0).await;
+		assert_eq!(duplicate.as_ref().err().and_then(ChainError::module_error), Some("Incentive::DuplicateUids"), "{duplicate:?}");
+		chain.set_weights(&hot_a, &[peer_b.uid], &[u16::MAX], 0).await.expect("set A's weights");
+		let metagraph = chain.metagraph().await.expect("read the metagraph");
+		let weights = &metagraph.neurons[usize::from(peer_a.uid)].weights;
+		assert_eq!(weights, &vec![(peer_b.uid, u16::MAX)]);
+		axon_b.shutdown().await.expect("stop axon B");
+	});
+}
