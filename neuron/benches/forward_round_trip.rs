@@ -12,6 +12,10 @@ use bittensor_neuron::{
 	model::EmbeddingModel,
 };
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+
+/// The allocator of the `neuron` binary (see its `main.rs`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use futures::future::join_all;
 use sp_core::{crypto::AccountId32, sr25519, Pair};
 

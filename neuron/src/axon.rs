@@ -259,7 +259,8 @@ pub async fn serve<M: Model>(
 	let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
 	let (shutdown, stop) = tokio::sync::oneshot::channel();
 	let task = tokio::spawn(
-		Server::builder().add_service(service).serve_with_incoming_shutdown(incoming, async {
+		Server::builder()
+			.add_service(service).serve_with_incoming_shutdown(incoming, async {
 			let _ = stop.await;
 		}),
 	);

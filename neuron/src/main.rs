@@ -11,6 +11,12 @@ use bittensor_neuron::{
 use clap::{Parser, Subcommand};
 use sp_core::{sr25519, Pair};
 
+/// glibc's allocator hands the half-megabyte buffers of every reply back to the kernel and
+/// faults them in again on the next request, which doubled the Forward round trip in
+/// `benches/forward_round_trip.rs`; mimalloc keeps them.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The BitTensor neuron.
 #[derive(Parser)]
 #[command(name = "neuron", version, about)]

@@ -75,13 +75,22 @@ pub enum TensorError {
 	},
 }
 
+/// The elements' bytes, in order.
+fn little_endian_bytes<T: Copy, const N: usize>(values: &[T], to_bytes: fn(T) -> [u8; N]) -> Vec<u8> {
+	let mut data = Vec::with_capacity(values.len().saturating_mul(N));
+	for value in values {
+		data.extend_from_slice(&to_bytes(*value));
+	}
+	data
+}
+
 impl Tensor {
 	/// An int64 tensor of token ids, [batch, seq].
 	pub fn from_tokens(tokens: &[i64], batch: usize, seq: usize) -> Self {
 		Self {
 			dtype: Dtype::Int64.into(),
 			shape: vec![batch as u64, seq as u64],
-			data: tokens.iter().flat_map(|t| t.to_le_bytes()).collect(),
+			data: little_endian_bytes(tokens, i64::to_le_bytes),
 		}
 	}
 
@@ -90,7 +99,7 @@ impl Tensor {
 		Self {
 			dtype: Dtype::Float32.into(),
 			shape: shape.iter().map(|d| *d as u64).collect(),
-			data: values.iter().flat_map(|v| v.to_le_bytes()).collect(),
+			data: little_endian_bytes(values, f32::to_le_bytes),
 		}
 	}
 

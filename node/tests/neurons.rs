@@ -54,8 +54,9 @@ fn two_neurons_register_serve_query_each_other_and_set_weights() {
 		let (hot_a, hot_b) = (key("//NeuronA"), key("//NeuronB"));
 		let (a, b) = (account(&hot_a), account(&hot_b));
 
-		// Each coldkey funds its hotkey's fees and registers it; the two run side by side.
-		let (funded_a, funded_b) = tokio::join!(chain.transfer(&alice, &a, TOKEN), chain.transfer(&bob, &b, TOKEN));
+		// Each coldkey funds its hotkey's fees (weight-based, about 0.3 TAO a call) and registers
+		// it; the two run side by side.
+		let (funded_a, funded_b) = tokio::join!(chain.transfer(&alice, &a, 10 * TOKEN), chain.transfer(&bob, &b, 10 * TOKEN));
 		funded_a.expect("fund hotkey A");
 		funded_b.expect("fund hotkey B");
 		let (registered_a, registered_b) = tokio::join!(chain.register(&alice, &a), chain.register(&bob, &b));
