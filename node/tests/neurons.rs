@@ -106,3 +106,100 @@ fn two_neurons_register_serve_query_each_other_and_set_weights() {
 		axon_b.shutdown().await.expect("stop axon B");
 	});
 }
+
+/// The `neuron` binary, which the workspace build puts beside `bittensor-node`.
+fn neuron_binary() -> std::path::PathBuf {
+	let path = std::path::Path::new(common::node_binary()).with_file_name("neuron");
+	assert!(path.exists(), "{} is missing: build it with `cargo build --release -p bittensor-neuron`", path.display());
+	path
+}
+
+/// Runs `neuron` with the test's wallets and password.
+fn neuron(wallets: &std::path::Path, args: &[&str]) -> std::process::Output {
+	std::process::Command::new(neuron_binary())
+		.arg("--wallets")
+		.arg(wallets)
+		.args(args)
+		.env("BITTENSOR_PASSWORD", "test password")
+		.output()
+		.expect("run neuron")
+}
+
+fn succeeded(output: std::process::Output) -> String {
+	let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+	assert!(output.status.success(), "neuron failed:\n{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+	stdout
+}
+
+#[test]
+fn the_neuron_command_line_registers_stakes_serves_and_prints_the_metagraph() {
+	let dir = tempfile::tempdir().expect("a temporary directory");
+	let mut node = NodeProcess::start("dev", dir.path(), &["--dev", "--tmp"]);
+	node.wait_for_best(1, Duration::from_secs(60));
+	let url = node.ws_url();
+	let wallets = dir.path().join("wallets");
+	let wallets = wallets.as_path();
+	let chain_args = |command: &[&str]| -> Vec<String> {
+		let mut args: Vec<String> = command.iter().map(|arg| arg.to_string()).collect();
+		args.extend(["--url", &url, "--wallet", "dev", "--hotkey", "hot"].map(String::from));
+		args
+	};
+	let run = |command: &[&str]| {
+		let args = chain_args(command);
+		neuron(wallets, &args.iter().map(String::as_str).collect::<Vec<_>>())
+	};
+
+	succeeded(neuron(wallets, &["wallet", "import", "--wallet", "dev", "--secret", "//Alice"]));
+	succeeded(neuron(wallets, &["wallet", "import", "--wallet", "dev", "--hotkey", "hot", "--secret", "//Alice//hot"]));
+	let hotkey = account(&key("//Alice//hot"));
+	let address = hotkey.to_ss58check();
+
+	let registered = succeeded(run(&["register"]));
+	assert!(registered.contains(&format!("registered {address} as uid 0")), "{registered}");
+	let again = run(&["register"]);
+	assert!(!again.status.success());
+	assert!(String::from_utf8_lossy(&again.stderr).contains("Incentive::AlreadyRegistered"), "{again:?}");
+
+	let staked = succeeded(run(&["stake", "add", "--amount", "2.5"]));
+	assert!(staked.contains("now has 2.500000000 TAO staked"), "{staked}");
+	let unstaked = succeeded(run(&["stake", "remove", "--amount", "1"]));
+	assert!(unstaked.contains("now has 1.500000000 TAO staked"), "{unstaked}");
+	let too_much = run(&["stake", "remove", "--amount", "100"]);
+	assert!(String::from_utf8_lossy(&too_much.stderr).contains("Incentive::"), "{too_much:?}");
+	let garbage = run(&["stake", "add", "--amount", "lots"]);
+	assert!(String::from_utf8_lossy(&garbage.stderr).contains("is not an amount of TAO"), "{garbage:?}");
+
+	// The hotkey pays for publishing its endpoint.
+	let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
+	runtime.block_on(async {
+		let chain = ChainClient::connect(&url).await.expect("connect");
+		chain.transfer(&key("//Alice"), &hotkey, 10 * TOKEN).await.expect("fund the hotkey");
+	});
+	let port = common::free_port().to_string();
+	let listen = format!("127.0.0.1:{port}");
+	let mut args = chain_args(&["serve", "--listen", &listen]);
+	args.insert(0, wallets.display().to_string());
+	args.insert(0, "--wallets".into());
+	let mut serving = std::process::Command::new(neuron_binary())
+		.args(&args)
+		.stdout(std::process::Stdio::piped())
+		.spawn()
+		.expect("start neuron serve");
+	let mut lines = std::io::BufRead::lines(std::io::BufReader::new(serving.stdout.take().expect("its stdout")));
+	let first = lines.next().and_then(Result::ok).unwrap_or_default();
+	assert!(first.contains(&format!("uid 0 serving on {listen}")), "{first}");
+
+	let table = succeeded(neuron(wallets, &["metagraph", "--url", &url]));
+	let header = table.lines().nth(1).unwrap_or_default();
+	for column in ["uid", "hotkey", "stake", "rank", "trust", "consensus", "incentive", "dividends", "emission", "endpoint"] {
+		assert!(header.contains(column), "{table}");
+	}
+	let row = table.lines().find(|line| line.contains(&address)).unwrap_or_else(|| panic!("{table}"));
+	assert!(row.contains("1.500000000") && row.contains(&listen), "{table}");
+
+	let _ = std::process::Command::new("kill").args(["-INT", &serving.id().to_string()]).status();
+	assert!(serving.wait().expect("neuron serve exits").success());
+
+	let unreachable = neuron(wallets, &["metagraph", "--url", "ws://127.0.0.1:1"]);
+	assert!(String::from_utf8_lossy(&unreachable.stderr).contains("cannot reach a node"), "{unreachable:?}");
+}
