@@ -194,7 +194,7 @@ fn run_wallet(root: PathBuf, command: WalletCommand) -> Result<(), String> {
 			if wallets.is_empty() {
 				println!("no wallets in {} (create one with `neuron wallet new`)", root.display());
 			}
-			println!("{:<16} {:<10} {:<16} {}", "wallet", "key", "name", "address");
+			println!("{:<16} {:<10} {:<16} address", "wallet", "key", "name");
 			for wallet in wallets {
 				println!("{:<16} {:<10} {:<16} {}", wallet.name, "coldkey", "", wallet.coldkey_address().map_err(error)?);
 				for name in wallet.hotkey_names().map_err(error)? {

@@ -180,7 +180,7 @@ mod tests {
 		let good = Tensor::from_f32(&vec![0.0; 2 * 3 * D], &[2, 3, D]);
 		assert!(matches!(good.tokens("x"), Err(TensorError::WrongDType { .. })));
 		assert!(matches!(good.representation("x", 2, 4), Err(TensorError::WrongShape { .. })));
-		let narrow = Tensor::from_f32(&vec![0.0; 2 * 3 * 8], &[2, 3, 8]);
+		let narrow = Tensor::from_f32(&[0.0; 2 * 3 * 8], &[2, 3, 8]);
 		assert!(matches!(narrow.representation("x", 2, 3), Err(TensorError::WrongShape { .. })));
 		let mut short = good.clone();
 		short.data.truncate(10);

@@ -277,7 +277,7 @@ async fn the_dendrite_masks_broken_and_stalling_peers_within_its_deadline() {
 	let peers = [
 		good.local_addr,
 		start_broken(broken(Tensor::from_f32(&nan, &[2, 2, D]), false)).await,
-		start_broken(broken(Tensor::from_f32(&vec![0.0; 4 * 8], &[2, 2, 8]), false)).await,
+		start_broken(broken(Tensor::from_f32(&[0.0; 4 * 8], &[2, 2, 8]), false)).await,
 		start_broken(broken(Tensor { dtype: 7, shape: vec![], data: vec![1, 2, 3] }, false)).await,
 		start_broken(broken(Tensor::from_f32(&vec![0.0; 4 * D], &[2, 2, D]), true)).await,
 		"127.0.0.1:1".parse().unwrap(), // nobody listens

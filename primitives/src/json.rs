@@ -1,6 +1,9 @@
 //! The metagraph as JSON, as the node's `metagraph_*` RPC methods return it and clients read
 //! it: normalized values as decimals, token amounts (rao) as decimal strings so that
 //! JavaScript's numbers lose nothing, keys as SS58 addresses and endpoints as IP addresses.
+//!
+//! `std` only: the runtime never compiles this module, and its decimals (`f64`) are for people
+//! and scripts to read; the chain keeps fixed point.
 
 use crate::{
 	epoch::{BondsMode, Mechanism, Uid},
