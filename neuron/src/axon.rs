@@ -175,6 +175,7 @@ impl<M: Model> AxonService<M> {
 			Ok(Err(join_error)) => Err(Status::internal(format!("the model crashed: {join_error}"))),
 			Ok(Ok(Err(ModelError::InvalidInput(message)))) => Err(Status::invalid_argument(message)),
 			Ok(Ok(Err(ModelError::Failed(message)))) => Err(Status::internal(message)),
+			Ok(Ok(Err(ModelError::Busy(message)))) => Err(Status::resource_exhausted(message)),
 			Ok(Ok(Ok(value))) => Ok(value),
 		}
 	}

@@ -7,13 +7,11 @@ use bittensor_neuron::{
 	axon::{self, AxonConfig, Peers},
 	chain::ChainClient,
 	model::EmbeddingModel,
+	runner::PROTOCOL_VERSION,
 	wallet::Wallet,
 };
 use bittensor_primitives::{json::MetagraphJson, TOKEN_DECIMALS, TOKEN_SYMBOL};
 use sp_core::{crypto::AccountId32, Pair};
-
-/// Version of the wire protocol this neuron speaks, published with its endpoint.
-pub const PROTOCOL_VERSION: u32 = 1;
 
 /// A token amount in TAO with up to nine decimals (`1.5`), as rao.
 pub fn parse_amount(text: &str) -> Result<u64, String> {

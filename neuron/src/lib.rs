@@ -6,8 +6,15 @@
 pub mod auth;
 pub mod axon;
 pub mod chain;
+pub mod corpus;
 pub mod dendrite;
 pub mod keyfile;
+pub mod localnet;
 pub mod model;
+pub mod nucleus;
+pub mod plot;
 pub mod protocol;
+pub mod runner;
+pub mod scoring;
+pub mod served;
 pub mod wallet;

@@ -26,6 +26,9 @@ pub enum ModelError {
 	/// The model failed.
 	#[error("model failure: {0}")]
 	Failed(String),
+	/// The model is rate-limiting this kind of request; the caller may retry later.
+	#[error("busy: {0}")]
+	Busy(String),
 }
 
 /// A model served by an axon. Both calls run on a blocking thread.

@@ -1,0 +1,473 @@
+//! The nucleus: the neuron's learning model (seed 004, sections 05–08), in burn.
+//!
+//! - The **encoder** is a byte-level causal transformer; its output `h` ([batch, seq, d]) is
+//!   the representation the axon serves to other peers, and a local head predicts the next
+//!   byte from it (the *local loss*).
+//! - The **gate** reads the input (`h` averaged over the sequence) and scores every peer it
+//!   can route to; the trainer queries the top k and joins their representations with the
+//!   softmax of their scores, failed peers masked out (`-inf` before the softmax).
+//! - The **target head** predicts the next byte from `[h, joined]` (the *network loss*). Its
+//!   gradient with respect to each peer's representation goes back to that peer (Backward).
+//! - The **distillation** network learns to imitate `joined` from `h` (mean squared error) and
+//!   the target head is trained on `[h, distilled]` as well (the *student loss*), so the
+//!   neuron keeps working, and can run fully offline, without its peers.
+//! - Each answering peer is **scored** by leave-one-out: how much the network loss rises when
+//!   its gated share is removed from `joined`.
+
+use std::path::Path;
+
+use burn::{
+	module::{Module, ModuleVisitor, Param},
+	store::RecordError,
+	nn::{
+		attention::generate_autoregressive_mask,
+		transformer::{TransformerEncoder, TransformerEncoderConfig, TransformerEncoderInput},
+		Embedding, EmbeddingConfig, LayerNorm, LayerNormConfig, Linear, LinearConfig,
+	},
+	optim::{AdamConfig, GradientsParams, ModuleOptimizer, SgdConfig},
+	prelude::*,
+	tensor::activation::{gelu, log_softmax, softmax},
+};
+
+use crate::{
+	corpus::Batch,
+	protocol::{REPRESENTATION_DIM, VOCAB_SIZE},
+};
+
+/// The shape and learning rates of a nucleus.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NucleusConfig {
+	/// Transformer layers.
+	pub layers: usize,
+	/// Attention heads.
+	pub heads: usize,
+	/// Width of the feed-forward layers.
+	pub feed_forward: usize,
+	/// Longest sequence the encoder accepts (learned positions).
+	pub context: usize,
+	/// Number of gate outputs: a peer with uid `u` is scored by output `u % gate_width`.
+	pub gate_width: usize,
+	/// Peers queried per step.
+	pub top_k: usize,
+	/// Adam's learning rate for the local, network, distillation and student losses.
+	pub learning_rate: f64,
+	/// SGD's learning rate for gradients that callers send back (seed 001, equation 3).
+	pub remote_learning_rate: f64,
+}
+
+impl Default for NucleusConfig {
+	fn default() -> Self {
+		Self {
+			layers: 2,
+			heads: 4,
+			feed_forward: 4 * REPRESENTATION_DIM,
+			context: 256,
+			gate_width: 256,
+			top_k: 4,
+			learning_rate: 1e-3,
+			remote_learning_rate: 1e-2,
+		}
+	}
+}
+
+/// The byte-level causal transformer whose output is served to peers.
+#[derive(Module, Debug)]
+pub struct Encoder {
+	tokens: Embedding,
+	positions: Embedding,
+	transformer: TransformerEncoder,
+	norm: LayerNorm,
+}
+
+impl Encoder {
+	fn new(config: &NucleusConfig, device: &Device) -> Self {
+		Self {
+			tokens: EmbeddingConfig::new(VOCAB_SIZE, REPRESENTATION_DIM).init(device),
+			positions: EmbeddingConfig::new(config.context, REPRESENTATION_DIM).init(device),
+			transformer: TransformerEncoderConfig::new(REPRESENTATION_DIM, config.feed_forward, config.heads, config.layers)
+				.with_dropout(0.0)
+				.with_norm_first(true)
+				.init(device),
+			norm: LayerNormConfig::new(REPRESENTATION_DIM).init(device),
+		}
+	}
+
+	/// The representation of `tokens` ([batch, seq] → [batch, seq, d]); position `t` depends
+	/// only on tokens `0..=t`.
+	pub fn forward(&self, tokens: Tensor<2, Int>) -> Tensor<3> {
+		let [batch, seq] = tokens.dims();
+		let device = tokens.device();
+		let positions = Tensor::<1, Int>::arange(0..seq as i64, &device).reshape([1, seq]).repeat_dim(0, batch);
+		let x = self.tokens.forward(tokens) + self.positions.forward(positions);
+		let mask = generate_autoregressive_mask(batch, seq, &device);
+		self.norm.forward(self.transformer.forward(TransformerEncoderInput::new(x).mask_attn(mask)))
+	}
+}
+
+/// The whole model: encoder, local head, gate, distillation network and target head.
+#[derive(Module, Debug)]
+pub struct Nucleus {
+	/// The served part.
+	pub encoder: Encoder,
+	local_head: Linear,
+	gate: Linear,
+	distill_hidden: Linear,
+	distill_out: Linear,
+	target_head: Linear,
+}
+
+impl Nucleus {
+	/// A freshly initialised nucleus on `device`.
+	pub fn new(config: &NucleusConfig, device: &Device) -> Self {
+		let d = REPRESENTATION_DIM;
+		Self {
+			encoder: Encoder::new(config, device),
+			local_head: LinearConfig::new(d, VOCAB_SIZE).init(device),
+			gate: LinearConfig::new(d, config.gate_width).init(device),
+			distill_hidden: LinearConfig::new(d, d).init(device),
+			distill_out: LinearConfig::new(d, d).init(device),
+			target_head: LinearConfig::new(2 * d, VOCAB_SIZE).init(device),
+		}
+	}
+
+	/// Gate scores of every gate output, from the input: [batch, gate_width].
+	fn gate_logits(&self, h: Tensor<3>) -> Tensor<2> {
+		self.gate.forward(h.mean_dim(1).squeeze_dim::<2>(1))
+	}
+
+	/// The distillation network's imitation of the joined remote representation.
+	fn distill(&self, h: Tensor<3>) -> Tensor<3> {
+		self.distill_out.forward(gelu(self.distill_hidden.forward(h)))
+	}
+
+	/// Next-byte logits from the local representation alone: [batch·seq, vocab].
+	fn local_logits(&self, h: Tensor<3>) -> Tensor<2> {
+		let [batch, seq, _] = h.dims();
+		self.local_head.forward(h).reshape([batch * seq, VOCAB_SIZE])
+	}
+
+	/// Next-byte logits from the local representation and a context (joined or distilled).
+	fn target_logits(&self, h: Tensor<3>, context: Tensor<3>) -> Tensor<2> {
+		let [batch, seq, _] = h.dims();
+		self.target_head.forward(Tensor::cat(vec![h, context], 2)).reshape([batch * seq, VOCAB_SIZE])
+	}
+}
+
+/// Mean cross-entropy of `logits` ([n, vocab]) against `targets` ([n]).
+fn cross_entropy(logits: Tensor<2>, targets: Tensor<1, Int>) -> Tensor<1> {
+	let n = targets.dims()[0];
+	log_softmax(logits, 1).gather(1, targets.reshape([n, 1])).mean().neg()
+}
+
+fn scalar(loss: &Tensor<1>) -> f32 {
+	loss.clone().into_scalar::<f32>()
+}
+
+/// Token ids as a tensor on `device`.
+pub fn tokens_tensor(tokens: &[i64], batch: usize, seq: usize, device: &Device) -> Tensor<2, Int> {
+	Tensor::from_data(TensorData::new(tokens.to_vec(), [batch, seq]), device)
+}
+
+/// A tensor's float32 values.
+pub fn values(tensor: Tensor<3>) -> Vec<f32> {
+	tensor.into_data().convert::<f32>().try_into_vec::<f32>().unwrap_or_default()
+}
+
+/// What the remote peers answered for a step: per chosen peer, its representation
+/// ([batch, seq, d]) and whether it failed.
+#[derive(Debug, Clone)]
+pub struct RemoteAnswers {
+	/// Per peer, [batch, seq, d] values (zeros where the query failed).
+	pub representations: Vec<Vec<f32>>,
+	/// Per peer, whether the query failed.
+	pub masked: Vec<bool>,
+}
+
+/// A step between the encoder's forward pass and the peers' answers: the trainer has chosen
+/// which peers to query.
+pub struct PendingStep {
+	h: Tensor<3>,
+	gate_logits: Tensor<2>,
+	targets: Tensor<1, Int>,
+	batch: usize,
+	seq: usize,
+	/// Gate outputs of the chosen peers, in the order of `chosen`.
+	columns: Vec<usize>,
+	/// Positions, in the candidate list given to [`Trainer::begin`], of the peers to query.
+	pub chosen: Vec<usize>,
+}
+
+/// The figures of one training step.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StepReport {
+	/// Next-byte loss from the local representation alone (nats per byte).
+	pub local_loss: f32,
+	/// Loss of the target head on `[h, joined]`, when a peer answered.
+	pub network_loss: Option<f32>,
+	/// Loss of the target head on `[h, distilled]`.
+	pub student_loss: f32,
+	/// Mean squared error between the distilled and the joined representation.
+	pub distillation_loss: Option<f32>,
+	/// Per chosen peer, the gradient of the network loss with respect to its representation
+	/// ([batch, seq, d]); empty where the peer failed.
+	pub remote_grads: Vec<Vec<f32>>,
+	/// Per chosen peer, the network loss without its share minus the network loss with it:
+	/// positive when the peer helps; 0 where it failed.
+	pub leave_one_out: Vec<f32>,
+	/// Per chosen peer, its gate weight averaged over the batch.
+	pub gate_weights: Vec<f32>,
+	/// Tokens trained on.
+	pub tokens: usize,
+}
+
+/// Held-out losses of a nucleus.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Evaluation {
+	/// Local head.
+	pub local_loss: f32,
+	/// Target head on the distilled context: the model that runs offline.
+	pub student_loss: f32,
+}
+
+/// Trains a nucleus: the model, its optimizers and the step count.
+pub struct Trainer {
+	/// The model, on an autodiff device.
+	pub model: Nucleus,
+	optimizer: ModuleOptimizer,
+	remote_optimizer: ModuleOptimizer,
+	/// The configuration.
+	pub config: NucleusConfig,
+	device: Device,
+	/// Steps taken.
+	pub step: u64,
+}
+
+impl Trainer {
+	/// A new model on `device` (autodiff is enabled on it), its parameters drawn from `seed`.
+	pub fn new(config: NucleusConfig, device: &Device, seed: u64) -> Self {
+		let device = device.clone().autodiff();
+		device.seed(seed);
+		Self {
+			model: Nucleus::new(&config, &device),
+			optimizer: AdamConfig::new().init(),
+			remote_optimizer: SgdConfig::new().init(),
+			config,
+			device,
+			step: 0,
+		}
+	}
+
+	/// The device the model lives on.
+	pub fn device(&self) -> &Device {
+		&self.device
+	}
+
+	/// Runs the encoder and the gate on `batch` and chooses up to `top_k` peers among
+	/// `candidates` (their gate outputs, e.g. `uid % gate_width`) with the highest gate score
+	/// averaged over the batch.
+	pub fn begin(&self, batch: &Batch, candidates: &[usize]) -> PendingStep {
+		let tokens = tokens_tensor(&batch.inputs, batch.batch, batch.seq, &self.device);
+		let targets = Tensor::<1, Int>::from_data(TensorData::new(batch.targets.clone(), [batch.targets.len()]), &self.device);
+		let h = self.model.encoder.forward(tokens);
+		let gate_logits = self.model.gate_logits(h.clone());
+		let mean: Vec<f32> = gate_logits.clone().mean_dim(0).into_data().convert::<f32>().try_into_vec::<f32>().unwrap_or_default();
+		let mut ranked: Vec<usize> = (0..candidates.len()).collect();
+		let score = |i: &usize| candidates.get(*i).and_then(|c| mean.get(*c % self.config.gate_width)).copied().unwrap_or(f32::MIN);
+		ranked.sort_by(|a, b| score(b).total_cmp(&score(a)));
+		ranked.truncate(self.config.top_k);
+		let columns = ranked.iter().map(|i| candidates[*i] % self.config.gate_width).collect();
+		PendingStep { h, gate_logits, targets, batch: batch.batch, seq: batch.seq, columns, chosen: ranked }
+	}
+
+	/// Finishes a step with the chosen peers' answers (`None` offline): computes the losses,
+	/// the gradients for the peers and their leave-one-out scores, and updates the model.
+	pub fn finish(&mut self, pending: PendingStep, answers: Option<&RemoteAnswers>) -> StepReport {
+		let PendingStep { h, gate_logits, targets, batch, seq, columns, .. } = pending;
+		let d = REPRESENTATION_DIM;
+		let local_loss = cross_entropy(self.model.local_logits(h.clone()), targets.clone());
+		let distilled = self.model.distill(h.clone());
+		let student_loss = cross_entropy(self.model.target_logits(h.clone(), distilled.clone()), targets.clone());
+		let mut report = StepReport {
+			local_loss: scalar(&local_loss),
+			student_loss: scalar(&student_loss),
+			tokens: batch * seq,
+			..Default::default()
+		};
+		let mut total = local_loss + student_loss;
+
+		let alive = answers.filter(|a| a.masked.iter().any(|m| !m) && a.representations.len() == columns.len());
+		let mut joined_parts = None;
+		if let Some(answers) = alive {
+			let k = columns.len();
+			let flat: Vec<f32> = answers.representations.iter().flatten().copied().collect();
+			let remote = Tensor::<4>::from_data(TensorData::new(flat, [k, batch, seq, d]), &self.device).require_grad();
+			let index = Tensor::<1, Int>::from_data(
+				TensorData::new(columns.iter().map(|c| *c as i64).collect::<Vec<_>>(), [k]),
+				&self.device,
+			);
+			let mask = Tensor::<2, Bool>::from_data(TensorData::new(answers.masked.clone(), [1, k]), &self.device)
+				.expand([batch, k]);
+			let weights = softmax(gate_logits.select(1, index).mask_fill(mask, -1e9), 1);
+			let joined = (remote.clone() * weights.clone().swap_dims(0, 1).reshape([k, batch, 1, 1]))
+				.sum_dim(0)
+				.reshape([batch, seq, d]);
+			let network_loss = cross_entropy(self.model.target_logits(h.clone(), joined.clone()), targets.clone());
+			let distillation_loss = (distilled - joined.clone().detach()).powf_scalar(2.0).mean();
+			report.network_loss = Some(scalar(&network_loss));
+			report.distillation_loss = Some(scalar(&distillation_loss));
+			report.gate_weights = weights.clone().mean_dim(0).into_data().convert::<f32>().try_into_vec::<f32>().unwrap_or_default();
+			total = total + network_loss + distillation_loss;
+			joined_parts = Some((remote, weights, joined, answers.masked.clone()));
+		}
+
+		// Leave-one-out scores, on a copy without autodiff, before the parameters change.
+		if let Some((remote, weights, joined, masked)) = &joined_parts {
+			let model = self.model.valid();
+			let h = h.clone().inner();
+			let targets = targets.clone().inner();
+			let remote = remote.clone().inner();
+			let weights = weights.clone().inner();
+			let joined = joined.clone().inner();
+			let base = scalar(&cross_entropy(model.target_logits(h.clone(), joined.clone()), targets.clone()));
+			report.leave_one_out = masked
+				.iter()
+				.enumerate()
+				.map(|(i, failed)| {
+					if *failed {
+						return 0.0;
+					}
+					let share = remote.clone().narrow(0, i, 1).reshape([batch, seq, d])
+						* weights.clone().narrow(1, i, 1).reshape([batch, 1, 1]);
+					scalar(&cross_entropy(model.target_logits(h.clone(), joined.clone() - share), targets.clone())) - base
+				})
+				.collect();
+		}
+
+		let mut grads = total.backward();
+		if let Some((remote, _, _, masked)) = &joined_parts {
+			let grad = remote.grad_remove(&mut grads);
+			let per_peer = grad.map(|g| g.into_data().convert::<f32>().try_into_vec::<f32>().unwrap_or_default()).unwrap_or_default();
+			let size = batch * seq * d;
+			report.remote_grads = masked
+				.iter()
+				.enumerate()
+				.map(|(i, failed)| if *failed { Vec::new() } else { per_peer.get(i * size..(i + 1) * size).map(<[f32]>::to_vec).unwrap_or_default() })
+				.collect();
+		}
+		let grads = GradientsParams::from_grads(grads, &self.model);
+		self.model = self.optimizer.step(self.config.learning_rate, self.model.clone(), grads);
+		self.step += 1;
+		report
+	}
+
+	/// One offline step: local and student losses only.
+	pub fn step_offline(&mut self, batch: &Batch) -> StepReport {
+		let pending = self.begin(batch, &[]);
+		self.finish(pending, None)
+	}
+
+	/// Applies gradients that callers sent back (already combined as in seed 001, equation 3)
+	/// to the encoder with SGD.
+	pub fn apply_remote(&mut self, grads: GradientsParams) {
+		let encoder = self.model.encoder.clone();
+		self.model.encoder = self.remote_optimizer.step(self.config.remote_learning_rate, encoder, grads);
+	}
+
+	/// Saves the model and both optimizers' states (burnpack files) in `dir`.
+	pub fn save(&self, dir: &Path) -> Result<(), RecordError> {
+		self.model.clone().save_file(dir.join("model.bpk"))?;
+		self.optimizer.save(dir.join("optimizer.bpk"))?;
+		self.remote_optimizer.save(dir.join("remote_optimizer.bpk"))
+	}
+
+	/// Loads what [`Trainer::save`] wrote in `dir`; the step count is the caller's to restore.
+	pub fn load(&mut self, dir: &Path) -> Result<(), RecordError> {
+		self.model = self.model.clone().try_load_file(dir.join("model.bpk"))?;
+		let optimizer = std::mem::replace(&mut self.optimizer, AdamConfig::new().init());
+		self.optimizer = optimizer.load(dir.join("optimizer.bpk"))?;
+		let remote = std::mem::replace(&mut self.remote_optimizer, SgdConfig::new().init());
+		self.remote_optimizer = remote.load(dir.join("remote_optimizer.bpk"))?;
+		Ok(())
+	}
+
+	/// Mean held-out losses over `batches`, without updating anything.
+	pub fn evaluate(&self, batches: &[Batch]) -> Evaluation {
+		let model = self.model.valid();
+		let device = self.device.clone().inner();
+		let (mut local, mut student) = (0.0, 0.0);
+		for batch in batches {
+			let tokens = tokens_tensor(&batch.inputs, batch.batch, batch.seq, &device);
+			let targets = Tensor::<1, Int>::from_data(TensorData::new(batch.targets.clone(), [batch.targets.len()]), &device);
+			let h = model.encoder.forward(tokens);
+			local += scalar(&cross_entropy(model.local_logits(h.clone()), targets.clone()));
+			student += scalar(&cross_entropy(model.target_logits(h.clone(), model.distill(h)), targets));
+		}
+		let n = batches.len().max(1) as f32;
+		Evaluation { local_loss: local / n, student_loss: student / n }
+	}
+
+	/// Held-out network loss with the given remote answers per batch (for tests and reports).
+	pub fn evaluate_network(&self, batch: &Batch, answers: &RemoteAnswers, columns: &[usize]) -> f32 {
+		let model = self.model.valid();
+		let device = self.device.clone().inner();
+		let (b, s, d) = (batch.batch, batch.seq, REPRESENTATION_DIM);
+		let k = columns.len();
+		let tokens = tokens_tensor(&batch.inputs, b, s, &device);
+		let targets = Tensor::<1, Int>::from_data(TensorData::new(batch.targets.clone(), [batch.targets.len()]), &device);
+		let h = model.encoder.forward(tokens);
+		let flat: Vec<f32> = answers.representations.iter().flatten().copied().collect();
+		let remote = Tensor::<4>::from_data(TensorData::new(flat, [k, b, s, d]), &device);
+		let index = Tensor::<1, Int>::from_data(TensorData::new(columns.iter().map(|c| *c as i64).collect::<Vec<_>>(), [k]), &device);
+		let mask = Tensor::<2, Bool>::from_data(TensorData::new(answers.masked.clone(), [1, k]), &device).expand([b, k]);
+		let weights = softmax(model.gate_logits(h.clone()).select(1, index).mask_fill(mask, -1e9), 1);
+		let joined = (remote * weights.swap_dims(0, 1).reshape([k, b, 1, 1])).sum_dim(0).reshape([b, s, d]);
+		scalar(&cross_entropy(model.target_logits(h, joined), targets))
+	}
+}
+
+/// Sums of squares of a module's gradients.
+struct SquaredNorm<'a> {
+	grads: &'a GradientsParams,
+	sum: f64,
+}
+
+impl ModuleVisitor for SquaredNorm<'_> {
+	fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+		if let Some(grad) = self.grads.get::<D>(param.id) {
+			self.sum += f64::from(grad.powf_scalar(2.0).sum().into_scalar::<f32>());
+		}
+	}
+}
+
+/// Adds `scale` × one module's gradients into another set.
+struct ScaledAdd<'a> {
+	from: GradientsParams,
+	into: &'a mut GradientsParams,
+	scale: f32,
+}
+
+impl ModuleVisitor for ScaledAdd<'_> {
+	fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+		if let Some(grad) = self.from.remove::<D>(param.id) {
+			let grad = grad.mul_scalar(self.scale);
+			let sum = match self.into.remove::<D>(param.id) {
+				Some(previous) => previous + grad,
+				None => grad,
+			};
+			self.into.register(param.id, sum);
+		}
+	}
+}
+
+/// The L2 norm of `grads` over `module`'s parameters.
+pub fn gradient_norm<M: Module>(grads: &GradientsParams, module: &M) -> f64 {
+	let mut visitor = SquaredNorm { grads, sum: 0.0 };
+	module.visit(&mut visitor);
+	visitor.sum.sqrt()
+}
+
+/// `into += scale × from`, parameter by parameter of `module`.
+pub fn add_scaled<M: Module>(into: &mut GradientsParams, from: GradientsParams, scale: f32, module: &M) {
+	let mut visitor = ScaledAdd { from, into, scale };
+	module.visit(&mut visitor);
+}

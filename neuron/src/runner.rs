@@ -1,0 +1,356 @@
+//! `neuron run`: one neuron's whole life. It serves its nucleus on the axon, trains on its
+//! slice of the corpus while querying the peers the gate chooses, sends them gradients,
+//! applies the gradients its callers send, scores the peers, sets weights on chain every few
+//! blocks, checkpoints, and prints its progress. Offline it trains alone on the distilled
+//! model.
+
+use std::{
+	net::SocketAddr,
+	path::{Path, PathBuf},
+	sync::{
+		atomic::{AtomicBool, Ordering},
+		Arc, Mutex, RwLock,
+	},
+	time::{Duration, Instant},
+};
+
+use bittensor_primitives::json::{address, MetagraphJson};
+use burn::prelude::Device;
+use sp_core::{crypto::AccountId32, sr25519, Pair};
+
+use crate::{
+	axon::{self, AxonConfig, Peers},
+	chain::ChainClient,
+	corpus::{Batch, Corpus, Rng},
+	dendrite::{Dendrite, PeerEndpoint},
+	nucleus::{NucleusConfig, RemoteAnswers, StepReport, Trainer},
+	scoring::{chain_weights, Scores},
+	served::{ServedNucleus, Serving},
+};
+
+/// Version of the wire protocol this neuron speaks, published with its endpoint.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// Everything `neuron run` needs.
+#[derive(Debug, Clone)]
+pub struct RunConfig {
+	/// The node's WebSocket RPC endpoint; `None` trains offline.
+	pub url: Option<String>,
+	/// Where the axon listens.
+	pub listen: SocketAddr,
+	/// Where peers reach it, as published on chain.
+	pub external: SocketAddr,
+	/// The text to learn from.
+	pub corpus: Corpus,
+	/// Rows per batch.
+	pub batch: usize,
+	/// Bytes per row.
+	pub seq: usize,
+	/// Seed of the parameters and of the batches.
+	pub seed: u64,
+	/// What the axon answers with.
+	pub serving: Serving,
+	/// Where checkpoints go (and are resumed from).
+	pub checkpoint_dir: PathBuf,
+	/// Steps between checkpoints.
+	pub checkpoint_every: u64,
+	/// Blocks between weight updates (at least the chain's rate limit).
+	pub weights_every: u32,
+	/// Stop after this many steps.
+	pub max_steps: Option<u64>,
+	/// Steps between held-out evaluations.
+	pub eval_every: u64,
+	/// Deadline of every query to a peer.
+	pub query_timeout: Duration,
+	/// The model's shape and learning rates.
+	pub nucleus: NucleusConfig,
+	/// Backward calls accepted per second.
+	pub backward_per_second: f64,
+	/// The compute device.
+	pub device: Device,
+}
+
+/// What the neuron knows of the network, refreshed from the chain.
+#[derive(Debug, Clone, Default)]
+struct NetworkView {
+	own_uid: Option<u16>,
+	/// Other peers with an endpoint.
+	endpoints: Vec<PeerEndpoint>,
+	/// Every other registered uid.
+	others: Vec<u16>,
+}
+
+impl NetworkView {
+	fn from_metagraph(metagraph: &MetagraphJson, own: &AccountId32) -> Self {
+		let own_address = address(own);
+		let own_uid = metagraph.neurons.iter().find(|n| n.hotkey == own_address).map(|n| n.uid);
+		let mut view = NetworkView { own_uid, ..Default::default() };
+		for neuron in metagraph.neurons.iter().filter(|n| n.hotkey != own_address) {
+			view.others.push(neuron.uid);
+			let Some(axon) = &neuron.axon else { continue };
+			let Ok(ip) = axon.ip.parse::<std::net::IpAddr>() else { continue };
+			let Ok(hotkey) = sp_core::crypto::Ss58Codec::from_ss58check(&neuron.hotkey) else { continue };
+			view.endpoints.push(PeerEndpoint { uid: neuron.uid, hotkey, address: SocketAddr::new(ip, axon.port) });
+		}
+		view
+	}
+}
+
+/// What the training thread shares with the chain loop.
+struct Shared {
+	view: RwLock<NetworkView>,
+	scores: Mutex<Scores>,
+	stop: AtomicBool,
+	last_weights: Mutex<String>,
+}
+
+/// Saves the model, both optimizers and the scores under `dir` (written beside it first, then
+/// moved into place, so a crash leaves the previous checkpoint whole).
+pub fn save_checkpoint(trainer: &Trainer, scores: &Scores, dir: &Path) -> Result<(), String> {
+	let staging = dir.with_extension("new");
+	let _ = std::fs::remove_dir_all(&staging);
+	std::fs::create_dir_all(&staging).map_err(|e| format!("{}: {e}", staging.display()))?;
+	trainer.save(&staging).map_err(|e| format!("cannot save the model: {e}"))?;
+	let state = serde_json::json!({ "step": trainer.step, "scores": scores });
+	std::fs::write(staging.join("state.json"), state.to_string()).map_err(|e| e.to_string())?;
+	let _ = std::fs::remove_dir_all(dir);
+	std::fs::rename(&staging, dir).map_err(|e| format!("{}: {e}", dir.display()))
+}
+
+/// Resumes from the checkpoint under `dir` (or the one being written beside it), if any.
+pub fn load_checkpoint(trainer: &mut Trainer, scores: &mut Scores, dir: &Path) -> Result<bool, String> {
+	let dir = if dir.join("state.json").exists() { dir.to_path_buf() } else { dir.with_extension("new") };
+	if !dir.join("state.json").exists() {
+		return Ok(false);
+	}
+	let state: serde_json::Value =
+		serde_json::from_slice(&std::fs::read(dir.join("state.json")).map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
+	trainer.load(&dir).map_err(|e| format!("cannot load the checkpoint in {}: {e}", dir.display()))?;
+	trainer.step = state["step"].as_u64().unwrap_or(0);
+	if let Ok(saved) = serde_json::from_value::<Scores>(state["scores"].clone()) {
+		*scores = saved;
+	}
+	Ok(true)
+}
+
+/// One progress line.
+fn progress_line(step: u64, report: &StepReport, tokens_per_second: f64, answering: (usize, usize), remote: usize, weights: &str) -> String {
+	let network = report.network_loss.map_or("-".into(), |l| format!("{l:.3}"));
+	format!(
+		"step {step:>6}  loss local {:.3} network {network} student {:.3}  {tokens_per_second:>6.0} tok/s  peers {}/{} answering  grads in {remote}  weights {weights}",
+		report.local_loss, report.student_loss, answering.0, answering.1
+	)
+}
+
+/// Runs a neuron until Ctrl-C or `max_steps`.
+pub async fn run(config: RunConfig, hotkey: sr25519::Pair) -> Result<(), String> {
+	let account = AccountId32::from(hotkey.public());
+	let mut trainer = Trainer::new(config.nucleus.clone(), &config.device, config.seed);
+	let mut scores = Scores::new(0.1);
+	if load_checkpoint(&mut trainer, &mut scores, &config.checkpoint_dir)? {
+		println!("resumed from {} at step {}", config.checkpoint_dir.display(), trainer.step);
+	}
+	let held_out = Batch::consecutive(&config.corpus.held_out, config.batch, config.seq, 4);
+	let evaluation = trainer.evaluate(&held_out);
+	println!(
+		"corpus: {} files, {} training bytes, {} held out; held-out loss local {:.3} student {:.3}",
+		config.corpus.files.len(),
+		config.corpus.train.len(),
+		config.corpus.held_out.len(),
+		evaluation.local_loss,
+		evaluation.student_loss
+	);
+
+	let served = ServedNucleus::new(config.serving, config.nucleus.context, config.backward_per_second, config.seed);
+	served.publish(&trainer.model.encoder);
+	let shared = Arc::new(Shared {
+		view: RwLock::new(NetworkView::default()),
+		scores: Mutex::new(scores),
+		stop: AtomicBool::new(false),
+		last_weights: Mutex::new("-".into()),
+	});
+
+	let mut online = None;
+	if let Some(url) = &config.url {
+		let chain = ChainClient::connect(url).await.map_err(|e| e.to_string())?;
+		let metagraph = chain.metagraph().await.map_err(|e| e.to_string())?;
+		let view = NetworkView::from_metagraph(&metagraph, &account);
+		let uid = view.own_uid.ok_or_else(|| format!("{} is not registered: run `neuron register` first", address(&account)))?;
+		*shared.view.write().unwrap_or_else(|p| p.into_inner()) = view;
+		let axon = axon::serve(account.clone(), served.clone(), Peers::from_metagraph(&metagraph), AxonConfig::default(), config.listen)
+			.await
+			.map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
+		chain.serve_axon(&hotkey, config.external, 0, PROTOCOL_VERSION).await.map_err(|e| e.to_string())?;
+		println!("uid {uid} serving on {} (published as {}); Ctrl-C stops", axon.local_addr, config.external);
+		online = Some((chain, axon, uid));
+	}
+
+	let dendrite = Arc::new(Dendrite::new(hotkey.clone(), config.query_timeout));
+	let handle = tokio::runtime::Handle::current();
+	let training = {
+		let shared = shared.clone();
+		let config = config.clone();
+		let served = served.clone();
+		let offline = online.is_none();
+		tokio::task::spawn_blocking(move || train(trainer, config, served, dendrite, shared, handle, offline))
+	};
+
+	if let Some((chain, axon, uid)) = online {
+		let mut ticker = tokio::time::interval(Duration::from_secs(6));
+		let mut last_set: Option<u32> = None;
+		while !training.is_finished() {
+			tokio::select! {
+				_ = tokio::signal::ctrl_c() => break,
+				_ = ticker.tick() => {},
+			}
+			let metagraph = match chain.metagraph().await {
+				Ok(metagraph) => metagraph,
+				Err(error) => {
+					eprintln!("warning: keeping the previous metagraph: {error}");
+					continue;
+				},
+			};
+			axon.set_peers(Peers::from_metagraph(&metagraph));
+			*shared.view.write().unwrap_or_else(|p| p.into_inner()) = NetworkView::from_metagraph(&metagraph, &account);
+			let interval = config.weights_every.max(metagraph.hyperparameters.weights_set_rate_limit);
+			if last_set.is_some_and(|block| metagraph.block < block.saturating_add(interval)) {
+				continue;
+			}
+			let others: Vec<(u16, f64)> = {
+				let scores = shared.scores.lock().unwrap_or_else(|p| p.into_inner());
+				metagraph.neurons.iter().filter(|n| n.uid != uid).map(|n| (n.uid, scores.get(n.uid))).collect()
+			};
+			if others.is_empty() || others.iter().all(|(_, s)| *s <= 0.0) {
+				continue;
+			}
+			let row = match chain_weights(&others, usize::from(metagraph.min_allowed_weights), metagraph.hyperparameters.max_weight_limit) {
+				Ok(row) => row,
+				Err(error) => {
+					eprintln!("warning: no weights set: {error}");
+					continue;
+				},
+			};
+			let (uids, weights): (Vec<u16>, Vec<u16>) = row.iter().copied().unzip();
+			match chain.set_weights(&hotkey, &uids, &weights, metagraph.hyperparameters.weights_version_key).await {
+				Ok(()) => {
+					last_set = Some(metagraph.block);
+					let total: f64 = weights.iter().map(|w| f64::from(*w)).sum();
+					let text = row.iter().map(|(u, w)| format!("{u}:{:.2}", f64::from(*w) / total)).collect::<Vec<_>>().join(" ");
+					println!("weights set at block {}: {text}", metagraph.block);
+					*shared.last_weights.lock().unwrap_or_else(|p| p.into_inner()) = format!("#{} [{text}]", metagraph.block);
+				},
+				Err(error) => eprintln!("warning: setting weights failed: {error}"),
+			}
+		}
+		shared.stop.store(true, Ordering::SeqCst);
+		let trainer = training.await.map_err(|e| format!("the training thread failed: {e}"))?;
+		finish(&trainer, &shared, &config, &held_out)?;
+		axon.shutdown().await.map_err(|e| e.to_string())?;
+	} else {
+		let stop = shared.clone();
+		tokio::spawn(async move {
+			let _ = tokio::signal::ctrl_c().await;
+			stop.stop.store(true, Ordering::SeqCst);
+		});
+		let trainer = training.await.map_err(|e| format!("the training thread failed: {e}"))?;
+		finish(&trainer, &shared, &config, &held_out)?;
+	}
+	Ok(())
+}
+
+/// Saves the last checkpoint and prints the held-out losses.
+fn finish(trainer: &Trainer, shared: &Shared, config: &RunConfig, held_out: &[Batch]) -> Result<(), String> {
+	let scores = shared.scores.lock().unwrap_or_else(|p| p.into_inner()).clone();
+	save_checkpoint(trainer, &scores, &config.checkpoint_dir)?;
+	let evaluation = trainer.evaluate(held_out);
+	println!(
+		"stopped at step {}; held-out loss local {:.3} student {:.3}; checkpoint in {}",
+		trainer.step,
+		evaluation.local_loss,
+		evaluation.student_loss,
+		config.checkpoint_dir.display()
+	);
+	Ok(())
+}
+
+/// The training loop, on a blocking thread; returns the trainer when told to stop.
+fn train(
+	mut trainer: Trainer,
+	config: RunConfig,
+	served: ServedNucleus,
+	dendrite: Arc<Dendrite>,
+	shared: Arc<Shared>,
+	handle: tokio::runtime::Handle,
+	offline: bool,
+) -> Trainer {
+	let mut rng = Rng::new(config.seed ^ 0x5eed);
+	let held_out = Batch::consecutive(&config.corpus.held_out, config.batch, config.seq, 4);
+	let mut last_print = Instant::now();
+	let (mut tokens, mut since) = (0usize, Instant::now());
+	let mut remote_callers = 0;
+	let mut steps = 0u64;
+	while !shared.stop.load(Ordering::SeqCst) && config.max_steps.is_none_or(|max| steps < max) {
+		let batch = Batch::sample(&config.corpus.train, config.batch, config.seq, &mut rng);
+		let view = shared.view.read().unwrap_or_else(|p| p.into_inner()).clone();
+		let report = if offline {
+			trainer.step_offline(&batch)
+		} else {
+			let candidates: Vec<usize> = view.endpoints.iter().map(|p| usize::from(p.uid)).collect();
+			let pending = trainer.begin(&batch, &candidates);
+			let chosen: Vec<PeerEndpoint> = pending.chosen.iter().filter_map(|i| view.endpoints.get(*i).cloned()).collect();
+			let answers = (!chosen.is_empty()).then(|| {
+				let results = handle.block_on(dendrite.forward(&chosen, &batch.inputs, batch.batch, batch.seq));
+				RemoteAnswers { masked: results.mask(), representations: results.representations }
+			});
+			let report = trainer.finish(pending, answers.as_ref());
+			// Gradients back to the peers that answered, without waiting for them.
+			let (peers, grads): (Vec<PeerEndpoint>, Vec<Vec<f32>>) = chosen
+				.iter()
+				.zip(&report.remote_grads)
+				.filter(|(_, grad)| !grad.is_empty())
+				.map(|(peer, grad)| (peer.clone(), grad.clone()))
+				.unzip();
+			if !peers.is_empty() {
+				let dendrite = dendrite.clone();
+				let inputs = batch.inputs.clone();
+				handle.spawn(async move { dendrite.backward(&peers, &inputs, &grads, batch.batch, batch.seq).await });
+			}
+			let observed: Vec<(u16, f64)> = chosen.iter().zip(&report.leave_one_out).map(|(p, loo)| (p.uid, f64::from(*loo))).collect();
+			shared.scores.lock().unwrap_or_else(|p| p.into_inner()).update(&view.others, &observed);
+			report
+		};
+		if let Some(remote) = served.take_remote_gradients() {
+			remote_callers += remote.callers;
+			trainer.apply_remote(remote.grads);
+		}
+		served.publish(&trainer.model.encoder);
+		steps += 1;
+		tokens += report.tokens;
+
+		if last_print.elapsed() >= Duration::from_secs(10) || config.max_steps.is_some_and(|max| steps == max) {
+			let answering = answering(&report);
+			let weights = shared.last_weights.lock().unwrap_or_else(|p| p.into_inner()).clone();
+			let rate = tokens as f64 / since.elapsed().as_secs_f64();
+			println!("{}", progress_line(trainer.step, &report, rate, answering, remote_callers, &weights));
+			(tokens, since, remote_callers) = (0, Instant::now(), 0);
+			last_print = Instant::now();
+		}
+		if trainer.step % config.eval_every.max(1) == 0 {
+			let evaluation = trainer.evaluate(&held_out);
+			println!("step {:>6}  held-out loss local {:.3} student {:.3}", trainer.step, evaluation.local_loss, evaluation.student_loss);
+		}
+		if trainer.step % config.checkpoint_every.max(1) == 0 {
+			let scores = shared.scores.lock().unwrap_or_else(|p| p.into_inner()).clone();
+			if let Err(error) = save_checkpoint(&trainer, &scores, &config.checkpoint_dir) {
+				eprintln!("warning: checkpoint not saved: {error}");
+			}
+		}
+	}
+	shared.stop.store(true, Ordering::SeqCst);
+	trainer
+}
+
+/// Peers that answered and peers queried, in one step.
+fn answering(report: &StepReport) -> (usize, usize) {
+	(report.remote_grads.iter().filter(|g| !g.is_empty()).count(), report.leave_one_out.len())
+}

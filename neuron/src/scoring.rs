@@ -1,0 +1,211 @@
+//! From what peers contribute to the local loss to the weights put on chain: a moving average
+//! of each peer's leave-one-out score, normalised and converted to the chain's `u16` weights
+//! under its rules (at least `MinAllowedWeights` non-zero weights on other peers, none above
+//! `MaxWeightLimit` of the row).
+
+use std::collections::BTreeMap;
+
+/// Why no valid weights exist.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum WeightsError {
+	/// `MaxWeightLimit` × the number of other peers is below one: no row can satisfy it.
+	#[error("no weights over {peers} peers keep every weight under {limit} of the row")]
+	LimitUnreachable {
+		/// Other registered peers.
+		peers: usize,
+		/// `MaxWeightLimit`.
+		limit: f64,
+	},
+}
+
+/// Each peer's score: an exponential moving average of its leave-one-out loss differences
+/// (clipped at zero), over the steps in which it could have been queried.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Scores {
+	/// Weight of the newest observation.
+	pub alpha: f64,
+	/// uid → score.
+	pub values: BTreeMap<u16, f64>,
+}
+
+impl Scores {
+	/// Empty scores with smoothing `alpha` (0 < alpha ≤ 1).
+	pub fn new(alpha: f64) -> Self {
+		Self { alpha, values: BTreeMap::new() }
+	}
+
+	/// One step: every uid in `observed` gets `max(0, contribution)`; the other `peers` get 0
+	/// (a peer not chosen, or that failed, contributed nothing).
+	pub fn update(&mut self, peers: &[u16], observed: &[(u16, f64)]) {
+		for uid in peers {
+			let contribution = observed.iter().find(|(u, _)| u == uid).map_or(0.0, |(_, c)| c.max(0.0));
+			let contribution = if contribution.is_finite() { contribution } else { 0.0 };
+			let score = self.values.entry(*uid).or_insert(0.0);
+			*score = (1.0 - self.alpha) * *score + self.alpha * contribution;
+		}
+		self.values.retain(|uid, _| peers.contains(uid));
+	}
+
+	/// The score of `uid`, 0 when unknown.
+	pub fn get(&self, uid: u16) -> f64 {
+		self.values.get(&uid).copied().unwrap_or(0.0)
+	}
+}
+
+/// Chain weights for `others` (every other registered uid with its score): proportional to
+/// the scores, at least `min_allowed` of them non-zero (the best-scored first, a small floor
+/// where the score is zero), none above `max_weight_limit` of their sum, the largest 65535.
+pub fn chain_weights(others: &[(u16, f64)], min_allowed: usize, max_weight_limit: f64) -> Result<Vec<(u16, u16)>, WeightsError> {
+	let count = others.len();
+	// The chain caps its minimum at the number of other peers.
+	let required = min_allowed.min(count);
+	if count == 0 {
+		return Ok(Vec::new());
+	}
+	// A little under the chain's limit, so that rounding to integers cannot cross it.
+	let limit = if max_weight_limit >= 1.0 { 1.0 } else { max_weight_limit - 1e-6 };
+	if limit * count as f64 <= 1.0 && limit < 1.0 {
+		return Err(WeightsError::LimitUnreachable { peers: count, limit: max_weight_limit });
+	}
+	let mut order: Vec<usize> = (0..count).collect();
+	order.sort_by(|a, b| others[*b].1.total_cmp(&others[*a].1).then(others[*a].0.cmp(&others[*b].0)));
+	let mut weights: Vec<f64> = others.iter().map(|(_, s)| if s.is_finite() { s.max(0.0) } else { 0.0 }).collect();
+	// The floor: a thousandth of the best score, and never above the smallest positive one, so
+	// that a peer that scored nothing never outweighs one that scored a little.
+	let top = weights.iter().copied().fold(0.0, f64::max);
+	let smallest = weights.iter().copied().filter(|w| *w > 0.0).fold(f64::MAX, f64::min);
+	let floor = if top > 0.0 { (top * 1e-3).min(smallest) } else { 1.0 };
+	// Enough non-zero weights for the chain's minimum, and for the limit to be reachable.
+	let needed = required.max((1.0 / limit).ceil() as usize).min(count).max(1);
+	for index in order.iter().take(needed) {
+		if weights[*index] <= 0.0 {
+			weights[*index] = floor;
+		}
+	}
+	let total: f64 = weights.iter().sum();
+	weights.iter_mut().for_each(|w| *w /= total);
+	cap(&mut weights, limit);
+
+	let largest = weights.iter().copied().fold(0.0, f64::max);
+	let mut quantized: Vec<u16> = weights
+		.iter()
+		.map(|w| if *w > 0.0 { ((w / largest) * f64::from(u16::MAX)).round().max(1.0) as u16 } else { 0 })
+		.collect();
+	// Rounding may still push the largest entries over the limit: lower them one unit at a time.
+	for _ in 0..(4 * count + 64) {
+		let sum: u64 = quantized.iter().map(|q| u64::from(*q)).sum();
+		let Some((index, value)) = quantized.iter().enumerate().max_by_key(|(_, q)| **q) else { break };
+		if (f64::from(*value) / sum as f64) <= limit || *value <= 1 {
+			break;
+		}
+		quantized[index] = value - 1;
+	}
+	Ok(others.iter().zip(quantized).filter(|(_, q)| *q > 0).map(|((uid, _), q)| (*uid, q)).collect())
+}
+
+/// Caps every weight (summing to 1) at `limit`, giving the excess to the uncapped non-zero
+/// weights in proportion, until none is over (each round caps at least one more weight).
+fn cap(weights: &mut [f64], limit: f64) {
+	let mut capped = vec![false; weights.len()];
+	for _ in 0..=weights.len() {
+		let over: f64 = weights.iter().map(|w| (w - limit).max(0.0)).sum();
+		if over <= 0.0 {
+			return;
+		}
+		for (w, capped) in weights.iter_mut().zip(capped.iter_mut()) {
+			if *w >= limit {
+				*w = limit;
+				*capped = true;
+			}
+		}
+		let free: f64 = weights.iter().zip(&capped).filter(|(w, c)| !**c && **w > 0.0).map(|(w, _)| *w).sum();
+		if free <= 0.0 {
+			return;
+		}
+		for (w, _) in weights.iter_mut().zip(&capped).filter(|(w, c)| !**c && **w > 0.0) {
+			*w += over * *w / free;
+		}
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use crate::corpus::Rng;
+
+	fn check(others: &[(u16, f64)], min_allowed: usize, limit: f64) -> Vec<(u16, u16)> {
+		let weights = chain_weights(others, min_allowed, limit).unwrap();
+		let nonzero = weights.iter().filter(|(_, w)| *w > 0).count();
+		assert!(nonzero >= min_allowed.min(others.len()), "{others:?} {weights:?}");
+		let sum: u64 = weights.iter().map(|(_, w)| u64::from(*w)).sum();
+		for (uid, w) in &weights {
+			assert!(others.iter().any(|(u, _)| u == uid));
+			assert!(limit >= 1.0 || f64::from(*w) / sum as f64 <= limit, "{w}/{sum} over {limit}: {others:?} {min_allowed}");
+		}
+		weights
+	}
+
+	#[test]
+	fn weights_follow_the_scores() {
+		let weights = check(&[(1, 0.2), (2, 0.1), (3, 0.0)], 1, 1.0);
+		assert_eq!(weights, vec![(1, 65535), (2, 32768)]);
+	}
+
+	#[test]
+	fn zero_scores_get_a_floor_to_meet_the_minimum() {
+		let weights = check(&[(1, 0.5), (2, 0.0), (3, 0.0)], 3, 1.0);
+		assert_eq!(weights.len(), 3);
+		assert_eq!(weights[0], (1, 65535));
+		assert!(weights[1].1 < 100 && weights[2].1 < 100);
+		// Nothing scored yet: equal weights.
+		assert_eq!(check(&[(4, 0.0), (5, 0.0)], 2, 1.0), vec![(4, 65535), (5, 65535)]);
+	}
+
+	#[test]
+	fn the_limit_is_respected_after_rounding() {
+		let weights = check(&[(1, 10.0), (2, 1.0), (3, 1.0), (4, 1.0)], 1, 0.4);
+		assert!(weights.iter().all(|(_, w)| *w > 0));
+	}
+
+	#[test]
+	fn impossible_rows_are_named_errors_and_small_rows_are_capped() {
+		assert_eq!(chain_weights(&[(1, 1.0)], 2, 1.0), Ok(vec![(1, 65535)]), "the minimum is capped at the peers there are");
+		assert_eq!(chain_weights(&[(1, 1.0), (2, 1.0)], 1, 0.4), Err(WeightsError::LimitUnreachable { peers: 2, limit: 0.4 }));
+		assert_eq!(chain_weights(&[], 0, 1.0), Ok(vec![]));
+	}
+
+	#[test]
+	fn random_rows_always_satisfy_the_chain() {
+		let mut rng = Rng::new(42);
+		for _ in 0..2000 {
+			let n = 1 + rng.below(20);
+			let others: Vec<(u16, f64)> =
+				(0..n).map(|i| (i as u16 * 3 + 1, if rng.below(3) == 0 { 0.0 } else { rng.unit() * 10f64.powi(rng.below(6) as i32 - 3) })).collect();
+			let min_allowed = rng.below(n + 1);
+			let limit = [1.0, 0.9, 0.5, 0.3][rng.below(4)];
+			if limit < 1.0 && limit * n as f64 <= 1.0 {
+				continue;
+			}
+			let weights = check(&others, min_allowed, limit);
+			// A higher score never gets a lower weight (up to the floor and the cap).
+			let weight_of = |uid: u16| weights.iter().find(|(u, _)| *u == uid).map_or(0, |(_, w)| *w);
+			for a in &others {
+				for b in &others {
+					if a.1 > b.1 * 1.01 && limit >= 1.0 {
+						assert!(weight_of(a.0) >= weight_of(b.0), "{others:?} {weights:?}");
+					}
+				}
+			}
+		}
+	}
+
+	#[test]
+	fn scores_are_smoothed_and_clipped() {
+		let mut scores = Scores::new(0.5);
+		scores.update(&[1, 2, 3], &[(1, 1.0), (2, -1.0)]);
+		assert_eq!((scores.get(1), scores.get(2), scores.get(3)), (0.5, 0.0, 0.0));
+		scores.update(&[1, 2], &[(1, 1.0), (2, f64::NAN)]);
+		assert_eq!((scores.get(1), scores.get(2), scores.get(3)), (0.75, 0.0, 0.0));
+		assert!(!scores.values.contains_key(&3), "deregistered peers are forgotten");
+	}
+}

@@ -1,0 +1,247 @@
+//! The nucleus on synthetic text, without a network: learning, the gate's mask, leave-one-out
+//! scores, Backward on the serving side (seed 001, equation 3), distillation, checkpoints.
+
+use bittensor_neuron::{
+	corpus::{Batch, Corpus, Rng},
+	model::{Caller, EmbeddingModel, Model, ModelError},
+	nucleus::{gradient_norm, NucleusConfig, RemoteAnswers, Trainer},
+	protocol::REPRESENTATION_DIM,
+	runner::{load_checkpoint, save_checkpoint},
+	scoring::Scores,
+	served::{ServedNucleus, Serving},
+};
+use burn::prelude::Device;
+use sp_core::crypto::AccountId32;
+
+const BATCH: usize = 4;
+const SEQ: usize = 32;
+
+fn small() -> NucleusConfig {
+	NucleusConfig { gate_width: 8, ..NucleusConfig::default() }
+}
+
+fn answers(peers: &[&dyn Model], batch: &Batch, masked: &[bool]) -> RemoteAnswers {
+	RemoteAnswers {
+		representations: peers
+			.iter()
+			.zip(masked)
+			.map(|(peer, failed)| match failed {
+				true => vec![0.0; batch.inputs.len() * REPRESENTATION_DIM],
+				false => peer.forward(&batch.inputs, batch.batch, batch.seq).unwrap(),
+			})
+			.collect(),
+		masked: masked.to_vec(),
+	}
+}
+
+fn caller(stake: u64) -> Caller {
+	Caller { hotkey: AccountId32::new([7; 32]), stake }
+}
+
+#[test]
+fn the_local_model_learns_synthetic_text() {
+	let corpus = Corpus::synthetic(50_000, 1);
+	let mut trainer = Trainer::new(small(), &Device::flex(), 1);
+	let held_out = Batch::consecutive(&corpus.held_out, BATCH, SEQ, 4);
+	let before = trainer.evaluate(&held_out);
+	let mut rng = Rng::new(1);
+	for _ in 0..150 {
+		let report = trainer.step_offline(&Batch::sample(&corpus.train, BATCH, SEQ, &mut rng));
+		assert!(report.network_loss.is_none() && report.remote_grads.is_empty());
+	}
+	let after = trainer.evaluate(&held_out);
+	assert!(before.local_loss > 5.0, "an untrained byte model is near ln 256: {before:?}");
+	assert!(after.local_loss < before.local_loss - 2.0, "{before:?} → {after:?}");
+	assert!(after.student_loss < before.student_loss - 2.0, "{before:?} → {after:?}");
+	assert_eq!(trainer.step, 150);
+}
+
+#[test]
+fn the_gate_masks_failed_peers() {
+	let corpus = Corpus::synthetic(20_000, 2);
+	let mut trainer = Trainer::new(small(), &Device::flex(), 2);
+	let batch = Batch::sample(&corpus.train, BATCH, SEQ, &mut Rng::new(2));
+	let (a, b, c) = (EmbeddingModel::new(1), EmbeddingModel::new(2), EmbeddingModel::new(3));
+	let peers: [&dyn Model; 3] = [&a, &b, &c];
+	let pending = trainer.begin(&batch, &[0, 1, 2]);
+	assert_eq!(pending.chosen.len(), 3);
+	let mut chosen_answers = answers(&peers, &batch, &[false, true, false]);
+	// Whatever a failed peer's tensor holds, it must not count.
+	chosen_answers.representations[1] = vec![1e3; batch.inputs.len() * REPRESENTATION_DIM];
+	let report = trainer.finish(pending, Some(&chosen_answers));
+	assert_eq!(report.gate_weights.len(), 3);
+	assert!(report.gate_weights[1] < 1e-6, "{:?}", report.gate_weights);
+	assert!((report.gate_weights.iter().sum::<f32>() - 1.0).abs() < 1e-4);
+	assert!(report.remote_grads[1].is_empty() && !report.remote_grads[0].is_empty());
+	assert_eq!(report.remote_grads[0].len(), batch.inputs.len() * REPRESENTATION_DIM);
+	assert_eq!(report.leave_one_out[1], 0.0);
+	assert!(report.network_loss.is_some() && report.distillation_loss.is_some());
+
+	let columns = [0, 1, 2];
+	let with_noise = trainer.evaluate_network(&batch, &chosen_answers, &columns);
+	chosen_answers.representations[1] = vec![-5.0; batch.inputs.len() * REPRESENTATION_DIM];
+	assert_eq!(with_noise, trainer.evaluate_network(&batch, &chosen_answers, &columns));
+
+	// Nobody answered: the step is a local one.
+	let pending = trainer.begin(&batch, &[0, 1]);
+	let none = answers(&peers[..2], &batch, &[true, true]);
+	let report = trainer.finish(pending, Some(&none));
+	assert!(report.network_loss.is_none() && report.remote_grads.is_empty());
+}
+
+#[test]
+fn the_gate_chooses_the_top_k_candidates() {
+	let trainer = Trainer::new(NucleusConfig { top_k: 2, ..small() }, &Device::flex(), 3);
+	let batch = Batch::sample(&Corpus::synthetic(5_000, 3).train, BATCH, SEQ, &mut Rng::new(3));
+	let pending = trainer.begin(&batch, &[5, 6, 7, 13]);
+	assert_eq!(pending.chosen.len(), 2);
+	assert_ne!(pending.chosen[0], pending.chosen[1]);
+	assert!(pending.chosen.iter().all(|i| *i < 4));
+	assert!(trainer.begin(&batch, &[]).chosen.is_empty());
+}
+
+#[test]
+fn useful_peers_score_above_noise() {
+	// Peer 0 knows the next byte (a cheat no honest peer could do, but a clear signal); peer 1
+	// is noise. After some training the leave-one-out scores must tell them apart.
+	struct Oracle(EmbeddingModel);
+	impl Model for Oracle {
+		fn forward(&self, tokens: &[i64], batch: usize, seq: usize) -> Result<Vec<f32>, ModelError> {
+			// The embedding of the next byte: a peer that sees the future.
+			let shifted: Vec<i64> = tokens.iter().skip(1).copied().chain(std::iter::once(32)).collect();
+			self.0.forward(&shifted, batch, seq)
+		}
+		fn backward(&self, _: &Caller, _: &[i64], _: &[f32], _: usize, _: usize) -> Result<(), ModelError> {
+			Ok(())
+		}
+	}
+	let noise = ServedNucleus::new(Serving::Random, 256, 1.0, 9);
+	let oracle = Oracle(EmbeddingModel::new(4));
+	let corpus = Corpus::synthetic(50_000, 4);
+	let mut trainer = Trainer::new(small(), &Device::flex(), 4);
+	let mut scores = Scores::new(0.1);
+	let mut rng = Rng::new(4);
+	for _ in 0..60 {
+		let batch = Batch::sample(&corpus.train, BATCH, SEQ, &mut rng);
+		let pending = trainer.begin(&batch, &[0, 1]);
+		let order: Vec<u16> = pending.chosen.iter().map(|i| *i as u16).collect();
+		let peers: Vec<&dyn Model> = order.iter().map(|uid| if *uid == 0 { &oracle as &dyn Model } else { &noise }).collect();
+		let report = trainer.finish(pending, Some(&answers(&peers, &batch, &[false, false])));
+		let observed: Vec<(u16, f64)> = order.iter().zip(&report.leave_one_out).map(|(u, l)| (*u, f64::from(*l))).collect();
+		scores.update(&[0, 1], &observed);
+	}
+	assert!(scores.get(0) > 10.0 * scores.get(1).max(1e-6), "{scores:?}");
+}
+
+#[test]
+fn backward_changes_the_served_parameters_weighted_per_caller() {
+	let mut trainer = Trainer::new(small(), &Device::flex(), 5);
+	let served = ServedNucleus::new(Serving::Encoder, 256, 100.0, 5);
+	assert!(matches!(served.forward(&[1, 2], 1, 2), Err(ModelError::Failed(_))), "nothing published yet");
+	served.publish(&trainer.model.encoder);
+	let tokens: Vec<i64> = (0..SEQ as i64).collect();
+	let before = served.forward(&tokens, 1, SEQ).unwrap();
+	let grad: Vec<f32> = (0..before.len()).map(|i| if i % 3 == 0 { 1.0 } else { -0.5 }).collect();
+	let objective = |h: &[f32]| h.iter().zip(&grad).map(|(a, b)| f64::from(a * b)).sum::<f64>();
+
+	// Two callers, one sending a gradient 1000 times larger: each is normalised first, so the
+	// combined gradient has norm 1 (same direction), whatever their stakes.
+	served.backward(&caller(5_000_000_000), &tokens, &grad, 1, SEQ).unwrap();
+	let large: Vec<f32> = grad.iter().map(|g| g * 1000.0).collect();
+	served.backward(&caller(1), &tokens, &large, 1, SEQ).unwrap();
+	let remote = served.take_remote_gradients().unwrap();
+	assert_eq!(remote.callers, 2);
+	let norm = gradient_norm(&remote.grads, &trainer.model.encoder);
+	assert!((norm - 1.0).abs() < 1e-3, "combined norm {norm}");
+	assert!(served.take_remote_gradients().is_none(), "taken once");
+
+	trainer.apply_remote(remote.grads);
+	served.publish(&trainer.model.encoder);
+	let after = served.forward(&tokens, 1, SEQ).unwrap();
+	assert_ne!(before, after);
+	assert!(objective(&after) < objective(&before), "a descent step on <h, grad>");
+}
+
+#[test]
+fn backward_is_rate_limited_and_checked() {
+	let trainer = Trainer::new(small(), &Device::flex(), 6);
+	let served = ServedNucleus::new(Serving::Encoder, 16, 1.0, 6);
+	served.publish(&trainer.model.encoder);
+	let grad = vec![0.1; 4 * REPRESENTATION_DIM];
+	served.backward(&caller(1), &[1, 2, 3, 4], &grad, 1, 4).unwrap();
+	assert!(matches!(served.backward(&caller(1), &[1, 2, 3, 4], &grad, 1, 4), Err(ModelError::Busy(_))));
+	assert!(matches!(served.forward(&[0; 17], 1, 17), Err(ModelError::InvalidInput(_))), "longer than the context");
+	assert!(matches!(served.forward(&[256], 1, 1), Err(ModelError::InvalidInput(_))));
+
+	let random = ServedNucleus::new(Serving::Random, 16, 10.0, 6);
+	let noise = random.forward(&[1, 2], 1, 2).unwrap();
+	assert_eq!(noise.len(), 2 * REPRESENTATION_DIM);
+	assert_ne!(noise, random.forward(&[1, 2], 1, 2).unwrap(), "fresh noise every call");
+	random.backward(&caller(1), &[1, 2], &noise, 1, 2).unwrap();
+	assert!(random.take_remote_gradients().is_none(), "a random peer ignores gradients");
+}
+
+#[test]
+fn the_distilled_model_approaches_the_gated_network() {
+	let corpus = Corpus::synthetic(50_000, 7);
+	let mut trainer = Trainer::new(small(), &Device::flex(), 7);
+	let (a, b) = (EmbeddingModel::new(11), EmbeddingModel::new(12));
+	let peers: [&dyn Model; 2] = [&a, &b];
+	let mut rng = Rng::new(7);
+	let mut distillation = Vec::new();
+	for _ in 0..120 {
+		let batch = Batch::sample(&corpus.train, BATCH, SEQ, &mut rng);
+		let pending = trainer.begin(&batch, &[0, 1]);
+		let chosen: Vec<&dyn Model> = pending.chosen.iter().map(|i| peers[*i]).collect();
+		let report = trainer.finish(pending, Some(&answers(&chosen, &batch, &[false, false])));
+		distillation.push(report.distillation_loss.unwrap());
+	}
+	let first: f32 = distillation[..10].iter().sum::<f32>() / 10.0;
+	let last: f32 = distillation[110..].iter().sum::<f32>() / 10.0;
+	assert!(last < 0.5 * first, "distillation loss {first} → {last}");
+
+	let held_out = Batch::consecutive(&corpus.held_out, BATCH, SEQ, 4);
+	let student = trainer.evaluate(&held_out).student_loss;
+	let network: f32 = held_out
+		.iter()
+		.map(|batch| {
+			let order = trainer.begin(batch, &[0, 1]).chosen;
+			let chosen: Vec<&dyn Model> = order.iter().map(|i| peers[*i]).collect();
+			trainer.evaluate_network(batch, &answers(&chosen, batch, &[false, false]), &order)
+		})
+		.sum::<f32>() / held_out.len() as f32;
+	assert!((student - network).abs() < 0.25, "student {student} against network {network}");
+}
+
+#[test]
+fn checkpoints_resume_the_model_the_optimizers_and_the_scores() {
+	let corpus = Corpus::synthetic(20_000, 8);
+	let mut trainer = Trainer::new(small(), &Device::flex(), 8);
+	let mut rng = Rng::new(8);
+	for _ in 0..5 {
+		trainer.step_offline(&Batch::sample(&corpus.train, BATCH, SEQ, &mut rng));
+	}
+	let mut scores = Scores::new(0.1);
+	scores.update(&[1, 2], &[(1, 0.5)]);
+	let dir = tempfile::tempdir().unwrap();
+	let path = dir.path().join("checkpoint");
+	save_checkpoint(&trainer, &scores, &path).unwrap();
+
+	let mut resumed = Trainer::new(small(), &Device::flex(), 99);
+	let mut resumed_scores = Scores::new(0.1);
+	assert!(load_checkpoint(&mut resumed, &mut resumed_scores, &path).unwrap());
+	assert_eq!(resumed.step, 5);
+	assert_eq!(resumed_scores, scores);
+	let held_out = Batch::consecutive(&corpus.held_out, BATCH, SEQ, 2);
+	assert_eq!(trainer.evaluate(&held_out), resumed.evaluate(&held_out));
+	// The optimizer state came along: the next step is the same on both.
+	let batch = Batch::sample(&corpus.train, BATCH, SEQ, &mut rng);
+	trainer.step_offline(&batch);
+	resumed.step_offline(&batch);
+	let (a, b) = (trainer.evaluate(&held_out).local_loss, resumed.evaluate(&held_out).local_loss);
+	assert!((a - b).abs() < 1e-5, "{a} against {b}");
+
+	assert!(!load_checkpoint(&mut resumed, &mut resumed_scores, &dir.path().join("none")).unwrap());
+	std::fs::write(path.join("model.bpk"), b"not a burnpack").unwrap();
+	assert!(load_checkpoint(&mut resumed, &mut resumed_scores, &path).is_err());
+}
