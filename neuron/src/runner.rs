@@ -292,6 +292,7 @@ fn train(
 	while !shared.stop.load(Ordering::SeqCst) && config.max_steps.is_none_or(|max| steps < max) {
 		let batch = Batch::sample(&config.corpus.train, config.batch, config.seq, &mut rng);
 		let view = shared.view.read().unwrap_or_else(|p| p.into_inner()).clone();
+		let mut answering = (0, 0);
 		let report = if offline {
 			trainer.step_offline(&batch)
 		} else {
@@ -302,6 +303,7 @@ fn train(
 				let results = handle.block_on(dendrite.forward(&chosen, &batch.inputs, batch.batch, batch.seq));
 				RemoteAnswers { masked: results.mask(), representations: results.representations }
 			});
+			answering = (answers.as_ref().map_or(0, |a| a.masked.iter().filter(|m| !**m).count()), chosen.len());
 			let report = trainer.finish(pending, answers.as_ref());
 			// Gradients back to the peers that answered, without waiting for them.
 			let (peers, grads): (Vec<PeerEndpoint>, Vec<Vec<f32>>) = chosen
@@ -319,7 +321,7 @@ fn train(
 			shared.scores.lock().unwrap_or_else(|p| p.into_inner()).update(&view.others, &observed);
 			report
 		};
-		if let Some(remote) = served.take_remote_gradients() {
+		if let Some(remote) = served.take_remote_gradients(&trainer.model.encoder) {
 			remote_callers += remote.callers;
 			trainer.apply_remote(remote.grads);
 		}
@@ -328,7 +330,6 @@ fn train(
 		tokens += report.tokens;
 
 		if last_print.elapsed() >= Duration::from_secs(10) || config.max_steps.is_some_and(|max| steps == max) {
-			let answering = answering(&report);
 			let weights = shared.last_weights.lock().unwrap_or_else(|p| p.into_inner()).clone();
 			let rate = tokens as f64 / since.elapsed().as_secs_f64();
 			println!("{}", progress_line(trainer.step, &report, rate, answering, remote_callers, &weights));
@@ -348,9 +349,4 @@ fn train(
 	}
 	shared.stop.store(true, Ordering::SeqCst);
 	trainer
-}
-
-/// Peers that answered and peers queried, in one step.
-fn answering(report: &StepReport) -> (usize, usize) {
-	(report.remote_grads.iter().filter(|g| !g.is_empty()).count(), report.leave_one_out.len())
 }

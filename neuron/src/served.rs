@@ -1,10 +1,14 @@
-//! The nucleus as the axon serves it: Forward runs the latest published encoder; Backward
-//! turns a caller's gradient into a parameter gradient, normalises it and adds it, weighted
-//! by the caller's stake, to the gradients the trainer applies at its next step (seed 001,
-//! equation 3: Δθ = Σ_j w_j Δθ_j* / Σ_j w_j, with Δθ_j* = Δθ_j / ‖Δθ_j‖). Backward is
-//! rate-limited: it costs a forward and a backward pass of the encoder.
+//! The nucleus as the axon serves it: Forward runs the latest published encoder (without
+//! autodiff, on the axon's blocking threads); Backward queues the caller's gradient, and the
+//! trainer, at its next step, turns each into a parameter gradient, normalises it and
+//! combines them weighted by the callers' stake (seed 001, equation 3:
+//! Δθ = Σ_j w_j Δθ_j* / Σ_j w_j, with Δθ_j* = Δθ_j / ‖Δθ_j‖). All autodiff work stays on the
+//! training thread: burn's autodiff graphs deadlock when threads build graphs over the same
+//! parameters at once. Backward is rate-limited and its queue bounded: each costs a forward
+//! and a backward pass of the encoder.
 
 use std::{
+	collections::VecDeque,
 	sync::{Arc, Mutex, RwLock},
 	time::Instant,
 };
@@ -28,25 +32,24 @@ pub enum Serving {
 	Random,
 }
 
-/// Gradients from callers waiting for the trainer.
-struct Pending {
-	grads: GradientsParams,
+/// A caller's gradient waiting for the trainer.
+struct QueuedGradient {
+	tokens: Vec<i64>,
+	grad: Vec<f32>,
+	batch: usize,
+	seq: usize,
+	/// The caller's weight `w_j`: its stake in TAO, at least one.
 	weight: f64,
-	callers: usize,
-}
-
-/// The published encoder: one copy with autodiff (for Backward) and one without (Forward).
-#[derive(Clone)]
-struct Published {
-	trainable: Encoder,
-	inference: Encoder,
 }
 
 struct Shared {
-	published: RwLock<Option<Published>>,
-	pending: Mutex<Pending>,
+	/// The encoder Forward runs, without autodiff.
+	published: RwLock<Option<Encoder>>,
+	queue: Mutex<VecDeque<QueuedGradient>>,
 	limiter: Mutex<(f64, Instant)>,
 	backward_per_second: f64,
+	/// Most gradients waiting at once.
+	queue_limit: usize,
 	context: usize,
 	serving: Serving,
 	noise: Mutex<Rng>,
@@ -69,14 +72,15 @@ pub struct RemoteGradients {
 
 impl ServedNucleus {
 	/// Serves sequences up to `context` bytes; accepts at most `backward_per_second` Backward
-	/// calls per second (bursts of as many).
+	/// calls per second, and holds at most as many (at least one) until the trainer takes them.
 	pub fn new(serving: Serving, context: usize, backward_per_second: f64, seed: u64) -> Self {
 		Self {
 			shared: Arc::new(Shared {
 				published: RwLock::new(None),
-				pending: Mutex::new(Pending { grads: GradientsParams::new(), weight: 0.0, callers: 0 }),
+				queue: Mutex::new(VecDeque::new()),
 				limiter: Mutex::new((backward_per_second, Instant::now())),
 				backward_per_second,
+				queue_limit: (backward_per_second.ceil() as usize).max(1),
 				context,
 				serving,
 				noise: Mutex::new(Rng::new(seed)),
@@ -84,25 +88,35 @@ impl ServedNucleus {
 		}
 	}
 
-	/// Makes `encoder` (with autodiff) the one Forward and Backward use.
+	/// Makes `encoder` (a copy without autodiff) the one Forward runs.
 	pub fn publish(&self, encoder: &Encoder) {
-		let published = Published { trainable: encoder.clone(), inference: encoder.valid() };
-		*self.shared.published.write().unwrap_or_else(|p| p.into_inner()) = Some(published);
+		*self.shared.published.write().unwrap_or_else(|p| p.into_inner()) = Some(encoder.valid());
 	}
 
-	/// Takes the combined gradients that callers sent since the last call, if any.
-	pub fn take_remote_gradients(&self) -> Option<RemoteGradients> {
-		let published = self.shared.published.read().unwrap_or_else(|p| p.into_inner()).clone()?;
-		let mut pending = self.shared.pending.lock().unwrap_or_else(|p| p.into_inner());
-		if pending.callers == 0 || pending.weight <= 0.0 {
+	/// Turns the gradients queued since the last call into one gradient of `encoder`'s
+	/// parameters (the training copy, with autodiff), combined as in equation 3.
+	pub fn take_remote_gradients(&self, encoder: &Encoder) -> Option<RemoteGradients> {
+		let queued: Vec<QueuedGradient> = self.shared.queue.lock().unwrap_or_else(|p| p.into_inner()).drain(..).collect();
+		let device = encoder.devices().first().cloned()?;
+		let mut summed = GradientsParams::new();
+		let (mut total_weight, mut callers) = (0.0, 0);
+		for item in queued {
+			let h = encoder.forward(tokens_tensor(&item.tokens, item.batch, item.seq, &device));
+			let upstream = Tensor::<3>::from_data(TensorData::new(item.grad, [item.batch, item.seq, REPRESENTATION_DIM]), &device);
+			let grads = GradientsParams::from_grads((h * upstream).sum().backward(), encoder);
+			let norm = gradient_norm(&grads, encoder);
+			if !norm.is_finite() || norm <= 0.0 {
+				continue;
+			}
+			add_scaled(&mut summed, grads, (item.weight / norm) as f32, encoder);
+			total_weight += item.weight;
+			callers += 1;
+		}
+		if callers == 0 {
 			return None;
 		}
-		let summed = std::mem::replace(&mut pending.grads, GradientsParams::new());
 		let mut grads = GradientsParams::new();
-		add_scaled(&mut grads, summed, (1.0 / pending.weight) as f32, &published.trainable);
-		let callers = pending.callers;
-		pending.weight = 0.0;
-		pending.callers = 0;
+		add_scaled(&mut grads, summed, (1.0 / total_weight) as f32, encoder);
 		Some(RemoteGradients { grads, callers })
 	}
 
@@ -116,7 +130,7 @@ impl ServedNucleus {
 		}
 	}
 
-	fn published(&self) -> Result<Published, ModelError> {
+	fn published(&self) -> Result<Encoder, ModelError> {
 		self.shared
 			.published
 			.read()
@@ -147,9 +161,9 @@ impl Model for ServedNucleus {
 			// Uniform on [-√3, √3): mean 0, variance 1, like a layer-normalised representation.
 			return Ok((0..batch * seq * REPRESENTATION_DIM).map(|_| ((rng.unit() * 2.0 - 1.0) * 3f64.sqrt()) as f32).collect());
 		}
-		let published = self.published()?;
-		let device = published.inference.devices().first().cloned().unwrap_or_else(Device::flex);
-		Ok(values(published.inference.forward(tokens_tensor(tokens, batch, seq, &device))))
+		let encoder = self.published()?;
+		let device = encoder.devices().first().cloned().unwrap_or_else(Device::flex);
+		Ok(values(encoder.forward(tokens_tensor(tokens, batch, seq, &device))))
 	}
 
 	fn backward(&self, caller: &Caller, tokens: &[i64], grad: &[f32], batch: usize, seq: usize) -> Result<(), ModelError> {
@@ -158,22 +172,12 @@ impl Model for ServedNucleus {
 		if self.shared.serving == Serving::Random {
 			return Ok(());
 		}
-		let published = self.published()?;
-		let encoder = published.trainable;
-		let device = encoder.devices().first().cloned().unwrap_or_else(|| Device::flex().autodiff());
-		let h = encoder.forward(tokens_tensor(tokens, batch, seq, &device));
-		let upstream = Tensor::<3>::from_data(TensorData::new(grad.to_vec(), [batch, seq, REPRESENTATION_DIM]), &device);
-		let grads = GradientsParams::from_grads((h * upstream).sum().backward(), &encoder);
-		let norm = gradient_norm(&grads, &encoder);
-		if !norm.is_finite() || norm <= 0.0 {
-			return Ok(());
-		}
-		// The caller's weight: its stake in TAO, at least one.
 		let weight = (caller.stake as f64 / 1e9).max(1.0);
-		let mut pending = self.shared.pending.lock().unwrap_or_else(|p| p.into_inner());
-		add_scaled(&mut pending.grads, grads, (weight / norm) as f32, &encoder);
-		pending.weight += weight;
-		pending.callers += 1;
+		let mut queue = self.shared.queue.lock().unwrap_or_else(|p| p.into_inner());
+		if queue.len() >= self.shared.queue_limit {
+			return Err(ModelError::Busy(format!("{} gradients are already waiting", queue.len())));
+		}
+		queue.push_back(QueuedGradient { tokens: tokens.to_vec(), grad: grad.to_vec(), batch, seq, weight });
 		Ok(())
 	}
 }

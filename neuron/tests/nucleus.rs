@@ -149,11 +149,11 @@ fn backward_changes_the_served_parameters_weighted_per_caller() {
 	served.backward(&caller(5_000_000_000), &tokens, &grad, 1, SEQ).unwrap();
 	let large: Vec<f32> = grad.iter().map(|g| g * 1000.0).collect();
 	served.backward(&caller(1), &tokens, &large, 1, SEQ).unwrap();
-	let remote = served.take_remote_gradients().unwrap();
+	let remote = served.take_remote_gradients(&trainer.model.encoder).unwrap();
 	assert_eq!(remote.callers, 2);
 	let norm = gradient_norm(&remote.grads, &trainer.model.encoder);
 	assert!((norm - 1.0).abs() < 1e-3, "combined norm {norm}");
-	assert!(served.take_remote_gradients().is_none(), "taken once");
+	assert!(served.take_remote_gradients(&trainer.model.encoder).is_none(), "taken once");
 
 	trainer.apply_remote(remote.grads);
 	served.publish(&trainer.model.encoder);
@@ -171,6 +171,19 @@ fn backward_is_rate_limited_and_checked() {
 	served.backward(&caller(1), &[1, 2, 3, 4], &grad, 1, 4).unwrap();
 	assert!(matches!(served.backward(&caller(1), &[1, 2, 3, 4], &grad, 1, 4), Err(ModelError::Busy(_))));
 	assert!(matches!(served.forward(&[0; 17], 1, 17), Err(ModelError::InvalidInput(_))), "longer than the context");
+	assert!(matches!(served.backward(&caller(1), &[0; 17], &[0.0; 17 * REPRESENTATION_DIM], 1, 17), Err(ModelError::InvalidInput(_))));
+
+	// The queue holds as many gradients as the rate allows per second, until the trainer takes them.
+	let queued = ServedNucleus::new(Serving::Encoder, 16, 2.0, 6);
+	queued.publish(&trainer.model.encoder);
+	queued.backward(&caller(1), &[1, 2, 3, 4], &grad, 1, 4).unwrap();
+	queued.backward(&caller(1), &[1, 2, 3, 4], &grad, 1, 4).unwrap();
+	std::thread::sleep(std::time::Duration::from_millis(600));
+	match queued.backward(&caller(1), &[1, 2, 3, 4], &grad, 1, 4) {
+		Err(ModelError::Busy(message)) => assert!(message.contains("already waiting"), "{message}"),
+		other => panic!("{other:?}"),
+	}
+	assert_eq!(queued.take_remote_gradients(&trainer.model.encoder).unwrap().callers, 2);
 	assert!(matches!(served.forward(&[256], 1, 1), Err(ModelError::InvalidInput(_))));
 
 	let random = ServedNucleus::new(Serving::Random, 16, 10.0, 6);
@@ -178,7 +191,7 @@ fn backward_is_rate_limited_and_checked() {
 	assert_eq!(noise.len(), 2 * REPRESENTATION_DIM);
 	assert_ne!(noise, random.forward(&[1, 2], 1, 2).unwrap(), "fresh noise every call");
 	random.backward(&caller(1), &[1, 2], &noise, 1, 2).unwrap();
-	assert!(random.take_remote_gradients().is_none(), "a random peer ignores gradients");
+	assert!(random.take_remote_gradients(&trainer.model.encoder).is_none(), "a random peer ignores gradients");
 }
 
 #[test]
