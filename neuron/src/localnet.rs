@@ -46,6 +46,8 @@ pub struct LocalnetConfig {
 	pub stake: u64,
 	/// Extra arguments for every `neuron run`.
 	pub neuron_args: Vec<String>,
+	/// The node's RPC port.
+	pub rpc_port: u16,
 }
 
 /// One neuron of the network.
@@ -134,7 +136,10 @@ pub async fn run(config: LocalnetConfig) -> Result<PathBuf, String> {
 	for dir in ["logs", "wallets", "checkpoints"] {
 		std::fs::create_dir_all(config.dir.join(dir)).map_err(|e| format!("{}: {e}", config.dir.display()))?;
 	}
-	let rpc_port = free_port().map_err(|e| e.to_string())?;
+	let rpc_port = config.rpc_port;
+	if std::net::TcpListener::bind(("127.0.0.1", rpc_port)).is_err() {
+		return Err(format!("port {rpc_port} is taken (another node?): stop it or choose --rpc-port"));
+	}
 	let p2p_port = free_port().map_err(|e| e.to_string())?;
 	let node_log = config.dir.join("logs/node.log");
 	println!("[localnet] starting {} (log {})", config.node_binary.display(), node_log.display());

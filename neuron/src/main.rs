@@ -171,6 +171,9 @@ struct LocalnetArgs {
 	/// Stake of every neuron, in TAO.
 	#[arg(long, default_value_t = 100)]
 	stake: u64,
+	/// The node's RPC port, for polkadot.js and other clients to watch the network.
+	#[arg(long, default_value_t = 9944)]
+	rpc_port: u16,
 	/// Extra options for every `neuron run`, e.g. --neuron-arg=--batch=4.
 	#[arg(long = "neuron-arg", allow_hyphen_values = true)]
 	neuron_args: Vec<String>,
@@ -460,6 +463,7 @@ fn run(root: PathBuf, command: Command) -> Result<(), String> {
 					duration: args.duration.map(Duration::from_secs),
 					stake: args.stake,
 					neuron_args: args.neuron_args,
+					rpc_port: args.rpc_port,
 				};
 				localnet::run(config).await.map(|_| ())
 			},

@@ -336,11 +336,11 @@ fn train(
 			(tokens, since, remote_callers) = (0, Instant::now(), 0);
 			last_print = Instant::now();
 		}
-		if trainer.step % config.eval_every.max(1) == 0 {
+		if trainer.step.is_multiple_of(config.eval_every.max(1)) {
 			let evaluation = trainer.evaluate(&held_out);
 			println!("step {:>6}  held-out loss local {:.3} student {:.3}", trainer.step, evaluation.local_loss, evaluation.student_loss);
 		}
-		if trainer.step % config.checkpoint_every.max(1) == 0 {
+		if trainer.step.is_multiple_of(config.checkpoint_every.max(1)) {
 			let scores = shared.scores.lock().unwrap_or_else(|p| p.into_inner()).clone();
 			if let Err(error) = save_checkpoint(&trainer, &scores, &config.checkpoint_dir) {
 				eprintln!("warning: checkpoint not saved: {error}");

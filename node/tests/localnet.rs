@@ -17,6 +17,7 @@ fn three_neurons_learn_set_weights_and_the_noisy_one_earns_least() {
 	let started = Instant::now();
 	let output = Command::new(&neuron)
 		.args(["localnet", "--neurons", "3", "--duration", "240", "--node", common::node_binary()])
+		.args(["--rpc-port", &common::free_port().to_string()])
 		.arg("--dir")
 		.arg(dir.path())
 		.arg("--corpus")
