@@ -153,6 +153,19 @@ impl Nucleus {
 	}
 }
 
+/// The gate's weights over the chosen peers ([batch, k]: the softmax of their gate scores,
+/// failed peers at -1e9 first) and the joined representation Σ_i w_i R_i ([batch, seq, d]),
+/// from all gate scores ([batch, gate_width]) and the peers' representations ([k, batch, seq, d]).
+fn join(gate_logits: Tensor<2>, remote: Tensor<4>, columns: &[usize], masked: &[bool]) -> (Tensor<2>, Tensor<3>) {
+	let [k, batch, seq, d] = remote.dims();
+	let device = remote.device();
+	let index = Tensor::<1, Int>::from_data(TensorData::new(columns.iter().map(|c| *c as i64).collect::<Vec<_>>(), [k]), &device);
+	let mask = Tensor::<2, Bool>::from_data(TensorData::new(masked.to_vec(), [1, k]), &device).expand([batch, k]);
+	let weights = softmax(gate_logits.select(1, index).mask_fill(mask, -1e9), 1);
+	let joined = (remote * weights.clone().swap_dims(0, 1).reshape([k, batch, 1, 1])).sum_dim(0).reshape([batch, seq, d]);
+	(weights, joined)
+}
+
 /// Mean cross-entropy of `logits` ([n, vocab]) against `targets` ([n]).
 fn cross_entropy(logits: Tensor<2>, targets: Tensor<1, Int>) -> Tensor<1> {
 	let n = targets.dims()[0];
@@ -301,16 +314,7 @@ impl Trainer {
 			let k = columns.len();
 			let flat: Vec<f32> = answers.representations.iter().flatten().copied().collect();
 			let remote = Tensor::<4>::from_data(TensorData::new(flat, [k, batch, seq, d]), &self.device).require_grad();
-			let index = Tensor::<1, Int>::from_data(
-				TensorData::new(columns.iter().map(|c| *c as i64).collect::<Vec<_>>(), [k]),
-				&self.device,
-			);
-			let mask = Tensor::<2, Bool>::from_data(TensorData::new(answers.masked.clone(), [1, k]), &self.device)
-				.expand([batch, k]);
-			let weights = softmax(gate_logits.select(1, index).mask_fill(mask, -1e9), 1);
-			let joined = (remote.clone() * weights.clone().swap_dims(0, 1).reshape([k, batch, 1, 1]))
-				.sum_dim(0)
-				.reshape([batch, seq, d]);
+			let (weights, joined) = join(gate_logits, remote.clone(), &columns, &answers.masked);
 			let network_loss = cross_entropy(self.model.target_logits(h.clone(), joined.clone()), targets.clone());
 			let distillation_loss = (distilled - joined.clone().detach()).powf_scalar(2.0).mean();
 			report.network_loss = Some(scalar(&network_loss));
@@ -417,10 +421,7 @@ impl Trainer {
 		let h = model.encoder.forward(tokens);
 		let flat: Vec<f32> = answers.representations.iter().flatten().copied().collect();
 		let remote = Tensor::<4>::from_data(TensorData::new(flat, [k, b, s, d]), &device);
-		let index = Tensor::<1, Int>::from_data(TensorData::new(columns.iter().map(|c| *c as i64).collect::<Vec<_>>(), [k]), &device);
-		let mask = Tensor::<2, Bool>::from_data(TensorData::new(answers.masked.clone(), [1, k]), &device).expand([b, k]);
-		let weights = softmax(model.gate_logits(h.clone()).select(1, index).mask_fill(mask, -1e9), 1);
-		let joined = (remote * weights.swap_dims(0, 1).reshape([k, b, 1, 1])).sum_dim(0).reshape([b, s, d]);
+		let (_, joined) = join(model.gate_logits(h.clone()), remote, columns, &answers.masked);
 		scalar(&cross_entropy(model.target_logits(h, joined), targets))
 	}
 }
