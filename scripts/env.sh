@@ -5,8 +5,9 @@ export NODE_BIN="$CARGO_TARGET_DIR/release/bittensor-node"
 # Python virtual environment of the end-to-end tests (py-substrate-interface).
 export BITTENSOR_VENV="${BITTENSOR_VENV:-$HOME/.cache/bittensor/venv}"
 
-# Builds the whole workspace (node binary and tests) under one feature resolution: building
-# only `-p bittensor-node` would resolve features differently and recompile shared crates.
+# Builds the whole workspace (the node and neuron binaries and every test) under one feature
+# resolution: building only `-p bittensor-node` would resolve features differently and
+# recompile shared crates. The end-to-end tests find the binaries beside their executable.
 build_workspace() {
-	cargo test --release --locked --workspace --no-run "$@"
+	cargo build --release --locked --workspace --bins --tests "$@"
 }

@@ -29,7 +29,9 @@ if [ ${#missing[@]} -gt 0 ]; then
 	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"
 fi
 
-# Rust: the wasm target and the standard library's sources, for the runtime's wasm build.
+# Rust: the toolchain of rust-toolchain.toml with the wasm targets and the standard library's
+# sources (the runtime's wasm build) and clippy; nightly's rustfmt, for rustfmt.toml's
+# polkadot-sdk style; cargo-nextest, which runs the tests.
 if ! command -v cargo >/dev/null; then
 	echo "cargo is missing: install Rust with rustup first" >&2
 	exit 1
@@ -40,6 +42,14 @@ grep -qx wasm32-unknown-unknown <<<"$installed_targets" || rustup target add was
 grep -qx wasm32v1-none <<<"$installed_targets" || rustup target add wasm32v1-none
 rustup component list --installed | grep -q '^rust-src' || rustup component add rust-src
 rustup component list --installed | grep -q '^clippy' || rustup component add clippy
+if ! cargo +nightly fmt --version >/dev/null 2>&1; then
+	log "installing nightly's rustfmt"
+	rustup toolchain install nightly --profile minimal --component rustfmt
+fi
+if ! cargo nextest --version >/dev/null 2>&1; then
+	log "installing cargo-nextest"
+	cargo install cargo-nextest --locked
+fi
 
 # npm packages, exactly as locked: zombienet (package.json at the root) and the end-to-end
 # client scripts (e2e/).

@@ -1,44 +1,93 @@
 #!/usr/bin/env bash
-# Runs every test: the Rust workspace's unit and integration tests, which include the
-# end-to-end tests against real `bittensor-node` processes (polkadot.js transfer, restart,
-# two-validator finality). Prints a closing `N passed, N failed` line.
+# Runs every test, in phases: setup, build, format, tests (every crate's unit and property
+# tests and the end-to-end scenarios of `tests/`, side by side under cargo-nextest; then the
+# incentive pallet's benchmarks as tests), lint (clippy on every crate, warnings denied).
+# Prints each phase's time and the total, and ends with a line `N passed, N failed`.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
-scripts/setup.sh || exit 1
 
-log=$(mktemp)
-trap 'rm -f "$log"' EXIT
-start=$(date +%s)
+started=$(date +%s)
+summary=()   # one "phase seconds" line per phase, printed at the end
+passed=0
+failed=0
 
-echo "[test] building (release profile, shared with the node build)"
-if ! build_workspace; then
-	echo "[test] build failed"
-	echo "0 passed, 1 failed"
-	exit 1
+# Runs a phase's command, records its time, and says whether it succeeded.
+phase() {
+	local name=$1
+	shift
+	local phase_started=$(date +%s)
+	echo "[test] ${name}"
+	"$@"
+	local status=$?
+	summary+=("$(printf '%-12s %5d s' "$name" $(( $(date +%s) - phase_started )))")
+	return $status
+}
+
+# Adds the counts of a nextest JUnit report to the totals and its test groups to the summary.
+count_junit() {
+	local line
+	while IFS= read -r line; do
+		case $line in
+		counts\ *)
+			read -r _ p f <<<"$line"
+			passed=$((passed + p))
+			failed=$((failed + f))
+			;;
+		group\ *) summary+=("  ${line#group }") ;;
+		*) echo "$line" ;;
+		esac
+	done < <(python3 scripts/junit-phases.py "$1" || echo "counts 0 1")
+}
+
+finish() {
+	echo "[test] phases (seconds of wall time; the test groups run side by side):"
+	printf '  %s\n' "${summary[@]}"
+	echo "[test] took $(( $(date +%s) - started )) s"
+	echo "$passed passed, $failed failed"
+	[ "$failed" = 0 ]
+	exit $?
+}
+
+if ! phase setup scripts/setup.sh; then
+	failed=$((failed + 1))
+	finish
 fi
 
-echo "[test] running"
-cargo test --release --locked --workspace --no-fail-fast 2>&1 | tee -a "$log"
-status=${PIPESTATUS[0]}
+# One feature resolution for the node, the neuron and every test (building `-p bittensor-node`
+# alone would resolve features differently and recompile shared crates); the pallet's
+# benchmarks build with their feature on, apart.
+build() {
+	build_workspace &&
+		cargo test --release --locked -p pallet-incentive --features runtime-benchmarks --no-run
+}
+if ! phase build build; then
+	echo "[test] build failed"
+	failed=$((failed + 1))
+	finish
+fi
 
-echo "[test] the incentive pallet's benchmarks, run as tests on its mock runtime"
-cargo test --release --locked -p pallet-incentive --features runtime-benchmarks 2>&1 | tee -a "$log"
-[ "${PIPESTATUS[0]}" = 0 ] || status=1
+if phase format cargo +nightly fmt --all --check; then
+	passed=$((passed + 1))
+else
+	echo "[test] not formatted: run \`cargo +nightly fmt --all\`"
+	failed=$((failed + 1))
+fi
 
-passed=$(grep -Eo 'test result: [A-Za-z]+\. [0-9]+ passed' "$log" | awk '{s+=$4} END {print s+0}')
-failed=$(grep -Eo '[0-9]+ failed;' "$log" | awk '{s+=$1} END {print s+0}')
-if [ "$status" != 0 ] && [ "$failed" = 0 ]; then failed=1; fi
+nextest_dir=target/nextest # nextest keeps its store under the workspace root
+rm -f "$nextest_dir"/default/junit.xml "$nextest_dir"/benchmarks/junit.xml
+phase tests cargo nextest run --release --locked --workspace
+count_junit "$nextest_dir/default/junit.xml"
+phase benchmarks cargo nextest run --release --locked -p pallet-incentive \
+	--features runtime-benchmarks --profile benchmarks
+count_junit "$nextest_dir/benchmarks/junit.xml"
 
-# Runtime code never panics or overflows: the pallet and primitives deny clippy's
-# arithmetic_side_effects, indexing_slicing, unwrap_used and expect_used (see their Cargo.toml).
-echo "[test] clippy: no-panic lints on the pallet, the primitives and the RPC"
-if cargo clippy --release --locked -p bittensor-primitives -p pallet-incentive -p bittensor-rpc --all-targets; then
+# Every crate, warnings denied; the runtime crates (pallet, primitives, rpc) also deny the
+# no-panic lints arithmetic_side_effects, indexing_slicing, unwrap_used and expect_used (their
+# Cargo.toml).
+if phase lint cargo clippy --release --locked --workspace --all-targets -- -D warnings; then
 	passed=$((passed + 1))
 else
 	failed=$((failed + 1))
-	status=1
 fi
-echo "[test] took $(( $(date +%s) - start )) s"
-echo "$passed passed, $failed failed"
-exit "$status"
+finish

@@ -28,12 +28,23 @@ fn forward_round_trip(c: &mut Criterion) {
 	let client = sr25519::Pair::from_string("//Client", None).expect("a dev key");
 	let peers = Peers::new([(AccountId32::from(client.public()), 1_000_000_000)]);
 	// No rate limit or load shedding in the way: the network layer is what is measured.
-	let config = AxonConfig { requests_per_second: 1e9, max_in_flight: 1024, ..AxonConfig::default() };
+	let config =
+		AxonConfig { requests_per_second: 1e9, max_in_flight: 1024, ..AxonConfig::default() };
 	let listen: SocketAddr = "127.0.0.1:0".parse().expect("an address");
 	let axon = runtime
-		.block_on(axon::serve(AccountId32::from(server.public()), EmbeddingModel::new(1), peers, config, listen))
+		.block_on(axon::serve(
+			AccountId32::from(server.public()),
+			EmbeddingModel::new(1),
+			peers,
+			config,
+			listen,
+		))
 		.expect("the axon listens");
-	let peer = PeerEndpoint { uid: 0, hotkey: AccountId32::from(server.public()), address: axon.local_addr };
+	let peer = PeerEndpoint {
+		uid: 0,
+		hotkey: AccountId32::from(server.public()),
+		address: axon.local_addr,
+	};
 	let dendrite = Dendrite::new(client, Duration::from_secs(5));
 	let tokens: Vec<i64> = (0..BATCH * SEQ).map(|i| (i % 256) as i64).collect();
 	let query = || async {
@@ -45,7 +56,9 @@ fn forward_round_trip(c: &mut Criterion) {
 	group.throughput(Throughput::Elements(1));
 	group.bench_function("concurrency_1", |b| b.iter(|| runtime.block_on(query())));
 	group.throughput(Throughput::Elements(8));
-	group.bench_function("concurrency_8", |b| b.iter(|| runtime.block_on(join_all((0..8).map(|_| query())))));
+	group.bench_function("concurrency_8", |b| {
+		b.iter(|| runtime.block_on(join_all((0..8).map(|_| query()))))
+	});
 	group.finish();
 	runtime.block_on(axon.shutdown()).expect("the axon stops");
 }

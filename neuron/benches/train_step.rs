@@ -28,7 +28,8 @@ const PEERS: usize = 4;
 
 /// FLOPs of one training step per token, with `peers` joined (0 offline).
 fn flops_per_token(config: &NucleusConfig, peers: usize) -> f64 {
-	let (d, ff, s, v) = (REPRESENTATION_DIM as f64, config.feed_forward as f64, SEQ as f64, VOCAB_SIZE as f64);
+	let (d, ff, s, v) =
+		(REPRESENTATION_DIM as f64, config.feed_forward as f64, SEQ as f64, VOCAB_SIZE as f64);
 	// Per layer: q, k, v, out projections; scores and weighted sum over the sequence; feed-forward.
 	let layer = 4.0 * d * d + 2.0 * s * d + 2.0 * d * ff;
 	let heads = d * v + 2.0 * d * d + 2.0 * d * v * if peers > 0 { 2.0 } else { 1.0 };
@@ -43,11 +44,15 @@ fn train_step(c: &mut Criterion) {
 	let peers: Vec<EmbeddingModel> = (0..PEERS as u64).map(EmbeddingModel::new).collect();
 	let mut trainer = Trainer::new(config.clone(), &Device::flex(), 1);
 	let mut rng = Rng::new(1);
-	let batches: Vec<Batch> = (0..16).map(|_| Batch::sample(&corpus.train, BATCH, SEQ, &mut rng)).collect();
+	let batches: Vec<Batch> =
+		(0..16).map(|_| Batch::sample(&corpus.train, BATCH, SEQ, &mut rng)).collect();
 	let answers: Vec<RemoteAnswers> = batches
 		.iter()
 		.map(|batch| RemoteAnswers {
-			representations: peers.iter().map(|p| p.forward(&batch.inputs, BATCH, SEQ).unwrap()).collect(),
+			representations: peers
+				.iter()
+				.map(|p| p.forward(&batch.inputs, BATCH, SEQ).unwrap())
+				.collect(),
 			masked: vec![false; PEERS],
 		})
 		.collect();

@@ -96,7 +96,10 @@ impl SignedRequest {
 	/// Reads the hotkey, nonce and signature headers.
 	pub fn from_metadata(metadata: &MetadataMap) -> Result<Self, AuthError> {
 		let text = |key: &'static str| {
-			metadata.get(key).and_then(|value| value.to_str().ok()).ok_or(AuthError::BadHeader(key))
+			metadata
+				.get(key)
+				.and_then(|value| value.to_str().ok())
+				.ok_or(AuthError::BadHeader(key))
 		};
 		let hotkey = AccountId32::from_ss58check(text(HOTKEY_HEADER)?)
 			.map_err(|_| AuthError::BadHeader(HOTKEY_HEADER))?;
@@ -161,13 +164,29 @@ mod tests {
 	#[test]
 	fn missing_or_malformed_headers_are_named() {
 		let mut metadata = MetadataMap::new();
-		assert_eq!(SignedRequest::from_metadata(&metadata), Err(AuthError::BadHeader(HOTKEY_HEADER)));
-		sign_request(&mut metadata, &pair("//Alice"), "Forward", &AccountId32::new([0; 32]), 1, b"");
+		assert_eq!(
+			SignedRequest::from_metadata(&metadata),
+			Err(AuthError::BadHeader(HOTKEY_HEADER))
+		);
+		sign_request(
+			&mut metadata,
+			&pair("//Alice"),
+			"Forward",
+			&AccountId32::new([0; 32]),
+			1,
+			b"",
+		);
 		metadata.insert(NONCE_HEADER, "soon".parse().unwrap());
-		assert_eq!(SignedRequest::from_metadata(&metadata), Err(AuthError::BadHeader(NONCE_HEADER)));
+		assert_eq!(
+			SignedRequest::from_metadata(&metadata),
+			Err(AuthError::BadHeader(NONCE_HEADER))
+		);
 		metadata.insert(NONCE_HEADER, "1".parse().unwrap());
 		metadata.insert(SIGNATURE_HEADER, "abc".parse().unwrap());
-		assert_eq!(SignedRequest::from_metadata(&metadata), Err(AuthError::BadHeader(SIGNATURE_HEADER)));
+		assert_eq!(
+			SignedRequest::from_metadata(&metadata),
+			Err(AuthError::BadHeader(SIGNATURE_HEADER))
+		);
 	}
 
 	#[test]

@@ -106,16 +106,27 @@ struct AxonService<M> {
 
 impl<M: Model> AxonService<M> {
 	/// Checks who is calling: registered, correctly signed, fresh nonce, within its rate.
-	fn admit(&self, method: &str, metadata: &tonic::metadata::MetadataMap, body: &[u8]) -> Result<Caller, Status> {
-		let signed = SignedRequest::from_metadata(metadata).map_err(|e| Status::unauthenticated(e.to_string()))?;
+	fn admit(
+		&self,
+		method: &str,
+		metadata: &tonic::metadata::MetadataMap,
+		body: &[u8],
+	) -> Result<Caller, Status> {
+		let signed = SignedRequest::from_metadata(metadata)
+			.map_err(|e| Status::unauthenticated(e.to_string()))?;
 		let (stake, total_stake) = {
 			let peers = self.peers.read().unwrap_or_else(|poisoned| poisoned.into_inner());
 			let stake = peers.stake(&signed.hotkey).ok_or_else(|| {
-				Status::permission_denied(format!("{} is not registered", signed.hotkey.to_ss58check()))
+				Status::permission_denied(format!(
+					"{} is not registered",
+					signed.hotkey.to_ss58check()
+				))
 			})?;
 			(stake, peers.total_stake)
 		};
-		signed.verify(method, &self.hotkey, body).map_err(|e| Status::unauthenticated(e.to_string()))?;
+		signed
+			.verify(method, &self.hotkey, body)
+			.map_err(|e| Status::unauthenticated(e.to_string()))?;
 
 		let now = now_nanos();
 		let window = u64::try_from(self.config.nonce_window.as_nanos()).unwrap_or(u64::MAX);
@@ -126,7 +137,8 @@ impl<M: Model> AxonService<M> {
 			)));
 		}
 		let share = if total_stake == 0 { 0.0 } else { stake as f64 / total_stake as f64 };
-		let rate = (self.config.requests_per_second * share).max(self.config.min_requests_per_second);
+		let rate =
+			(self.config.requests_per_second * share).max(self.config.min_requests_per_second);
 
 		let mut callers = self.callers.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
 		let state = callers.entry(signed.hotkey.clone()).or_insert_with(|| CallerState {
@@ -143,7 +155,9 @@ impl<M: Model> AxonService<M> {
 		state.tokens = (state.tokens + elapsed * rate).min(rate.max(1.0));
 		state.refilled = Instant::now();
 		if state.tokens < 1.0 {
-			return Err(Status::resource_exhausted(format!("rate limited: {rate:.1} requests/s for this caller's stake")));
+			return Err(Status::resource_exhausted(format!(
+				"rate limited: {rate:.1} requests/s for this caller's stake"
+			)));
 		}
 		state.tokens -= 1.0;
 		state.nonces.insert(signed.nonce);
@@ -172,8 +186,10 @@ impl<M: Model> AxonService<M> {
 				"the model took longer than {} ms",
 				self.config.model_timeout.as_millis()
 			))),
-			Ok(Err(join_error)) => Err(Status::internal(format!("the model crashed: {join_error}"))),
-			Ok(Ok(Err(ModelError::InvalidInput(message)))) => Err(Status::invalid_argument(message)),
+			Ok(Err(join_error)) =>
+				Err(Status::internal(format!("the model crashed: {join_error}"))),
+			Ok(Ok(Err(ModelError::InvalidInput(message)))) =>
+				Err(Status::invalid_argument(message)),
 			Ok(Ok(Err(ModelError::Failed(message)))) => Err(Status::internal(message)),
 			Ok(Ok(Err(ModelError::Busy(message)))) => Err(Status::resource_exhausted(message)),
 			Ok(Ok(Ok(value))) => Ok(value),
@@ -187,28 +203,42 @@ fn invalid(error: TensorError) -> Status {
 
 #[tonic::async_trait]
 impl<M: Model> neuron_server::Neuron for AxonService<M> {
-	async fn forward(&self, request: Request<ForwardRequest>) -> Result<Response<ForwardResponse>, Status> {
+	async fn forward(
+		&self,
+		request: Request<ForwardRequest>,
+	) -> Result<Response<ForwardResponse>, Status> {
 		self.admit("Forward", request.metadata(), &request.get_ref().encode_to_vec())?;
-		let tokens = request.into_inner().tokens.ok_or_else(|| invalid(TensorError::Missing("tokens")))?;
+		let tokens = request
+			.into_inner()
+			.tokens
+			.ok_or_else(|| invalid(TensorError::Missing("tokens")))?;
 		let (tokens, batch, seq) = tokens.tokens("tokens").map_err(invalid)?;
 		let values = self.run(move |model| model.forward(&tokens, batch, seq)).await?;
-		if values.len() != batch * seq * REPRESENTATION_DIM || values.iter().any(|v| !v.is_finite()) {
+		if values.len() != batch * seq * REPRESENTATION_DIM || values.iter().any(|v| !v.is_finite())
+		{
 			return Err(Status::internal("the model returned a malformed representation"));
 		}
 		let representation = Tensor::from_f32(&values, &[batch, seq, REPRESENTATION_DIM]);
 		Ok(Response::new(ForwardResponse { representation: Some(representation) }))
 	}
 
-	async fn backward(&self, request: Request<BackwardRequest>) -> Result<Response<BackwardResponse>, Status> {
-		let caller = self.admit("Backward", request.metadata(), &request.get_ref().encode_to_vec())?;
+	async fn backward(
+		&self,
+		request: Request<BackwardRequest>,
+	) -> Result<Response<BackwardResponse>, Status> {
+		let caller =
+			self.admit("Backward", request.metadata(), &request.get_ref().encode_to_vec())?;
 		let BackwardRequest { tokens, grad } = request.into_inner();
-		let (tokens, batch, seq) =
-			tokens.ok_or_else(|| invalid(TensorError::Missing("tokens")))?.tokens("tokens").map_err(invalid)?;
+		let (tokens, batch, seq) = tokens
+			.ok_or_else(|| invalid(TensorError::Missing("tokens")))?
+			.tokens("tokens")
+			.map_err(invalid)?;
 		let grad = grad
 			.ok_or_else(|| invalid(TensorError::Missing("grad")))?
 			.representation("grad", batch, seq)
 			.map_err(invalid)?;
-		self.run(move |model| model.backward(&caller, &tokens, &grad, batch, seq)).await?;
+		self.run(move |model| model.backward(&caller, &tokens, &grad, batch, seq))
+			.await?;
 		Ok(Response::new(BackwardResponse {}))
 	}
 }
@@ -259,11 +289,11 @@ pub async fn serve<M: Model>(
 		.max_encoding_message_size(MAX_MESSAGE_BYTES);
 	let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
 	let (shutdown, stop) = tokio::sync::oneshot::channel();
-	let task = tokio::spawn(
-		Server::builder()
-			.add_service(service).serve_with_incoming_shutdown(incoming, async {
+	let task = tokio::spawn(Server::builder().add_service(service).serve_with_incoming_shutdown(
+		incoming,
+		async {
 			let _ = stop.await;
-		}),
-	);
+		},
+	));
 	Ok(AxonHandle { local_addr, peers, shutdown, task })
 }

@@ -93,7 +93,9 @@ impl ChainClient {
 	/// Connects to the node at `url` (`ws://` or `wss://`).
 	pub async fn connect(url: &str) -> Result<Self, ChainError> {
 		let unreachable = |reason: String| ChainError::Unreachable { url: url.to_string(), reason };
-		let rpc = RpcClient::from_insecure_url(url).await.map_err(|e| unreachable(e.to_string()))?;
+		let rpc = RpcClient::from_insecure_url(url)
+			.await
+			.map_err(|e| unreachable(e.to_string()))?;
 		let api = OnlineClient::<PolkadotConfig>::from_rpc_client(rpc.clone())
 			.await
 			.map_err(|e| unreachable(e.to_string()))?;
@@ -119,7 +121,9 @@ impl ChainClient {
 			.map_err(|e| rejected(e.to_string()))?;
 		match progress.wait_for_finalized_success().await {
 			Ok(_) => Ok(()),
-			Err(TransactionFinalizedSuccessError::SuccessError(TransactionEventsError::ExtrinsicFailed(error))) => {
+			Err(TransactionFinalizedSuccessError::SuccessError(
+				TransactionEventsError::ExtrinsicFailed(error),
+			)) => {
 				let error = match error {
 					DispatchError::Module(module) => module.details_string(),
 					other => other.to_string(),
@@ -131,7 +135,11 @@ impl ChainClient {
 	}
 
 	/// Registers `hotkey` as a peer, paid by the signing `coldkey`.
-	pub async fn register(&self, coldkey: &sr25519::Pair, hotkey: &AccountId32) -> Result<(), ChainError> {
+	pub async fn register(
+		&self,
+		coldkey: &sr25519::Pair,
+		hotkey: &AccountId32,
+	) -> Result<(), ChainError> {
 		self.submit("Incentive", "register", (account(hotkey),), coldkey).await
 	}
 
@@ -147,17 +155,34 @@ impl ChainClient {
 			IpAddr::V4(ip) => (u128::from(u32::from(ip)), IP_V4),
 			IpAddr::V6(ip) => (u128::from(ip), IP_V6),
 		};
-		self.submit("Incentive", "serve_axon", (ip, address.port(), ip_type, protocol, version), hotkey).await
+		self.submit(
+			"Incentive",
+			"serve_axon",
+			(ip, address.port(), ip_type, protocol, version),
+			hotkey,
+		)
+		.await
 	}
 
 	/// Moves `amount` rao of the signing coldkey's free balance into `hotkey`'s stake.
-	pub async fn add_stake(&self, coldkey: &sr25519::Pair, hotkey: &AccountId32, amount: u64) -> Result<(), ChainError> {
+	pub async fn add_stake(
+		&self,
+		coldkey: &sr25519::Pair,
+		hotkey: &AccountId32,
+		amount: u64,
+	) -> Result<(), ChainError> {
 		self.submit("Incentive", "add_stake", (account(hotkey), amount), coldkey).await
 	}
 
 	/// Moves `amount` rao of `hotkey`'s stake back to the signing coldkey.
-	pub async fn remove_stake(&self, coldkey: &sr25519::Pair, hotkey: &AccountId32, amount: u64) -> Result<(), ChainError> {
-		self.submit("Incentive", "remove_stake", (account(hotkey), amount), coldkey).await
+	pub async fn remove_stake(
+		&self,
+		coldkey: &sr25519::Pair,
+		hotkey: &AccountId32,
+		amount: u64,
+	) -> Result<(), ChainError> {
+		self.submit("Incentive", "remove_stake", (account(hotkey), amount), coldkey)
+			.await
 	}
 
 	/// Sets the signing hotkey's weights.
@@ -168,13 +193,25 @@ impl ChainClient {
 		weights: &[u16],
 		version_key: u64,
 	) -> Result<(), ChainError> {
-		self.submit("Incentive", "set_weights", (uids.to_vec(), weights.to_vec(), version_key), hotkey).await
+		self.submit(
+			"Incentive",
+			"set_weights",
+			(uids.to_vec(), weights.to_vec(), version_key),
+			hotkey,
+		)
+		.await
 	}
 
 	/// Sends `amount` rao from `from` to `to` (hotkeys pay their own transaction fees).
-	pub async fn transfer(&self, from: &sr25519::Pair, to: &AccountId32, amount: u64) -> Result<(), ChainError> {
+	pub async fn transfer(
+		&self,
+		from: &sr25519::Pair,
+		to: &AccountId32,
+		amount: u64,
+	) -> Result<(), ChainError> {
 		let destination: MultiAddress<SubxtAccountId, ()> = MultiAddress::Id(account(to));
-		self.submit("Balances", "transfer_keep_alive", (destination, u128::from(amount)), from).await
+		self.submit("Balances", "transfer_keep_alive", (destination, u128::from(amount)), from)
+			.await
 	}
 
 	/// The metagraph at the best block.

@@ -27,7 +27,10 @@ pub fn parse_amount(text: &str) -> Result<u64, String> {
 	let whole: u64 = if whole.is_empty() { 0 } else { whole.parse().map_err(|_| invalid())? };
 	let padded = format!("{fraction:0<width$}", width = usize::from(TOKEN_DECIMALS));
 	let fraction: u64 = padded.parse().map_err(|_| invalid())?;
-	whole.checked_mul(10u64.pow(u32::from(TOKEN_DECIMALS))).and_then(|rao| rao.checked_add(fraction)).ok_or_else(invalid)
+	whole
+		.checked_mul(10u64.pow(u32::from(TOKEN_DECIMALS)))
+		.and_then(|rao| rao.checked_add(fraction))
+		.ok_or_else(invalid)
 }
 
 /// Rao as TAO with nine decimals.
@@ -48,7 +51,16 @@ pub fn metagraph_table(metagraph: &MetagraphJson) -> String {
 	);
 	out.push_str(&format!(
 		"{:>4}  {:<48}  {:>16}  {:>8}  {:>8}  {:>9}  {:>9}  {:>9}  {:>12}  {}\n",
-		"uid", "hotkey", "stake", "rank", "trust", "consensus", "incentive", "dividends", "emission", "endpoint"
+		"uid",
+		"hotkey",
+		"stake",
+		"rank",
+		"trust",
+		"consensus",
+		"incentive",
+		"dividends",
+		"emission",
+		"endpoint"
 	));
 	for neuron in &metagraph.neurons {
 		let endpoint = match &neuron.axon {
@@ -76,25 +88,42 @@ pub fn metagraph_table(metagraph: &MetagraphJson) -> String {
 /// The uid of `hotkey` in `metagraph`.
 pub fn uid_of(metagraph: &MetagraphJson, hotkey: &AccountId32) -> Option<u16> {
 	let address = bittensor_primitives::json::address(hotkey);
-	metagraph.neurons.iter().find(|neuron| neuron.hotkey == address).map(|neuron| neuron.uid)
+	metagraph
+		.neurons
+		.iter()
+		.find(|neuron| neuron.hotkey == address)
+		.map(|neuron| neuron.uid)
 }
 
 /// `neuron register`: the coldkey pays to register the hotkey; prints its uid.
-pub async fn register(url: &str, wallet: &Wallet, hotkey: &str, password: &str) -> Result<(), String> {
+pub async fn register(
+	url: &str,
+	wallet: &Wallet,
+	hotkey: &str,
+	password: &str,
+) -> Result<(), String> {
 	let coldkey = wallet.coldkey(password).map_err(|e| e.to_string())?;
 	let hotkey = AccountId32::from(wallet.hotkey(hotkey).map_err(|e| e.to_string())?.public());
 	let chain = ChainClient::connect(url).await.map_err(|e| e.to_string())?;
 	chain.register(&coldkey, &hotkey).await.map_err(|e| e.to_string())?;
 	let metagraph = chain.metagraph().await.map_err(|e| e.to_string())?;
 	match uid_of(&metagraph, &hotkey) {
-		Some(uid) => println!("registered {} as uid {uid}", bittensor_primitives::json::address(&hotkey)),
+		Some(uid) =>
+			println!("registered {} as uid {uid}", bittensor_primitives::json::address(&hotkey)),
 		None => println!("registered {}", bittensor_primitives::json::address(&hotkey)),
 	}
 	Ok(())
 }
 
 /// `neuron stake add|remove`: moves `amount` rao between the coldkey and the hotkey's stake.
-pub async fn stake(url: &str, wallet: &Wallet, hotkey: &str, password: &str, amount: u64, add: bool) -> Result<(), String> {
+pub async fn stake(
+	url: &str,
+	wallet: &Wallet,
+	hotkey: &str,
+	password: &str,
+	amount: u64,
+	add: bool,
+) -> Result<(), String> {
 	let coldkey = wallet.coldkey(password).map_err(|e| e.to_string())?;
 	let hotkey = AccountId32::from(wallet.hotkey(hotkey).map_err(|e| e.to_string())?.public());
 	let chain = ChainClient::connect(url).await.map_err(|e| e.to_string())?;
@@ -106,8 +135,16 @@ pub async fn stake(url: &str, wallet: &Wallet, hotkey: &str, password: &str, amo
 	.map_err(|e| e.to_string())?;
 	let metagraph = chain.metagraph().await.map_err(|e| e.to_string())?;
 	let address = bittensor_primitives::json::address(&hotkey);
-	let stake = metagraph.neurons.iter().find(|n| n.hotkey == address).map(|n| n.stake.clone()).unwrap_or_default();
-	println!("{address} now has {} {TOKEN_SYMBOL} staked", format_amount(stake.parse().unwrap_or(0)));
+	let stake = metagraph
+		.neurons
+		.iter()
+		.find(|n| n.hotkey == address)
+		.map(|n| n.stake.clone())
+		.unwrap_or_default();
+	println!(
+		"{address} now has {} {TOKEN_SYMBOL} staked",
+		format_amount(stake.parse().unwrap_or(0))
+	);
 	Ok(())
 }
 
@@ -133,18 +170,33 @@ pub async fn serve(
 	let account = AccountId32::from(hotkey.public());
 	let chain = ChainClient::connect(url).await.map_err(|e| e.to_string())?;
 	let metagraph = chain.metagraph().await.map_err(|e| e.to_string())?;
-	let uid = uid_of(&metagraph, &account)
-		.ok_or_else(|| format!("{} is not registered: run `neuron register` first", bittensor_primitives::json::address(&account)))?;
+	let uid = uid_of(&metagraph, &account).ok_or_else(|| {
+		format!(
+			"{} is not registered: run `neuron register` first",
+			bittensor_primitives::json::address(&account)
+		)
+	})?;
 	let model = EmbeddingModel::new(u64::from(uid));
-	let axon = axon::serve(account, model, Peers::from_metagraph(&metagraph), AxonConfig::default(), listen)
+	let axon = axon::serve(
+		account,
+		model,
+		Peers::from_metagraph(&metagraph),
+		AxonConfig::default(),
+		listen,
+	)
+	.await
+	.map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+	chain
+		.serve_axon(&hotkey, external, 0, PROTOCOL_VERSION)
 		.await
-		.map_err(|e| format!("cannot listen on {listen}: {e}"))?;
-	chain.serve_axon(&hotkey, external, 0, PROTOCOL_VERSION).await.map_err(|e| e.to_string())?;
+		.map_err(|e| e.to_string())?;
 	println!("uid {uid} serving on {} (published as {external}); Ctrl-C stops", axon.local_addr);
 	let mut ticker = tokio::time::interval(refresh);
+	// One listener for the whole run, so a signal that arrives during a metagraph read counts.
+	let mut interrupted = std::pin::pin!(tokio::signal::ctrl_c());
 	loop {
 		tokio::select! {
-			_ = tokio::signal::ctrl_c() => break,
+			_ = &mut interrupted => break,
 			_ = ticker.tick() => match chain.metagraph().await {
 				Ok(metagraph) => axon.set_peers(Peers::from_metagraph(&metagraph)),
 				Err(error) => eprintln!("warning: keeping the previous peers: {error}"),

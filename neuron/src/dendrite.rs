@@ -2,13 +2,7 @@
 //! deadline, checks every answer (dtype, shape, finite values), and turns every failure into
 //! a zero tensor that is reported as masked, so no single peer can stall or crash the caller.
 
-use std::{
-	collections::HashMap,
-	fmt,
-	net::SocketAddr,
-	sync::Mutex,
-	time::Duration,
-};
+use std::{collections::HashMap, fmt, net::SocketAddr, sync::Mutex, time::Duration};
 
 use futures::future::join_all;
 use prost::Message;
@@ -131,12 +125,25 @@ impl Dendrite {
 		let body = message.encode_to_vec();
 		let mut request = Request::new(message);
 		request.set_timeout(self.timeout);
-		sign_request(request.metadata_mut(), &self.hotkey, method, &peer.hotkey, now_nanos(), &body);
+		sign_request(
+			request.metadata_mut(),
+			&self.hotkey,
+			method,
+			&peer.hotkey,
+			now_nanos(),
+			&body,
+		);
 		request
 	}
 
 	/// Sends `tokens` ([batch, seq]) to every peer at once and returns their representations.
-	pub async fn forward(&self, peers: &[PeerEndpoint], tokens: &[i64], batch: usize, seq: usize) -> ForwardResults {
+	pub async fn forward(
+		&self,
+		peers: &[PeerEndpoint],
+		tokens: &[i64],
+		batch: usize,
+		seq: usize,
+	) -> ForwardResults {
 		let tensor = Tensor::from_tokens(tokens, batch, seq);
 		let queries = peers.iter().map(|peer| self.forward_one(peer, tensor.clone(), batch, seq));
 		let (representations, outcomes) = join_all(queries)
@@ -150,7 +157,13 @@ impl Dendrite {
 		ForwardResults { representations, outcomes }
 	}
 
-	async fn forward_one(&self, peer: &PeerEndpoint, tokens: Tensor, batch: usize, seq: usize) -> Result<Vec<f32>, Outcome> {
+	async fn forward_one(
+		&self,
+		peer: &PeerEndpoint,
+		tokens: Tensor,
+		batch: usize,
+		seq: usize,
+	) -> Result<Vec<f32>, Outcome> {
 		let mut client = self.client(peer.address)?;
 		let request = self.signed(peer, "Forward", ForwardRequest { tokens: Some(tokens) });
 		let response = self.within_deadline(client.forward(request)).await?;
@@ -183,7 +196,11 @@ impl Dendrite {
 				self.within_deadline(client.backward(request)).await.map(|_| ())
 			}
 		});
-		join_all(queries).await.into_iter().map(|result| result.err().unwrap_or(Outcome::Success)).collect()
+		join_all(queries)
+			.await
+			.into_iter()
+			.map(|result| result.err().unwrap_or(Outcome::Success))
+			.collect()
 	}
 
 	/// Awaits a call under the dendrite's deadline, whatever the peer does.
@@ -194,11 +211,13 @@ impl Dendrite {
 		match tokio::time::timeout(self.timeout, call).await {
 			Err(_) => Err(Outcome::Timeout),
 			Ok(Ok(response)) => Ok(response.into_inner()),
-			Ok(Err(status)) if status.code() == Code::DeadlineExceeded || status.code() == Code::Cancelled => {
-				Err(Outcome::Timeout)
-			},
-			Ok(Err(status)) if status.code() == Code::Unavailable => Err(Outcome::Unreachable(status.message().to_string())),
-			Ok(Err(status)) => Err(Outcome::Refused { code: status.code(), message: status.message().to_string() }),
+			Ok(Err(status))
+				if status.code() == Code::DeadlineExceeded || status.code() == Code::Cancelled =>
+				Err(Outcome::Timeout),
+			Ok(Err(status)) if status.code() == Code::Unavailable =>
+				Err(Outcome::Unreachable(status.message().to_string())),
+			Ok(Err(status)) =>
+				Err(Outcome::Refused { code: status.code(), message: status.message().to_string() }),
 		}
 	}
 }

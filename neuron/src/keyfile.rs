@@ -100,18 +100,32 @@ fn random<const N: usize>() -> Result<[u8; N], KeyFileError> {
 	Ok(bytes)
 }
 
-fn secretbox_key(password: &str, salt: &[u8], log_n: u8, p: u32, r: u32) -> Result<[u8; 32], KeyFileError> {
-	let params = scrypt::Params::new(log_n, r, p, 32).map_err(|e| KeyFileError::Format(format!("scrypt parameters: {e}")))?;
+fn secretbox_key(
+	password: &str,
+	salt: &[u8],
+	log_n: u8,
+	p: u32,
+	r: u32,
+) -> Result<[u8; 32], KeyFileError> {
+	let params = scrypt::Params::new(log_n, r, p, 32)
+		.map_err(|e| KeyFileError::Format(format!("scrypt parameters: {e}")))?;
 	let mut key = [0u8; 32];
-	scrypt::scrypt(password.as_bytes(), salt, &params, &mut key).map_err(|e| KeyFileError::Format(format!("scrypt: {e}")))?;
+	scrypt::scrypt(password.as_bytes(), salt, &params, &mut key)
+		.map_err(|e| KeyFileError::Format(format!("scrypt: {e}")))?;
 	Ok(key)
 }
 
 impl KeyFile {
 	/// Writes `pair` as a key file named `name`, encrypted with `password` if there is one.
-	pub fn encode(pair: &sr25519::Pair, password: Option<&str>, name: &str, when_created: u64) -> Result<Self, KeyFileError> {
+	pub fn encode(
+		pair: &sr25519::Pair,
+		password: Option<&str>,
+		name: &str,
+		when_created: u64,
+	) -> Result<Self, KeyFileError> {
 		let keypair: &schnorrkel::Keypair = pair.as_ref();
-		let mut payload = Vec::with_capacity(PKCS8_HEADER.len() + SECRET_LEN + PKCS8_DIVIDER.len() + PUBLIC_LEN);
+		let mut payload =
+			Vec::with_capacity(PKCS8_HEADER.len() + SECRET_LEN + PKCS8_DIVIDER.len() + PUBLIC_LEN);
 		payload.extend_from_slice(&PKCS8_HEADER);
 		payload.extend_from_slice(&keypair.secret.to_ed25519_bytes());
 		payload.extend_from_slice(&PKCS8_DIVIDER);
@@ -138,7 +152,11 @@ impl KeyFile {
 		};
 		Ok(Self {
 			encoded: BASE64.encode(encoded),
-			encoding: Encoding { content: vec!["pkcs8".into(), "sr25519".into()], kind, version: "3".into() },
+			encoding: Encoding {
+				content: vec!["pkcs8".into(), "sr25519".into()],
+				kind,
+				version: "3".into(),
+			},
 			address: address_of(&pair.public()),
 			meta: Meta { name: name.to_string(), when_created },
 		})
@@ -155,9 +173,14 @@ impl KeyFile {
 			return Err(KeyFileError::UnsupportedKeyType(key_type.clone()));
 		}
 		if self.encoding.version != "3" {
-			return Err(KeyFileError::Format(format!("version {} (only 3 is read)", self.encoding.version)));
+			return Err(KeyFileError::Format(format!(
+				"version {} (only 3 is read)",
+				self.encoding.version
+			)));
 		}
-		let encoded = BASE64.decode(&self.encoded).map_err(|e| KeyFileError::Format(format!("base64: {e}")))?;
+		let encoded = BASE64
+			.decode(&self.encoded)
+			.map_err(|e| KeyFileError::Format(format!("base64: {e}")))?;
 		let payload = if self.is_encrypted() {
 			let password = password.ok_or(KeyFileError::PasswordRequired)?;
 			let too_short = || KeyFileError::Format("encrypted key too short".into());
@@ -190,7 +213,10 @@ impl KeyFile {
 			.map_err(|e| KeyFileError::Format(format!("sr25519 secret: {e}")))?;
 		let pair = sr25519::Pair::from(secret);
 		if address_of(&pair.public()) != self.address {
-			return Err(KeyFileError::Format(format!("the key does not match the address {}", self.address)));
+			return Err(KeyFileError::Format(format!(
+				"the key does not match the address {}",
+				self.address
+			)));
 		}
 		Ok(pair)
 	}
@@ -245,7 +271,8 @@ mod tests {
 
 	#[test]
 	fn the_json_has_polkadot_js_field_names() {
-		let file = KeyFile::encode(&alice(), Some("pw"), "alice", 1_700_000_000_000).expect("encode");
+		let file =
+			KeyFile::encode(&alice(), Some("pw"), "alice", 1_700_000_000_000).expect("encode");
 		let json = serde_json::to_value(&file).expect("json");
 		assert_eq!(json["encoding"]["type"], serde_json::json!(["scrypt", "xsalsa20-poly1305"]));
 		assert_eq!(json["encoding"]["content"], serde_json::json!(["pkcs8", "sr25519"]));

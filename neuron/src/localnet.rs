@@ -67,14 +67,20 @@ fn free_port() -> std::io::Result<u16> {
 /// The last non-empty line of a log file.
 fn last_line(path: &Path) -> String {
 	let Ok(file) = File::open(path) else { return String::new() };
-	std::io::BufReader::new(file).lines().map_while(Result::ok).filter(|l| !l.trim().is_empty()).last().unwrap_or_default()
+	std::io::BufReader::new(file)
+		.lines()
+		.map_while(Result::ok)
+		.filter(|l| !l.trim().is_empty())
+		.last()
+		.unwrap_or_default()
 }
 
 /// Sends SIGINT to every child, waits up to `grace` for all of them, then kills the rest.
 fn stop(children: &mut [&mut Child], grace: Duration) {
 	for child in children.iter() {
 		if let Ok(pid) = i32::try_from(child.id()) {
-			// SAFETY: kill(2) on a pid this process spawned, with a valid signal; no memory effects.
+			// SAFETY: kill(2) on a pid this process spawned, with a valid signal; no memory
+			// effects.
 			unsafe {
 				libc::kill(pid, libc::SIGINT);
 			}
@@ -108,7 +114,10 @@ fn table(metagraph: &MetagraphJson, members: &[Member], totals: &BTreeMap<String
 		"last output"
 	);
 	for member in members {
-		let Some(neuron) = metagraph.neurons.iter().find(|n| n.hotkey == address(&member.hotkey)) else { continue };
+		let Some(neuron) = metagraph.neurons.iter().find(|n| n.hotkey == address(&member.hotkey))
+		else {
+			continue
+		};
 		let stake = neuron.stake.parse::<u64>().unwrap_or(0) as f64 / RAO as f64;
 		let mut line = last_line(&member.log);
 		line.truncate(110);
@@ -134,11 +143,14 @@ pub async fn run(config: LocalnetConfig) -> Result<PathBuf, String> {
 		return Err(format!("--neurons must be between 2 and {}", COLDKEYS.len()));
 	}
 	for dir in ["logs", "wallets", "checkpoints"] {
-		std::fs::create_dir_all(config.dir.join(dir)).map_err(|e| format!("{}: {e}", config.dir.display()))?;
+		std::fs::create_dir_all(config.dir.join(dir))
+			.map_err(|e| format!("{}: {e}", config.dir.display()))?;
 	}
 	let rpc_port = config.rpc_port;
 	if std::net::TcpListener::bind(("127.0.0.1", rpc_port)).is_err() {
-		return Err(format!("port {rpc_port} is taken (another node?): stop it or choose --rpc-port"));
+		return Err(format!(
+			"port {rpc_port} is taken (another node?): stop it or choose --rpc-port"
+		));
 	}
 	let p2p_port = free_port().map_err(|e| e.to_string())?;
 	let node_log = config.dir.join("logs/node.log");
@@ -155,7 +167,10 @@ pub async fn run(config: LocalnetConfig) -> Result<PathBuf, String> {
 	let mut members = Vec::new();
 	let result = run_network(&config, &url, &mut node, &mut members).await;
 	println!("[localnet] stopping {} neurons and the node", members.len());
-	stop(&mut members.iter_mut().map(|m| &mut m.child).collect::<Vec<_>>(), Duration::from_secs(60));
+	stop(
+		&mut members.iter_mut().map(|m| &mut m.child).collect::<Vec<_>>(),
+		Duration::from_secs(60),
+	);
 	stop(&mut [&mut node], Duration::from_secs(30));
 	result
 }
@@ -175,13 +190,19 @@ async fn connect(url: &str, node: &mut Child) -> Result<ChainClient, String> {
 	}
 }
 
-async fn run_network(config: &LocalnetConfig, url: &str, node: &mut Child, members: &mut Vec<Member>) -> Result<PathBuf, String> {
+async fn run_network(
+	config: &LocalnetConfig,
+	url: &str,
+	node: &mut Child,
+	members: &mut Vec<Member>,
+) -> Result<PathBuf, String> {
 	let chain = connect(url, node).await?;
 	println!("[localnet] node up at {url}; registering {} neurons", config.neurons);
 	let wallet = Wallet::new(&config.dir.join("wallets"), "localnet");
 	let mut hotkeys = Vec::new();
 	for i in 0..config.neurons {
-		let hotkey = pair_from_secret(&format!("//BitTensorLocalnet//{i}")).map_err(|e| e.to_string())?;
+		let hotkey =
+			pair_from_secret(&format!("//BitTensorLocalnet//{i}")).map_err(|e| e.to_string())?;
 		wallet.set_hotkey(&format!("n{i}"), &hotkey, true).map_err(|e| e.to_string())?;
 		hotkeys.push(hotkey);
 	}
@@ -192,7 +213,10 @@ async fn run_network(config: &LocalnetConfig, url: &str, node: &mut Child, membe
 			let coldkey = pair_from_secret(coldkey).map_err(|e| e.to_string())?;
 			let account = AccountId32::from(hotkey.public());
 			chain.register(&coldkey, &account).await.map_err(|e| e.to_string())?;
-			chain.add_stake(&coldkey, &account, config.stake * RAO).await.map_err(|e| e.to_string())?;
+			chain
+				.add_stake(&coldkey, &account, config.stake * RAO)
+				.await
+				.map_err(|e| e.to_string())?;
 			chain.transfer(&coldkey, &account, 100 * RAO).await.map_err(|e| e.to_string())
 		}
 	});
@@ -226,9 +250,21 @@ async fn run_network(config: &LocalnetConfig, url: &str, node: &mut Child, membe
 		if random {
 			command.arg("--random-output");
 		}
-		let child = command.spawn().map_err(|e| format!("cannot start {}: {e}", config.neuron_binary.display()))?;
-		println!("[localnet] {name} {} {}", address(&AccountId32::from(hotkey.public())), if random { "(serves random noise)" } else { "" });
-		members.push(Member { name, hotkey: AccountId32::from(hotkey.public()), random, child, log: log_path });
+		let child = command
+			.spawn()
+			.map_err(|e| format!("cannot start {}: {e}", config.neuron_binary.display()))?;
+		println!(
+			"[localnet] {name} {} {}",
+			address(&AccountId32::from(hotkey.public())),
+			if random { "(serves random noise)" } else { "" }
+		);
+		members.push(Member {
+			name,
+			hotkey: AccountId32::from(hotkey.public()),
+			random,
+			child,
+			log: log_path,
+		});
 	}
 
 	let started = Instant::now();
@@ -238,9 +274,11 @@ async fn run_network(config: &LocalnetConfig, url: &str, node: &mut Child, membe
 	let mut last_epoch = None;
 	let mut last_print = Instant::now();
 	let mut metagraph = chain.metagraph().await.map_err(|e| e.to_string())?;
+	// One listener for the whole run, so a signal that arrives during a metagraph read counts.
+	let mut interrupted = std::pin::pin!(tokio::signal::ctrl_c());
 	loop {
 		tokio::select! {
-			_ = tokio::signal::ctrl_c() => break,
+			_ = &mut interrupted => break,
 			_ = tokio::time::sleep(Duration::from_secs(3)) => {},
 		}
 		if config.duration.is_some_and(|d| started.elapsed() >= d) {
@@ -248,7 +286,11 @@ async fn run_network(config: &LocalnetConfig, url: &str, node: &mut Child, membe
 		}
 		for member in members.iter_mut() {
 			if let Ok(Some(status)) = member.child.try_wait() {
-				return Err(format!("{} exited ({status}); see {}", member.name, member.log.display()));
+				return Err(format!(
+					"{} exited ({status}); see {}",
+					member.name,
+					member.log.display()
+				));
 			}
 		}
 		match chain.metagraph().await {
@@ -261,10 +303,17 @@ async fn run_network(config: &LocalnetConfig, url: &str, node: &mut Child, membe
 		if last_epoch != Some(metagraph.last_epoch.block) && metagraph.last_epoch.block > 0 {
 			last_epoch = Some(metagraph.last_epoch.block);
 			for member in members.iter() {
-				let Some(neuron) = metagraph.neurons.iter().find(|n| n.hotkey == address(&member.hotkey)) else { continue };
+				let Some(neuron) =
+					metagraph.neurons.iter().find(|n| n.hotkey == address(&member.hotkey))
+				else {
+					continue
+				};
 				let total = totals.entry(member.name.clone()).or_insert(0.0);
 				*total += neuron.emission.parse::<u64>().unwrap_or(0) as f64 / RAO as f64;
-				series.entry(member.name.clone()).or_default().push((f64::from(metagraph.last_epoch.block), *total));
+				series
+					.entry(member.name.clone())
+					.or_default()
+					.push((f64::from(metagraph.last_epoch.block), *total));
 			}
 		}
 		if tty {
@@ -288,12 +337,22 @@ fn write_results(
 ) -> Result<PathBuf, String> {
 	let write = |name: &str, text: String| {
 		let path = config.dir.join(name);
-		std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display())).map(|_| path)
+		std::fs::write(&path, text)
+			.map_err(|e| format!("{}: {e}", path.display()))
+			.map(|_| path)
 	};
 	let label = |m: &Member| if m.random { format!("{} (random)", m.name) } else { m.name.clone() };
-	let lines: Vec<Series> =
-		members.iter().map(|m| Series { name: label(m), points: series.get(&m.name).cloned().unwrap_or_default() }).collect();
-	let svg = write("emission.svg", line_chart("Emission over time", "block", "TAO emitted (cumulative)", &lines))?;
+	let lines: Vec<Series> = members
+		.iter()
+		.map(|m| Series {
+			name: label(m),
+			points: series.get(&m.name).cloned().unwrap_or_default(),
+		})
+		.collect();
+	let svg = write(
+		"emission.svg",
+		line_chart("Emission over time", "block", "TAO emitted (cumulative)", &lines),
+	)?;
 	let mut csv = String::from("neuron,block,cumulative_emission_tao\n");
 	for line in &lines {
 		for (block, total) in &line.points {
@@ -315,9 +374,20 @@ fn write_results(
 			})
 		})
 		.collect();
-	let summary = write("summary.json", serde_json::to_string_pretty(&serde_json::json!({ "neurons": neurons })).map_err(|e| e.to_string())?)?;
-	let poor = members.iter().find(|m| m.random).map(|m| totals.get(&m.name).copied().unwrap_or(0.0));
-	let least = members.iter().filter(|m| !m.random).map(|m| totals.get(&m.name).copied().unwrap_or(0.0)).fold(f64::MAX, f64::min);
+	let summary = write(
+		"summary.json",
+		serde_json::to_string_pretty(&serde_json::json!({ "neurons": neurons }))
+			.map_err(|e| e.to_string())?,
+	)?;
+	let poor = members
+		.iter()
+		.find(|m| m.random)
+		.map(|m| totals.get(&m.name).copied().unwrap_or(0.0));
+	let least = members
+		.iter()
+		.filter(|m| !m.random)
+		.map(|m| totals.get(&m.name).copied().unwrap_or(0.0))
+		.fold(f64::MAX, f64::min);
 	if let Some(poor) = poor {
 		let verdict = if poor < least { "earned least" } else { "did NOT earn least" };
 		println!("[localnet] the random neuron {verdict}: {poor:.3} TAO against at least {least:.3} TAO for the others");

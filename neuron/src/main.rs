@@ -127,7 +127,8 @@ struct RunArgs {
 	/// Serve random noise instead of the model (a deliberately useless peer, for testing).
 	#[arg(long)]
 	random_output: bool,
-	/// Where checkpoints go and are resumed from [default: ~/.bittensor/checkpoints/WALLET-HOTKEY].
+	/// Where checkpoints go and are resumed from [default:
+	/// ~/.bittensor/checkpoints/WALLET-HOTKEY].
 	#[arg(long)]
 	checkpoint_dir: Option<PathBuf>,
 	/// Steps between checkpoints.
@@ -183,7 +184,8 @@ struct LocalnetArgs {
 fn parse_slice(text: &str) -> Result<(usize, usize), String> {
 	let invalid = || format!("{text:?} is not a slice I/N with I < N (e.g. 0/4)");
 	let (index, count) = text.split_once('/').ok_or_else(invalid)?;
-	let (index, count): (usize, usize) = (index.parse().map_err(|_| invalid())?, count.parse().map_err(|_| invalid())?);
+	let (index, count): (usize, usize) =
+		(index.parse().map_err(|_| invalid())?, count.parse().map_err(|_| invalid())?);
 	if index >= count {
 		return Err(invalid());
 	}
@@ -196,7 +198,10 @@ fn device(name: &str) -> Result<burn::prelude::Device, String> {
 		"cpu" | "flex" => Ok(burn::prelude::Device::flex()),
 		#[cfg(feature = "cuda")]
 		"cuda" => Ok(burn::prelude::Device::cuda(0)),
-		other => Err(format!("unknown device {other:?}: use cpu{}", if cfg!(feature = "cuda") { " or cuda" } else { " (cuda needs --features cuda)" })),
+		other => Err(format!(
+			"unknown device {other:?}: use cpu{}",
+			if cfg!(feature = "cuda") { " or cuda" } else { " (cuda needs --features cuda)" }
+		)),
 	}
 }
 
@@ -218,13 +223,17 @@ async fn run_neuron(root: PathBuf, args: RunArgs) -> Result<(), String> {
 		Err(_) if args.offline => wallet::generate().0,
 		result => result.map_err(error)?,
 	};
-	let corpus = Corpus::load(&corpus_dir(args.corpus)?, args.slice.0, args.slice.1).map_err(|e| e.to_string())?;
+	let corpus = Corpus::load(&corpus_dir(args.corpus)?, args.slice.0, args.slice.1)
+		.map_err(|e| e.to_string())?;
 	let external = args.external.unwrap_or_else(|| match args.listen.ip().is_unspecified() {
 		true => SocketAddr::from(([127, 0, 0, 1], args.listen.port())),
 		false => args.listen,
 	});
 	let checkpoint_dir = args.checkpoint_dir.unwrap_or_else(|| {
-		root.parent().unwrap_or(&root).join("checkpoints").join(format!("{}-{}", args.chain.wallet, args.chain.hotkey))
+		root.parent()
+			.unwrap_or(&root)
+			.join("checkpoints")
+			.join(format!("{}-{}", args.chain.wallet, args.chain.hotkey))
 	});
 	let config = RunConfig {
 		url: (!args.offline).then_some(args.chain.url),
@@ -330,9 +339,11 @@ fn password(prompt: &str, confirm: bool) -> Result<String, String> {
 	if let Ok(password) = std::env::var("BITTENSOR_PASSWORD") {
 		return Ok(password);
 	}
-	let first = rpassword::prompt_password(prompt).map_err(|e| format!("cannot read a password: {e}"))?;
+	let first =
+		rpassword::prompt_password(prompt).map_err(|e| format!("cannot read a password: {e}"))?;
 	if confirm {
-		let second = rpassword::prompt_password("Repeat it: ").map_err(|e| format!("cannot read a password: {e}"))?;
+		let second = rpassword::prompt_password("Repeat it: ")
+			.map_err(|e| format!("cannot read a password: {e}"))?;
 		if first != second {
 			return Err("the passwords differ".into());
 		}
@@ -354,7 +365,10 @@ fn run_wallet(root: PathBuf, command: WalletCommand) -> Result<(), String> {
 			wallet.set_coldkey(&coldkey, &password, overwrite).map_err(error)?;
 			wallet.set_hotkey(&hotkey, &hot, overwrite).map_err(error)?;
 			println!("wallet {} in {}", wallet.name, root.display());
-			println!("coldkey {}\n  mnemonic (write it down, it is not stored): {cold_phrase}", address_of(&coldkey.public()));
+			println!(
+				"coldkey {}\n  mnemonic (write it down, it is not stored): {cold_phrase}",
+				address_of(&coldkey.public())
+			);
 			println!("hotkey {hotkey} {}\n  mnemonic: {hot_phrase}", address_of(&hot.public()));
 		},
 		WalletCommand::List => {
@@ -364,7 +378,13 @@ fn run_wallet(root: PathBuf, command: WalletCommand) -> Result<(), String> {
 			}
 			println!("{:<16} {:<10} {:<16} address", "wallet", "key", "name");
 			for wallet in wallets {
-				println!("{:<16} {:<10} {:<16} {}", wallet.name, "coldkey", "", wallet.coldkey_address().map_err(error)?);
+				println!(
+					"{:<16} {:<10} {:<16} {}",
+					wallet.name,
+					"coldkey",
+					"",
+					wallet.coldkey_address().map_err(error)?
+				);
 				for name in wallet.hotkey_names().map_err(error)? {
 					let address = read_key_file(&wallet.hotkey_path(&name)).map_err(error)?.address;
 					println!("{:<16} {:<10} {:<16} {}", "", "hotkey", name, address);
@@ -386,8 +406,13 @@ fn run_wallet(root: PathBuf, command: WalletCommand) -> Result<(), String> {
 				(Some(secret), _) => wallet::pair_from_secret(&secret).map_err(error)?,
 				(None, Some(path)) => {
 					let file: KeyFile = read_key_file(&path).map_err(error)?;
-					let password = if file.is_encrypted() { Some(password("Password of the JSON file: ", false)?) } else { None };
-					file.decode(password.as_deref()).map_err(|e| format!("{}: {e}", path.display()))?
+					let password = if file.is_encrypted() {
+						Some(password("Password of the JSON file: ", false)?)
+					} else {
+						None
+					};
+					file.decode(password.as_deref())
+						.map_err(|e| format!("{}: {e}", path.display()))?
 				},
 				(None, None) => return Err("give --secret or --json".into()),
 			};
@@ -406,12 +431,22 @@ fn run_wallet(root: PathBuf, command: WalletCommand) -> Result<(), String> {
 		WalletCommand::Export { wallet, hotkey, out } => {
 			let wallet = Wallet::new(&root, &wallet);
 			let (pair, name) = match &hotkey {
-				Some(name) => (wallet.hotkey(name).map_err(error)?, format!("{} hotkey {name}", wallet.name)),
-				None => (wallet.coldkey(&password("Password of the coldkey: ", false)?).map_err(error)?, format!("{} coldkey", wallet.name)),
+				Some(name) =>
+					(wallet.hotkey(name).map_err(error)?, format!("{} hotkey {name}", wallet.name)),
+				None => (
+					wallet
+						.coldkey(&password("Password of the coldkey: ", false)?)
+						.map_err(error)?,
+					format!("{} coldkey", wallet.name),
+				),
 			};
 			let export_password = password("Password for the exported file: ", hotkey.is_some())?;
-			let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
-			let file = KeyFile::encode(&pair, Some(&export_password), &name, now).map_err(|e| e.to_string())?;
+			let now = std::time::SystemTime::now()
+				.duration_since(std::time::UNIX_EPOCH)
+				.map(|d| d.as_millis() as u64)
+				.unwrap_or(0);
+			let file = KeyFile::encode(&pair, Some(&export_password), &name, now)
+				.map_err(|e| e.to_string())?;
 			let json = serde_json::to_string_pretty(&file).map_err(|e| e.to_string())?;
 			std::fs::write(&out, json).map_err(|e| format!("{}: {e}", out.display()))?;
 			println!("{} written to {}", file.address, out.display());
@@ -425,13 +460,20 @@ fn run(root: PathBuf, command: Command) -> Result<(), String> {
 	if let Command::Wallet(command) = command {
 		return run_wallet(root, command);
 	}
-	let runtime = tokio::runtime::Runtime::new().map_err(|e| format!("cannot start the async runtime: {e}"))?;
+	let runtime = tokio::runtime::Runtime::new()
+		.map_err(|e| format!("cannot start the async runtime: {e}"))?;
 	runtime.block_on(async move {
 		match command {
 			Command::Wallet(command) => run_wallet(root, command),
 			Command::Register { chain } => {
 				let wallet = Wallet::new(&root, &chain.wallet);
-				commands::register(&chain.url, &wallet, &chain.hotkey, &password("Password of the coldkey: ", false)?).await
+				commands::register(
+					&chain.url,
+					&wallet,
+					&chain.hotkey,
+					&password("Password of the coldkey: ", false)?,
+				)
+				.await
 			},
 			Command::Stake { direction } => {
 				let (chain, amount, add) = match direction {
@@ -448,12 +490,21 @@ fn run(root: PathBuf, command: Command) -> Result<(), String> {
 					true => SocketAddr::from(([127, 0, 0, 1], listen.port())),
 					false => listen,
 				});
-				commands::serve(&chain.url, &wallet, &chain.hotkey, listen, external, Duration::from_secs(refresh)).await
+				commands::serve(
+					&chain.url,
+					&wallet,
+					&chain.hotkey,
+					listen,
+					external,
+					Duration::from_secs(refresh),
+				)
+				.await
 			},
 			Command::Run(args) => run_neuron(root, *args).await,
 			Command::Localnet(args) => {
 				let neuron_binary = std::env::current_exe().map_err(|e| e.to_string())?;
-				let node_binary = args.node.unwrap_or_else(|| neuron_binary.with_file_name("bittensor-node"));
+				let node_binary =
+					args.node.unwrap_or_else(|| neuron_binary.with_file_name("bittensor-node"));
 				let config = LocalnetConfig {
 					node_binary,
 					neuron_binary,

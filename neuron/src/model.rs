@@ -76,8 +76,12 @@ impl EmbeddingModel {
 		usize::try_from(token)
 			.ok()
 			.filter(|token| *token < VOCAB_SIZE)
-			.and_then(|token| self.table.get(token * REPRESENTATION_DIM..(token + 1) * REPRESENTATION_DIM))
-			.ok_or_else(|| ModelError::InvalidInput(format!("token {token} is outside 0..{VOCAB_SIZE}")))
+			.and_then(|token| {
+				self.table.get(token * REPRESENTATION_DIM..(token + 1) * REPRESENTATION_DIM)
+			})
+			.ok_or_else(|| {
+				ModelError::InvalidInput(format!("token {token} is outside 0..{VOCAB_SIZE}"))
+			})
 	}
 }
 
@@ -90,7 +94,14 @@ impl Model for EmbeddingModel {
 		Ok(out)
 	}
 
-	fn backward(&self, _: &Caller, tokens: &[i64], _: &[f32], _: usize, _: usize) -> Result<(), ModelError> {
+	fn backward(
+		&self,
+		_: &Caller,
+		tokens: &[i64],
+		_: &[f32],
+		_: usize,
+		_: usize,
+	) -> Result<(), ModelError> {
 		tokens.iter().try_for_each(|token| self.row(*token).map(|_| ()))
 	}
 }

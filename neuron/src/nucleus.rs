@@ -1,24 +1,23 @@
 //! The nucleus: the neuron's learning model (seed 004, sections 05–08), in burn.
 //!
-//! - The **encoder** is a byte-level causal transformer; its output `h` ([batch, seq, d]) is
-//!   the representation the axon serves to other peers, and a local head predicts the next
-//!   byte from it (the *local loss*).
-//! - The **gate** reads the input (`h` averaged over the sequence) and scores every peer it
-//!   can route to; the trainer queries the top k and joins their representations with the
-//!   softmax of their scores, failed peers masked out (`-inf` before the softmax).
+//! - The **encoder** is a byte-level causal transformer; its output `h` ([batch, seq, d]) is the
+//!   representation the axon serves to other peers, and a local head predicts the next byte from it
+//!   (the *local loss*).
+//! - The **gate** reads the input (`h` averaged over the sequence) and scores every peer it can
+//!   route to; the trainer queries the top k and joins their representations with the softmax of
+//!   their scores, failed peers masked out (`-inf` before the softmax).
 //! - The **target head** predicts the next byte from `[h, joined]` (the *network loss*). Its
 //!   gradient with respect to each peer's representation goes back to that peer (Backward).
-//! - The **distillation** network learns to imitate `joined` from `h` (mean squared error) and
-//!   the target head is trained on `[h, distilled]` as well (the *student loss*), so the
-//!   neuron keeps working, and can run fully offline, without its peers.
-//! - Each answering peer is **scored** by leave-one-out: how much the network loss rises when
-//!   its gated share is removed from `joined`.
+//! - The **distillation** network learns to imitate `joined` from `h` (mean squared error) and the
+//!   target head is trained on `[h, distilled]` as well (the *student loss*), so the neuron keeps
+//!   working, and can run fully offline, without its peers.
+//! - Each answering peer is **scored** by leave-one-out: how much the network loss rises when its
+//!   gated share is removed from `joined`.
 
 use std::path::Path;
 
 use burn::{
 	module::{Module, ModuleVisitor, Param},
-	store::RecordError,
 	nn::{
 		attention::generate_autoregressive_mask,
 		transformer::{TransformerEncoder, TransformerEncoderConfig, TransformerEncoderInput},
@@ -26,6 +25,7 @@ use burn::{
 	},
 	optim::{AdamConfig, GradientsParams, ModuleOptimizer, SgdConfig},
 	prelude::*,
+	store::RecordError,
 	tensor::activation::{gelu, log_softmax, softmax},
 };
 
@@ -84,10 +84,15 @@ impl Encoder {
 		Self {
 			tokens: EmbeddingConfig::new(VOCAB_SIZE, REPRESENTATION_DIM).init(device),
 			positions: EmbeddingConfig::new(config.context, REPRESENTATION_DIM).init(device),
-			transformer: TransformerEncoderConfig::new(REPRESENTATION_DIM, config.feed_forward, config.heads, config.layers)
-				.with_dropout(0.0)
-				.with_norm_first(true)
-				.init(device),
+			transformer: TransformerEncoderConfig::new(
+				REPRESENTATION_DIM,
+				config.feed_forward,
+				config.heads,
+				config.layers,
+			)
+			.with_dropout(0.0)
+			.with_norm_first(true)
+			.init(device),
 			norm: LayerNormConfig::new(REPRESENTATION_DIM).init(device),
 		}
 	}
@@ -97,10 +102,13 @@ impl Encoder {
 	pub fn forward(&self, tokens: Tensor<2, Int>) -> Tensor<3> {
 		let [batch, seq] = tokens.dims();
 		let device = tokens.device();
-		let positions = Tensor::<1, Int>::arange(0..seq as i64, &device).reshape([1, seq]).repeat_dim(0, batch);
+		let positions = Tensor::<1, Int>::arange(0..seq as i64, &device)
+			.reshape([1, seq])
+			.repeat_dim(0, batch);
 		let x = self.tokens.forward(tokens) + self.positions.forward(positions);
 		let mask = generate_autoregressive_mask(batch, seq, &device);
-		self.norm.forward(self.transformer.forward(TransformerEncoderInput::new(x).mask_attn(mask)))
+		self.norm
+			.forward(self.transformer.forward(TransformerEncoderInput::new(x).mask_attn(mask)))
 	}
 }
 
@@ -149,20 +157,33 @@ impl Nucleus {
 	/// Next-byte logits from the local representation and a context (joined or distilled).
 	fn target_logits(&self, h: Tensor<3>, context: Tensor<3>) -> Tensor<2> {
 		let [batch, seq, _] = h.dims();
-		self.target_head.forward(Tensor::cat(vec![h, context], 2)).reshape([batch * seq, VOCAB_SIZE])
+		self.target_head
+			.forward(Tensor::cat(vec![h, context], 2))
+			.reshape([batch * seq, VOCAB_SIZE])
 	}
 }
 
 /// The gate's weights over the chosen peers ([batch, k]: the softmax of their gate scores,
 /// failed peers at -1e9 first) and the joined representation Σ_i w_i R_i ([batch, seq, d]),
 /// from all gate scores ([batch, gate_width]) and the peers' representations ([k, batch, seq, d]).
-fn join(gate_logits: Tensor<2>, remote: Tensor<4>, columns: &[usize], masked: &[bool]) -> (Tensor<2>, Tensor<3>) {
+fn join(
+	gate_logits: Tensor<2>,
+	remote: Tensor<4>,
+	columns: &[usize],
+	masked: &[bool],
+) -> (Tensor<2>, Tensor<3>) {
 	let [k, batch, seq, d] = remote.dims();
 	let device = remote.device();
-	let index = Tensor::<1, Int>::from_data(TensorData::new(columns.iter().map(|c| *c as i64).collect::<Vec<_>>(), [k]), &device);
-	let mask = Tensor::<2, Bool>::from_data(TensorData::new(masked.to_vec(), [1, k]), &device).expand([batch, k]);
+	let index = Tensor::<1, Int>::from_data(
+		TensorData::new(columns.iter().map(|c| *c as i64).collect::<Vec<_>>(), [k]),
+		&device,
+	);
+	let mask = Tensor::<2, Bool>::from_data(TensorData::new(masked.to_vec(), [1, k]), &device)
+		.expand([batch, k]);
 	let weights = softmax(gate_logits.select(1, index).mask_fill(mask, -1e9), 1);
-	let joined = (remote * weights.clone().swap_dims(0, 1).reshape([k, batch, 1, 1])).sum_dim(0).reshape([batch, seq, d]);
+	let joined = (remote * weights.clone().swap_dims(0, 1).reshape([k, batch, 1, 1]))
+		.sum_dim(0)
+		.reshape([batch, seq, d]);
 	(weights, joined)
 }
 
@@ -280,16 +301,39 @@ impl Trainer {
 	/// averaged over the batch.
 	pub fn begin(&self, batch: &Batch, candidates: &[usize]) -> PendingStep {
 		let tokens = tokens_tensor(&batch.inputs, batch.batch, batch.seq, &self.device);
-		let targets = Tensor::<1, Int>::from_data(TensorData::new(batch.targets.clone(), [batch.targets.len()]), &self.device);
+		let targets = Tensor::<1, Int>::from_data(
+			TensorData::new(batch.targets.clone(), [batch.targets.len()]),
+			&self.device,
+		);
 		let h = self.model.encoder.forward(tokens);
 		let gate_logits = self.model.gate_logits(h.clone());
-		let mean: Vec<f32> = gate_logits.clone().mean_dim(0).into_data().convert::<f32>().try_into_vec::<f32>().unwrap_or_default();
+		let mean: Vec<f32> = gate_logits
+			.clone()
+			.mean_dim(0)
+			.into_data()
+			.convert::<f32>()
+			.try_into_vec::<f32>()
+			.unwrap_or_default();
 		let mut ranked: Vec<usize> = (0..candidates.len()).collect();
-		let score = |i: &usize| candidates.get(*i).and_then(|c| mean.get(*c % self.config.gate_width)).copied().unwrap_or(f32::MIN);
+		let score = |i: &usize| {
+			candidates
+				.get(*i)
+				.and_then(|c| mean.get(*c % self.config.gate_width))
+				.copied()
+				.unwrap_or(f32::MIN)
+		};
 		ranked.sort_by(|a, b| score(b).total_cmp(&score(a)));
 		ranked.truncate(self.config.top_k);
 		let columns = ranked.iter().map(|i| candidates[*i] % self.config.gate_width).collect();
-		PendingStep { h, gate_logits, targets, batch: batch.batch, seq: batch.seq, columns, chosen: ranked }
+		PendingStep {
+			h,
+			gate_logits,
+			targets,
+			batch: batch.batch,
+			seq: batch.seq,
+			columns,
+			chosen: ranked,
+		}
 	}
 
 	/// Finishes a step with the chosen peers' answers (`None` offline): computes the losses,
@@ -299,7 +343,8 @@ impl Trainer {
 		let d = REPRESENTATION_DIM;
 		let local_loss = cross_entropy(self.model.local_logits(h.clone()), targets.clone());
 		let distilled = self.model.distill(h.clone());
-		let student_loss = cross_entropy(self.model.target_logits(h.clone(), distilled.clone()), targets.clone());
+		let student_loss =
+			cross_entropy(self.model.target_logits(h.clone(), distilled.clone()), targets.clone());
 		let mut report = StepReport {
 			local_loss: scalar(&local_loss),
 			student_loss: scalar(&student_loss),
@@ -308,18 +353,28 @@ impl Trainer {
 		};
 		let mut total = local_loss + student_loss;
 
-		let alive = answers.filter(|a| a.masked.iter().any(|m| !m) && a.representations.len() == columns.len());
+		let alive = answers
+			.filter(|a| a.masked.iter().any(|m| !m) && a.representations.len() == columns.len());
 		let mut joined_parts = None;
 		if let Some(answers) = alive {
 			let k = columns.len();
 			let flat: Vec<f32> = answers.representations.iter().flatten().copied().collect();
-			let remote = Tensor::<4>::from_data(TensorData::new(flat, [k, batch, seq, d]), &self.device).require_grad();
+			let remote =
+				Tensor::<4>::from_data(TensorData::new(flat, [k, batch, seq, d]), &self.device)
+					.require_grad();
 			let (weights, joined) = join(gate_logits, remote.clone(), &columns, &answers.masked);
-			let network_loss = cross_entropy(self.model.target_logits(h.clone(), joined.clone()), targets.clone());
+			let network_loss =
+				cross_entropy(self.model.target_logits(h.clone(), joined.clone()), targets.clone());
 			let distillation_loss = (distilled - joined.clone().detach()).powf_scalar(2.0).mean();
 			report.network_loss = Some(scalar(&network_loss));
 			report.distillation_loss = Some(scalar(&distillation_loss));
-			report.gate_weights = weights.clone().mean_dim(0).into_data().convert::<f32>().try_into_vec::<f32>().unwrap_or_default();
+			report.gate_weights = weights
+				.clone()
+				.mean_dim(0)
+				.into_data()
+				.convert::<f32>()
+				.try_into_vec::<f32>()
+				.unwrap_or_default();
 			total = total + network_loss + distillation_loss;
 			joined_parts = Some((remote, weights, joined, answers.masked.clone()));
 		}
@@ -332,7 +387,10 @@ impl Trainer {
 			let remote = remote.clone().inner();
 			let weights = weights.clone().inner();
 			let joined = joined.clone().inner();
-			let base = scalar(&cross_entropy(model.target_logits(h.clone(), joined.clone()), targets.clone()));
+			let base = scalar(&cross_entropy(
+				model.target_logits(h.clone(), joined.clone()),
+				targets.clone(),
+			));
 			report.leave_one_out = masked
 				.iter()
 				.enumerate()
@@ -340,9 +398,12 @@ impl Trainer {
 					if *failed {
 						return 0.0;
 					}
-					let share = remote.clone().narrow(0, i, 1).reshape([batch, seq, d])
-						* weights.clone().narrow(1, i, 1).reshape([batch, 1, 1]);
-					scalar(&cross_entropy(model.target_logits(h.clone(), joined.clone() - share), targets.clone())) - base
+					let share = remote.clone().narrow(0, i, 1).reshape([batch, seq, d]) *
+						weights.clone().narrow(1, i, 1).reshape([batch, 1, 1]);
+					scalar(&cross_entropy(
+						model.target_logits(h.clone(), joined.clone() - share),
+						targets.clone(),
+					)) - base
 				})
 				.collect();
 		}
@@ -350,12 +411,23 @@ impl Trainer {
 		let mut grads = total.backward();
 		if let Some((remote, _, _, masked)) = &joined_parts {
 			let grad = remote.grad_remove(&mut grads);
-			let per_peer = grad.map(|g| g.into_data().convert::<f32>().try_into_vec::<f32>().unwrap_or_default()).unwrap_or_default();
+			let per_peer = grad
+				.map(|g| g.into_data().convert::<f32>().try_into_vec::<f32>().unwrap_or_default())
+				.unwrap_or_default();
 			let size = batch * seq * d;
 			report.remote_grads = masked
 				.iter()
 				.enumerate()
-				.map(|(i, failed)| if *failed { Vec::new() } else { per_peer.get(i * size..(i + 1) * size).map(<[f32]>::to_vec).unwrap_or_default() })
+				.map(|(i, failed)| {
+					if *failed {
+						Vec::new()
+					} else {
+						per_peer
+							.get(i * size..(i + 1) * size)
+							.map(<[f32]>::to_vec)
+							.unwrap_or_default()
+					}
+				})
 				.collect();
 		}
 		let grads = GradientsParams::from_grads(grads, &self.model);
@@ -374,7 +446,8 @@ impl Trainer {
 	/// to the encoder with SGD.
 	pub fn apply_remote(&mut self, grads: GradientsParams) {
 		let encoder = self.model.encoder.clone();
-		self.model.encoder = self.remote_optimizer.step(self.config.remote_learning_rate, encoder, grads);
+		self.model.encoder =
+			self.remote_optimizer.step(self.config.remote_learning_rate, encoder, grads);
 	}
 
 	/// Saves the model and both optimizers' states (burnpack files) in `dir`.
@@ -401,23 +474,35 @@ impl Trainer {
 		let (mut local, mut student) = (0.0, 0.0);
 		for batch in batches {
 			let tokens = tokens_tensor(&batch.inputs, batch.batch, batch.seq, &device);
-			let targets = Tensor::<1, Int>::from_data(TensorData::new(batch.targets.clone(), [batch.targets.len()]), &device);
+			let targets = Tensor::<1, Int>::from_data(
+				TensorData::new(batch.targets.clone(), [batch.targets.len()]),
+				&device,
+			);
 			let h = model.encoder.forward(tokens);
 			local += scalar(&cross_entropy(model.local_logits(h.clone()), targets.clone()));
-			student += scalar(&cross_entropy(model.target_logits(h.clone(), model.distill(h)), targets));
+			student +=
+				scalar(&cross_entropy(model.target_logits(h.clone(), model.distill(h)), targets));
 		}
 		let n = batches.len().max(1) as f32;
 		Evaluation { local_loss: local / n, student_loss: student / n }
 	}
 
 	/// Held-out network loss with the given remote answers per batch (for tests and reports).
-	pub fn evaluate_network(&self, batch: &Batch, answers: &RemoteAnswers, columns: &[usize]) -> f32 {
+	pub fn evaluate_network(
+		&self,
+		batch: &Batch,
+		answers: &RemoteAnswers,
+		columns: &[usize],
+	) -> f32 {
 		let model = self.model.valid();
 		let device = self.device.clone().inner();
 		let (b, s, d) = (batch.batch, batch.seq, REPRESENTATION_DIM);
 		let k = columns.len();
 		let tokens = tokens_tensor(&batch.inputs, b, s, &device);
-		let targets = Tensor::<1, Int>::from_data(TensorData::new(batch.targets.clone(), [batch.targets.len()]), &device);
+		let targets = Tensor::<1, Int>::from_data(
+			TensorData::new(batch.targets.clone(), [batch.targets.len()]),
+			&device,
+		);
 		let h = model.encoder.forward(tokens);
 		let flat: Vec<f32> = answers.representations.iter().flatten().copied().collect();
 		let remote = Tensor::<4>::from_data(TensorData::new(flat, [k, b, s, d]), &device);
@@ -468,7 +553,12 @@ pub fn gradient_norm<M: Module>(grads: &GradientsParams, module: &M) -> f64 {
 }
 
 /// `into += scale × from`, parameter by parameter of `module`.
-pub fn add_scaled<M: Module>(into: &mut GradientsParams, from: GradientsParams, scale: f32, module: &M) {
+pub fn add_scaled<M: Module>(
+	into: &mut GradientsParams,
+	from: GradientsParams,
+	scale: f32,
+	module: &M,
+) {
 	let mut visitor = ScaledAdd { from, into, scale };
 	module.visit(&mut visitor);
 }

@@ -12,16 +12,24 @@ pub struct Series {
 	pub points: Vec<(f64, f64)>,
 }
 
-const COLOURS: [&str; 8] = ["#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#d62728", "#8c564b", "#e377c2", "#17becf"];
+const COLOURS: [&str; 8] =
+	["#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#d62728", "#8c564b", "#e377c2", "#17becf"];
 
 /// Round tick positions covering `low..=high`.
 fn ticks(low: f64, high: f64) -> Vec<f64> {
 	let span = (high - low).max(f64::EPSILON);
 	let raw = span / 5.0;
 	let magnitude = 10f64.powf(raw.log10().floor());
-	let step = [1.0, 2.0, 5.0, 10.0].iter().map(|m| m * magnitude).find(|s| *s >= raw).unwrap_or(10.0 * magnitude);
+	let step = [1.0, 2.0, 5.0, 10.0]
+		.iter()
+		.map(|m| m * magnitude)
+		.find(|s| *s >= raw)
+		.unwrap_or(10.0 * magnitude);
 	let first = (low / step).ceil() * step;
-	(0..=10).map(|i| first + step * f64::from(i)).take_while(|t| *t <= high + step * 1e-9).collect()
+	(0..=10)
+		.map(|i| first + step * f64::from(i))
+		.take_while(|t| *t <= high + step * 1e-9)
+		.collect()
 }
 
 fn escape(text: &str) -> String {
@@ -52,21 +60,56 @@ pub fn line_chart(title: &str, x_label: &str, y_label: &str, series: &[Series]) 
 	let sy = |y: f64| top + plot_h - y / y_max * plot_h;
 
 	let mut svg = String::new();
-	let _ = writeln!(svg, r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" font-size="12">"#);
+	let _ = writeln!(
+		svg,
+		r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" font-size="12">"#
+	);
 	let _ = writeln!(svg, r#"<rect width="100%" height="100%" fill="white"/>"#);
-	let _ = writeln!(svg, r#"<text x="{}" y="24" font-size="16" text-anchor="middle">{}</text>"#, left + plot_w / 2.0, escape(title));
+	let _ = writeln!(
+		svg,
+		r#"<text x="{}" y="24" font-size="16" text-anchor="middle">{}</text>"#,
+		left + plot_w / 2.0,
+		escape(title)
+	);
 	for tick in ticks(x_min, x_max) {
 		let x = sx(tick);
-		let _ = writeln!(svg, r##"<line x1="{x:.1}" y1="{top}" x2="{x:.1}" y2="{}" stroke="#eee"/>"##, top + plot_h);
-		let _ = writeln!(svg, r#"<text x="{x:.1}" y="{}" text-anchor="middle">{tick}</text>"#, top + plot_h + 18.0);
+		let _ = writeln!(
+			svg,
+			r##"<line x1="{x:.1}" y1="{top}" x2="{x:.1}" y2="{}" stroke="#eee"/>"##,
+			top + plot_h
+		);
+		let _ = writeln!(
+			svg,
+			r#"<text x="{x:.1}" y="{}" text-anchor="middle">{tick}</text>"#,
+			top + plot_h + 18.0
+		);
 	}
 	for tick in ticks(0.0, y_max) {
 		let y = sy(tick);
-		let _ = writeln!(svg, r##"<line x1="{left}" y1="{y:.1}" x2="{}" y2="{y:.1}" stroke="#eee"/>"##, left + plot_w);
-		let _ = writeln!(svg, r#"<text x="{}" y="{:.1}" text-anchor="end">{}</text>"#, left - 6.0, y + 4.0, format_tick(tick));
+		let _ = writeln!(
+			svg,
+			r##"<line x1="{left}" y1="{y:.1}" x2="{}" y2="{y:.1}" stroke="#eee"/>"##,
+			left + plot_w
+		);
+		let _ = writeln!(
+			svg,
+			r#"<text x="{}" y="{:.1}" text-anchor="end">{}</text>"#,
+			left - 6.0,
+			y + 4.0,
+			format_tick(tick)
+		);
 	}
-	let _ = writeln!(svg, r#"<rect x="{left}" y="{top}" width="{plot_w}" height="{plot_h}" fill="none" stroke="black"/>"#);
-	let _ = writeln!(svg, r#"<text x="{}" y="{}" text-anchor="middle">{}</text>"#, left + plot_w / 2.0, height - 16.0, escape(x_label));
+	let _ = writeln!(
+		svg,
+		r#"<rect x="{left}" y="{top}" width="{plot_w}" height="{plot_h}" fill="none" stroke="black"/>"#
+	);
+	let _ = writeln!(
+		svg,
+		r#"<text x="{}" y="{}" text-anchor="middle">{}</text>"#,
+		left + plot_w / 2.0,
+		height - 16.0,
+		escape(x_label)
+	);
 	let _ = writeln!(
 		svg,
 		r#"<text x="18" y="{}" text-anchor="middle" transform="rotate(-90 18 {})">{}</text>"#,
@@ -76,12 +119,30 @@ pub fn line_chart(title: &str, x_label: &str, y_label: &str, series: &[Series]) 
 	);
 	for (i, line) in series.iter().enumerate() {
 		let colour = COLOURS[i % COLOURS.len()];
-		let path: Vec<String> = line.points.iter().map(|(x, y)| format!("{:.1},{:.1}", sx(*x), sy(*y))).collect();
-		let _ = writeln!(svg, r#"<polyline fill="none" stroke="{colour}" stroke-width="2" points="{}"/>"#, path.join(" "));
+		let path: Vec<String> = line
+			.points
+			.iter()
+			.map(|(x, y)| format!("{:.1},{:.1}", sx(*x), sy(*y)))
+			.collect();
+		let _ = writeln!(
+			svg,
+			r#"<polyline fill="none" stroke="{colour}" stroke-width="2" points="{}"/>"#,
+			path.join(" ")
+		);
 		let ly = top + 10.0 + 20.0 * i as f64;
 		let lx = left + plot_w + 16.0;
-		let _ = writeln!(svg, r#"<line x1="{lx}" y1="{ly}" x2="{}" y2="{ly}" stroke="{colour}" stroke-width="3"/>"#, lx + 24.0);
-		let _ = writeln!(svg, r#"<text x="{}" y="{}">{}</text>"#, lx + 30.0, ly + 4.0, escape(&line.name));
+		let _ = writeln!(
+			svg,
+			r#"<line x1="{lx}" y1="{ly}" x2="{}" y2="{ly}" stroke="{colour}" stroke-width="3"/>"#,
+			lx + 24.0
+		);
+		let _ = writeln!(
+			svg,
+			r#"<text x="{}" y="{}">{}</text>"#,
+			lx + 30.0,
+			ly + 4.0,
+			escape(&line.name)
+		);
 	}
 	svg.push_str("</svg>\n");
 	svg

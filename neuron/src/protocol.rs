@@ -76,7 +76,10 @@ pub enum TensorError {
 }
 
 /// The elements' bytes, in order.
-fn little_endian_bytes<T: Copy, const N: usize>(values: &[T], to_bytes: fn(T) -> [u8; N]) -> Vec<u8> {
+fn little_endian_bytes<T: Copy, const N: usize>(
+	values: &[T],
+	to_bytes: fn(T) -> [u8; N],
+) -> Vec<u8> {
 	let mut data = Vec::with_capacity(values.len().saturating_mul(N));
 	for value in values {
 		data.extend_from_slice(&to_bytes(*value));
@@ -105,10 +108,18 @@ impl Tensor {
 
 	/// The number of elements `shape` calls for, if it fits a `usize`.
 	fn elements(&self) -> Option<usize> {
-		self.shape.iter().try_fold(1usize, |n, d| n.checked_mul(usize::try_from(*d).ok()?))
+		self.shape
+			.iter()
+			.try_fold(1usize, |n, d| n.checked_mul(usize::try_from(*d).ok()?))
 	}
 
-	fn check(&self, what: &'static str, dtype: Dtype, rank: usize, expected: String) -> Result<usize, TensorError> {
+	fn check(
+		&self,
+		what: &'static str,
+		dtype: Dtype,
+		rank: usize,
+		expected: String,
+	) -> Result<usize, TensorError> {
 		let found = Dtype::try_from(self.dtype).unwrap_or(Dtype::Unspecified);
 		if found != dtype {
 			return Err(TensorError::WrongDType { what, found, expected: dtype });
@@ -127,7 +138,11 @@ impl Tensor {
 		}
 		let width = if dtype == Dtype::Int64 { 8 } else { 4 };
 		if Some(self.data.len()) != elements.checked_mul(width) {
-			return Err(TensorError::WrongLength { what, bytes: self.data.len(), shape: self.shape.clone() });
+			return Err(TensorError::WrongLength {
+				what,
+				bytes: self.data.len(),
+				shape: self.shape.clone(),
+			});
 		}
 		Ok(elements)
 	}
@@ -135,19 +150,32 @@ impl Tensor {
 	/// The token ids of a [batch, seq] int64 tensor, with its batch and sequence lengths.
 	pub fn tokens(&self, what: &'static str) -> Result<(Vec<i64>, usize, usize), TensorError> {
 		self.check(what, Dtype::Int64, 2, "[batch, seq]".into())?;
-		let tokens = self.data.chunks_exact(8).map(|c| i64::from_le_bytes(c.try_into().unwrap_or([0; 8]))).collect();
+		let tokens = self
+			.data
+			.chunks_exact(8)
+			.map(|c| i64::from_le_bytes(c.try_into().unwrap_or([0; 8])))
+			.collect();
 		Ok((tokens, self.shape[0] as usize, self.shape[1] as usize))
 	}
 
 	/// The values of a [batch, seq, d] float32 tensor, checked against the expected batch and
 	/// sequence lengths, `d` = [`REPRESENTATION_DIM`], and finiteness.
-	pub fn representation(&self, what: &'static str, batch: usize, seq: usize) -> Result<Vec<f32>, TensorError> {
+	pub fn representation(
+		&self,
+		what: &'static str,
+		batch: usize,
+		seq: usize,
+	) -> Result<Vec<f32>, TensorError> {
 		let expected = format!("[{batch}, {seq}, {REPRESENTATION_DIM}]");
 		self.check(what, Dtype::Float32, 3, expected.clone())?;
 		if self.shape != [batch as u64, seq as u64, REPRESENTATION_DIM as u64] {
 			return Err(TensorError::WrongShape { what, found: self.shape.clone(), expected });
 		}
-		let values: Vec<f32> = self.data.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap_or([0; 4]))).collect();
+		let values: Vec<f32> = self
+			.data
+			.chunks_exact(4)
+			.map(|c| f32::from_le_bytes(c.try_into().unwrap_or([0; 4])))
+			.collect();
 		if let Some((index, value)) = values.iter().enumerate().find(|(_, v)| !v.is_finite()) {
 			return Err(TensorError::NotFinite { what, index, value: *value });
 		}
@@ -188,13 +216,24 @@ mod tests {
 		let mut nan = vec![0.0; 2 * 3 * D];
 		nan[7] = f32::NAN;
 		let nan = Tensor::from_f32(&nan, &[2, 3, D]);
-		assert!(matches!(nan.representation("x", 2, 3), Err(TensorError::NotFinite { index: 7, .. })));
+		assert!(matches!(
+			nan.representation("x", 2, 3),
+			Err(TensorError::NotFinite { index: 7, .. })
+		));
 		let mut inf = vec![0.0; 2 * 3 * D];
 		inf[0] = f32::INFINITY;
-		assert!(matches!(Tensor::from_f32(&inf, &[2, 3, D]).representation("x", 2, 3), Err(TensorError::NotFinite { .. })));
-		let huge = Tensor { dtype: Dtype::Int64.into(), shape: vec![u64::MAX, u64::MAX], data: vec![] };
+		assert!(matches!(
+			Tensor::from_f32(&inf, &[2, 3, D]).representation("x", 2, 3),
+			Err(TensorError::NotFinite { .. })
+		));
+		let huge =
+			Tensor { dtype: Dtype::Int64.into(), shape: vec![u64::MAX, u64::MAX], data: vec![] };
 		assert!(matches!(huge.tokens("x"), Err(TensorError::WrongShape { .. })));
-		let big = Tensor { dtype: Dtype::Int64.into(), shape: vec![MAX_TOKENS as u64 + 1, 1], data: vec![] };
+		let big = Tensor {
+			dtype: Dtype::Int64.into(),
+			shape: vec![MAX_TOKENS as u64 + 1, 1],
+			data: vec![],
+		};
 		assert!(matches!(big.tokens("x"), Err(TensorError::TooLarge { .. })));
 		let empty = Tensor::from_tokens(&[], 0, 3);
 		assert!(matches!(empty.tokens("x"), Err(TensorError::WrongShape { .. })));

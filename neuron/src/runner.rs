@@ -89,8 +89,14 @@ impl NetworkView {
 			view.others.push(neuron.uid);
 			let Some(axon) = &neuron.axon else { continue };
 			let Ok(ip) = axon.ip.parse::<std::net::IpAddr>() else { continue };
-			let Ok(hotkey) = sp_core::crypto::Ss58Codec::from_ss58check(&neuron.hotkey) else { continue };
-			view.endpoints.push(PeerEndpoint { uid: neuron.uid, hotkey, address: SocketAddr::new(ip, axon.port) });
+			let Ok(hotkey) = sp_core::crypto::Ss58Codec::from_ss58check(&neuron.hotkey) else {
+				continue
+			};
+			view.endpoints.push(PeerEndpoint {
+				uid: neuron.uid,
+				hotkey,
+				address: SocketAddr::new(ip, axon.port),
+			});
 		}
 		view
 	}
@@ -118,14 +124,22 @@ pub fn save_checkpoint(trainer: &Trainer, scores: &Scores, dir: &Path) -> Result
 }
 
 /// Resumes from the checkpoint under `dir` (or the one being written beside it), if any.
-pub fn load_checkpoint(trainer: &mut Trainer, scores: &mut Scores, dir: &Path) -> Result<bool, String> {
-	let dir = if dir.join("state.json").exists() { dir.to_path_buf() } else { dir.with_extension("new") };
+pub fn load_checkpoint(
+	trainer: &mut Trainer,
+	scores: &mut Scores,
+	dir: &Path,
+) -> Result<bool, String> {
+	let dir =
+		if dir.join("state.json").exists() { dir.to_path_buf() } else { dir.with_extension("new") };
 	if !dir.join("state.json").exists() {
 		return Ok(false);
 	}
 	let state: serde_json::Value =
-		serde_json::from_slice(&std::fs::read(dir.join("state.json")).map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
-	trainer.load(&dir).map_err(|e| format!("cannot load the checkpoint in {}: {e}", dir.display()))?;
+		serde_json::from_slice(&std::fs::read(dir.join("state.json")).map_err(|e| e.to_string())?)
+			.map_err(|e| e.to_string())?;
+	trainer
+		.load(&dir)
+		.map_err(|e| format!("cannot load the checkpoint in {}: {e}", dir.display()))?;
 	trainer.step = state["step"].as_u64().unwrap_or(0);
 	if let Ok(saved) = serde_json::from_value::<Scores>(state["scores"].clone()) {
 		*scores = saved;
@@ -134,7 +148,14 @@ pub fn load_checkpoint(trainer: &mut Trainer, scores: &mut Scores, dir: &Path) -
 }
 
 /// One progress line.
-fn progress_line(step: u64, report: &StepReport, tokens_per_second: f64, answering: (usize, usize), remote: usize, weights: &str) -> String {
+fn progress_line(
+	step: u64,
+	report: &StepReport,
+	tokens_per_second: f64,
+	answering: (usize, usize),
+	remote: usize,
+	weights: &str,
+) -> String {
 	let network = report.network_loss.map_or("-".into(), |l| format!("{l:.3}"));
 	format!(
 		"step {step:>6}  loss local {:.3} network {network} student {:.3}  {tokens_per_second:>6.0} tok/s  peers {}/{} answering  grads in {remote}  weights {weights}",
@@ -161,7 +182,12 @@ pub async fn run(config: RunConfig, hotkey: sr25519::Pair) -> Result<(), String>
 		evaluation.student_loss
 	);
 
-	let served = ServedNucleus::new(config.serving, config.nucleus.context, config.backward_per_second, config.seed);
+	let served = ServedNucleus::new(
+		config.serving,
+		config.nucleus.context,
+		config.backward_per_second,
+		config.seed,
+	);
 	served.publish(&trainer.model.encoder);
 	let shared = Arc::new(Shared {
 		view: RwLock::new(NetworkView::default()),
@@ -175,13 +201,27 @@ pub async fn run(config: RunConfig, hotkey: sr25519::Pair) -> Result<(), String>
 		let chain = ChainClient::connect(url).await.map_err(|e| e.to_string())?;
 		let metagraph = chain.metagraph().await.map_err(|e| e.to_string())?;
 		let view = NetworkView::from_metagraph(&metagraph, &account);
-		let uid = view.own_uid.ok_or_else(|| format!("{} is not registered: run `neuron register` first", address(&account)))?;
+		let uid = view.own_uid.ok_or_else(|| {
+			format!("{} is not registered: run `neuron register` first", address(&account))
+		})?;
 		*shared.view.write().unwrap_or_else(|p| p.into_inner()) = view;
-		let axon = axon::serve(account.clone(), served.clone(), Peers::from_metagraph(&metagraph), AxonConfig::default(), config.listen)
+		let axon = axon::serve(
+			account.clone(),
+			served.clone(),
+			Peers::from_metagraph(&metagraph),
+			AxonConfig::default(),
+			config.listen,
+		)
+		.await
+		.map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
+		chain
+			.serve_axon(&hotkey, config.external, 0, PROTOCOL_VERSION)
 			.await
-			.map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
-		chain.serve_axon(&hotkey, config.external, 0, PROTOCOL_VERSION).await.map_err(|e| e.to_string())?;
-		println!("uid {uid} serving on {} (published as {}); Ctrl-C stops", axon.local_addr, config.external);
+			.map_err(|e| e.to_string())?;
+		println!(
+			"uid {uid} serving on {} (published as {}); Ctrl-C stops",
+			axon.local_addr, config.external
+		);
 		online = Some((chain, axon, uid));
 	}
 
@@ -192,15 +232,20 @@ pub async fn run(config: RunConfig, hotkey: sr25519::Pair) -> Result<(), String>
 		let config = config.clone();
 		let served = served.clone();
 		let offline = online.is_none();
-		tokio::task::spawn_blocking(move || train(trainer, config, served, dendrite, shared, handle, offline))
+		tokio::task::spawn_blocking(move || {
+			train(trainer, config, served, dendrite, shared, handle, offline)
+		})
 	};
 
 	if let Some((chain, axon, uid)) = online {
 		let mut ticker = tokio::time::interval(Duration::from_secs(6));
 		let mut last_set: Option<u32> = None;
+		// One listener for the whole run: a listener made per iteration would miss a signal
+		// that arrives while the loop awaits the chain.
+		let mut interrupted = std::pin::pin!(tokio::signal::ctrl_c());
 		while !training.is_finished() {
 			tokio::select! {
-				_ = tokio::signal::ctrl_c() => break,
+				_ = &mut interrupted => break,
 				_ = ticker.tick() => {},
 			}
 			let metagraph = match chain.metagraph().await {
@@ -211,19 +256,30 @@ pub async fn run(config: RunConfig, hotkey: sr25519::Pair) -> Result<(), String>
 				},
 			};
 			axon.set_peers(Peers::from_metagraph(&metagraph));
-			*shared.view.write().unwrap_or_else(|p| p.into_inner()) = NetworkView::from_metagraph(&metagraph, &account);
-			let interval = config.weights_every.max(metagraph.hyperparameters.weights_set_rate_limit);
+			*shared.view.write().unwrap_or_else(|p| p.into_inner()) =
+				NetworkView::from_metagraph(&metagraph, &account);
+			let interval =
+				config.weights_every.max(metagraph.hyperparameters.weights_set_rate_limit);
 			if last_set.is_some_and(|block| metagraph.block < block.saturating_add(interval)) {
 				continue;
 			}
 			let others: Vec<(u16, f64)> = {
 				let scores = shared.scores.lock().unwrap_or_else(|p| p.into_inner());
-				metagraph.neurons.iter().filter(|n| n.uid != uid).map(|n| (n.uid, scores.get(n.uid))).collect()
+				metagraph
+					.neurons
+					.iter()
+					.filter(|n| n.uid != uid)
+					.map(|n| (n.uid, scores.get(n.uid)))
+					.collect()
 			};
 			if others.is_empty() || others.iter().all(|(_, s)| *s <= 0.0) {
 				continue;
 			}
-			let row = match chain_weights(&others, usize::from(metagraph.min_allowed_weights), metagraph.hyperparameters.max_weight_limit) {
+			let row = match chain_weights(
+				&others,
+				usize::from(metagraph.min_allowed_weights),
+				metagraph.hyperparameters.max_weight_limit,
+			) {
 				Ok(row) => row,
 				Err(error) => {
 					eprintln!("warning: no weights set: {error}");
@@ -231,13 +287,26 @@ pub async fn run(config: RunConfig, hotkey: sr25519::Pair) -> Result<(), String>
 				},
 			};
 			let (uids, weights): (Vec<u16>, Vec<u16>) = row.iter().copied().unzip();
-			match chain.set_weights(&hotkey, &uids, &weights, metagraph.hyperparameters.weights_version_key).await {
+			match chain
+				.set_weights(
+					&hotkey,
+					&uids,
+					&weights,
+					metagraph.hyperparameters.weights_version_key,
+				)
+				.await
+			{
 				Ok(()) => {
 					last_set = Some(metagraph.block);
 					let total: f64 = weights.iter().map(|w| f64::from(*w)).sum();
-					let text = row.iter().map(|(u, w)| format!("{u}:{:.2}", f64::from(*w) / total)).collect::<Vec<_>>().join(" ");
+					let text = row
+						.iter()
+						.map(|(u, w)| format!("{u}:{:.2}", f64::from(*w) / total))
+						.collect::<Vec<_>>()
+						.join(" ");
 					println!("weights set at block {}: {text}", metagraph.block);
-					*shared.last_weights.lock().unwrap_or_else(|p| p.into_inner()) = format!("#{} [{text}]", metagraph.block);
+					*shared.last_weights.lock().unwrap_or_else(|p| p.into_inner()) =
+						format!("#{} [{text}]", metagraph.block);
 				},
 				Err(error) => eprintln!("warning: setting weights failed: {error}"),
 			}
@@ -259,7 +328,12 @@ pub async fn run(config: RunConfig, hotkey: sr25519::Pair) -> Result<(), String>
 }
 
 /// Saves the last checkpoint and prints the held-out losses.
-fn finish(trainer: &Trainer, shared: &Shared, config: &RunConfig, held_out: &[Batch]) -> Result<(), String> {
+fn finish(
+	trainer: &Trainer,
+	shared: &Shared,
+	config: &RunConfig,
+	held_out: &[Batch],
+) -> Result<(), String> {
 	let scores = shared.scores.lock().unwrap_or_else(|p| p.into_inner()).clone();
 	save_checkpoint(trainer, &scores, &config.checkpoint_dir)?;
 	let evaluation = trainer.evaluate(held_out);
@@ -296,14 +370,24 @@ fn train(
 		let report = if offline {
 			trainer.step_offline(&batch)
 		} else {
-			let candidates: Vec<usize> = view.endpoints.iter().map(|p| usize::from(p.uid)).collect();
+			let candidates: Vec<usize> =
+				view.endpoints.iter().map(|p| usize::from(p.uid)).collect();
 			let pending = trainer.begin(&batch, &candidates);
-			let chosen: Vec<PeerEndpoint> = pending.chosen.iter().filter_map(|i| view.endpoints.get(*i).cloned()).collect();
+			let chosen: Vec<PeerEndpoint> =
+				pending.chosen.iter().filter_map(|i| view.endpoints.get(*i).cloned()).collect();
 			let answers = (!chosen.is_empty()).then(|| {
-				let results = handle.block_on(dendrite.forward(&chosen, &batch.inputs, batch.batch, batch.seq));
+				let results = handle.block_on(dendrite.forward(
+					&chosen,
+					&batch.inputs,
+					batch.batch,
+					batch.seq,
+				));
 				RemoteAnswers { masked: results.mask(), representations: results.representations }
 			});
-			answering = (answers.as_ref().map_or(0, |a| a.masked.iter().filter(|m| !**m).count()), chosen.len());
+			answering = (
+				answers.as_ref().map_or(0, |a| a.masked.iter().filter(|m| !**m).count()),
+				chosen.len(),
+			);
 			let report = trainer.finish(pending, answers.as_ref());
 			// Gradients back to the peers that answered, without waiting for them.
 			let (peers, grads): (Vec<PeerEndpoint>, Vec<Vec<f32>>) = chosen
@@ -315,10 +399,20 @@ fn train(
 			if !peers.is_empty() {
 				let dendrite = dendrite.clone();
 				let inputs = batch.inputs.clone();
-				handle.spawn(async move { dendrite.backward(&peers, &inputs, &grads, batch.batch, batch.seq).await });
+				handle.spawn(async move {
+					dendrite.backward(&peers, &inputs, &grads, batch.batch, batch.seq).await
+				});
 			}
-			let observed: Vec<(u16, f64)> = chosen.iter().zip(&report.leave_one_out).map(|(p, loo)| (p.uid, f64::from(*loo))).collect();
-			shared.scores.lock().unwrap_or_else(|p| p.into_inner()).update(&view.others, &observed);
+			let observed: Vec<(u16, f64)> = chosen
+				.iter()
+				.zip(&report.leave_one_out)
+				.map(|(p, loo)| (p.uid, f64::from(*loo)))
+				.collect();
+			shared
+				.scores
+				.lock()
+				.unwrap_or_else(|p| p.into_inner())
+				.update(&view.others, &observed);
 			report
 		};
 		if let Some(remote) = served.take_remote_gradients(&trainer.model.encoder) {
@@ -329,16 +423,24 @@ fn train(
 		steps += 1;
 		tokens += report.tokens;
 
-		if last_print.elapsed() >= Duration::from_secs(10) || config.max_steps.is_some_and(|max| steps == max) {
+		if last_print.elapsed() >= Duration::from_secs(10) ||
+			config.max_steps.is_some_and(|max| steps == max)
+		{
 			let weights = shared.last_weights.lock().unwrap_or_else(|p| p.into_inner()).clone();
 			let rate = tokens as f64 / since.elapsed().as_secs_f64();
-			println!("{}", progress_line(trainer.step, &report, rate, answering, remote_callers, &weights));
+			println!(
+				"{}",
+				progress_line(trainer.step, &report, rate, answering, remote_callers, &weights)
+			);
 			(tokens, since, remote_callers) = (0, Instant::now(), 0);
 			last_print = Instant::now();
 		}
 		if trainer.step.is_multiple_of(config.eval_every.max(1)) {
 			let evaluation = trainer.evaluate(&held_out);
-			println!("step {:>6}  held-out loss local {:.3} student {:.3}", trainer.step, evaluation.local_loss, evaluation.student_loss);
+			println!(
+				"step {:>6}  held-out loss local {:.3} student {:.3}",
+				trainer.step, evaluation.local_loss, evaluation.student_loss
+			);
 		}
 		if trainer.step.is_multiple_of(config.checkpoint_every.max(1)) {
 			let scores = shared.scores.lock().unwrap_or_else(|p| p.into_inner()).clone();

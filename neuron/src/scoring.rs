@@ -38,7 +38,8 @@ impl Scores {
 	/// (a peer not chosen, or that failed, contributed nothing).
 	pub fn update(&mut self, peers: &[u16], observed: &[(u16, f64)]) {
 		for uid in peers {
-			let contribution = observed.iter().find(|(u, _)| u == uid).map_or(0.0, |(_, c)| c.max(0.0));
+			let contribution =
+				observed.iter().find(|(u, _)| u == uid).map_or(0.0, |(_, c)| c.max(0.0));
 			let contribution = if contribution.is_finite() { contribution } else { 0.0 };
 			let score = self.values.entry(*uid).or_insert(0.0);
 			*score = (1.0 - self.alpha) * *score + self.alpha * contribution;
@@ -55,7 +56,11 @@ impl Scores {
 /// Chain weights for `others` (every other registered uid with its score): proportional to
 /// the scores, at least `min_allowed` of them non-zero (the best-scored first, a small floor
 /// where the score is zero), none above `max_weight_limit` of their sum, the largest 65535.
-pub fn chain_weights(others: &[(u16, f64)], min_allowed: usize, max_weight_limit: f64) -> Result<Vec<(u16, u16)>, WeightsError> {
+pub fn chain_weights(
+	others: &[(u16, f64)],
+	min_allowed: usize,
+	max_weight_limit: f64,
+) -> Result<Vec<(u16, u16)>, WeightsError> {
 	let count = others.len();
 	// The chain caps its minimum at the number of other peers.
 	let required = min_allowed.min(count);
@@ -68,8 +73,13 @@ pub fn chain_weights(others: &[(u16, f64)], min_allowed: usize, max_weight_limit
 		return Err(WeightsError::LimitUnreachable { peers: count, limit: max_weight_limit });
 	}
 	let mut order: Vec<usize> = (0..count).collect();
-	order.sort_by(|a, b| others[*b].1.total_cmp(&others[*a].1).then(others[*a].0.cmp(&others[*b].0)));
-	let mut weights: Vec<f64> = others.iter().map(|(_, s)| if s.is_finite() { s.max(0.0) } else { 0.0 }).collect();
+	order.sort_by(|a, b| {
+		others[*b].1.total_cmp(&others[*a].1).then(others[*a].0.cmp(&others[*b].0))
+	});
+	let mut weights: Vec<f64> = others
+		.iter()
+		.map(|(_, s)| if s.is_finite() { s.max(0.0) } else { 0.0 })
+		.collect();
 	// The floor: a thousandth of the best score, and never above the smallest positive one, so
 	// that a peer that scored nothing never outweighs one that scored a little.
 	let top = weights.iter().copied().fold(0.0, f64::max);
@@ -89,18 +99,31 @@ pub fn chain_weights(others: &[(u16, f64)], min_allowed: usize, max_weight_limit
 	let largest = weights.iter().copied().fold(0.0, f64::max);
 	let mut quantized: Vec<u16> = weights
 		.iter()
-		.map(|w| if *w > 0.0 { ((w / largest) * f64::from(u16::MAX)).round().max(1.0) as u16 } else { 0 })
+		.map(|w| {
+			if *w > 0.0 {
+				((w / largest) * f64::from(u16::MAX)).round().max(1.0) as u16
+			} else {
+				0
+			}
+		})
 		.collect();
 	// Rounding may still push the largest entries over the limit: lower them one unit at a time.
 	for _ in 0..(4 * count + 64) {
 		let sum: u64 = quantized.iter().map(|q| u64::from(*q)).sum();
-		let Some((index, value)) = quantized.iter().enumerate().max_by_key(|(_, q)| **q) else { break };
+		let Some((index, value)) = quantized.iter().enumerate().max_by_key(|(_, q)| **q) else {
+			break
+		};
 		if (f64::from(*value) / sum as f64) <= limit || *value <= 1 {
 			break;
 		}
 		quantized[index] = value - 1;
 	}
-	Ok(others.iter().zip(quantized).filter(|(_, q)| *q > 0).map(|((uid, _), q)| (*uid, q)).collect())
+	Ok(others
+		.iter()
+		.zip(quantized)
+		.filter(|(_, q)| *q > 0)
+		.map(|((uid, _), q)| (*uid, q))
+		.collect())
 }
 
 /// Caps every weight (summing to 1) at `limit`, giving the excess to the uncapped non-zero
@@ -118,7 +141,12 @@ fn cap(weights: &mut [f64], limit: f64) {
 				*capped = true;
 			}
 		}
-		let free: f64 = weights.iter().zip(&capped).filter(|(w, c)| !**c && **w > 0.0).map(|(w, _)| *w).sum();
+		let free: f64 = weights
+			.iter()
+			.zip(&capped)
+			.filter(|(w, c)| !**c && **w > 0.0)
+			.map(|(w, _)| *w)
+			.sum();
 		if free <= 0.0 {
 			return;
 		}
@@ -140,7 +168,10 @@ mod tests {
 		let sum: u64 = weights.iter().map(|(_, w)| u64::from(*w)).sum();
 		for (uid, w) in &weights {
 			assert!(others.iter().any(|(u, _)| u == uid));
-			assert!(limit >= 1.0 || f64::from(*w) / sum as f64 <= limit, "{w}/{sum} over {limit}: {others:?} {min_allowed}");
+			assert!(
+				limit >= 1.0 || f64::from(*w) / sum as f64 <= limit,
+				"{w}/{sum} over {limit}: {others:?} {min_allowed}"
+			);
 		}
 		weights
 	}
@@ -169,8 +200,15 @@ mod tests {
 
 	#[test]
 	fn impossible_rows_are_named_errors_and_small_rows_are_capped() {
-		assert_eq!(chain_weights(&[(1, 1.0)], 2, 1.0), Ok(vec![(1, 65535)]), "the minimum is capped at the peers there are");
-		assert_eq!(chain_weights(&[(1, 1.0), (2, 1.0)], 1, 0.4), Err(WeightsError::LimitUnreachable { peers: 2, limit: 0.4 }));
+		assert_eq!(
+			chain_weights(&[(1, 1.0)], 2, 1.0),
+			Ok(vec![(1, 65535)]),
+			"the minimum is capped at the peers there are"
+		);
+		assert_eq!(
+			chain_weights(&[(1, 1.0), (2, 1.0)], 1, 0.4),
+			Err(WeightsError::LimitUnreachable { peers: 2, limit: 0.4 })
+		);
 		assert_eq!(chain_weights(&[], 0, 1.0), Ok(vec![]));
 	}
 
@@ -179,8 +217,18 @@ mod tests {
 		let mut rng = Rng::new(42);
 		for _ in 0..2000 {
 			let n = 1 + rng.below(20);
-			let others: Vec<(u16, f64)> =
-				(0..n).map(|i| (i as u16 * 3 + 1, if rng.below(3) == 0 { 0.0 } else { rng.unit() * 10f64.powi(rng.below(6) as i32 - 3) })).collect();
+			let others: Vec<(u16, f64)> = (0..n)
+				.map(|i| {
+					(
+						i as u16 * 3 + 1,
+						if rng.below(3) == 0 {
+							0.0
+						} else {
+							rng.unit() * 10f64.powi(rng.below(6) as i32 - 3)
+						},
+					)
+				})
+				.collect();
 			let min_allowed = rng.below(n + 1);
 			let limit = [1.0, 0.9, 0.5, 0.3][rng.below(4)];
 			if limit < 1.0 && limit * n as f64 <= 1.0 {
@@ -188,7 +236,8 @@ mod tests {
 			}
 			let weights = check(&others, min_allowed, limit);
 			// A higher score never gets a lower weight (up to the floor and the cap).
-			let weight_of = |uid: u16| weights.iter().find(|(u, _)| *u == uid).map_or(0, |(_, w)| *w);
+			let weight_of =
+				|uid: u16| weights.iter().find(|(u, _)| *u == uid).map_or(0, |(_, w)| *w);
 			for a in &others {
 				for b in &others {
 					if a.1 > b.1 * 1.01 && limit >= 1.0 {

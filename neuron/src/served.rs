@@ -96,13 +96,17 @@ impl ServedNucleus {
 	/// Turns the gradients queued since the last call into one gradient of `encoder`'s
 	/// parameters (the training copy, with autodiff), combined as in equation 3.
 	pub fn take_remote_gradients(&self, encoder: &Encoder) -> Option<RemoteGradients> {
-		let queued: Vec<QueuedGradient> = self.shared.queue.lock().unwrap_or_else(|p| p.into_inner()).drain(..).collect();
+		let queued: Vec<QueuedGradient> =
+			self.shared.queue.lock().unwrap_or_else(|p| p.into_inner()).drain(..).collect();
 		let device = encoder.devices().first().cloned()?;
 		let mut summed = GradientsParams::new();
 		let (mut total_weight, mut callers) = (0.0, 0);
 		for item in queued {
 			let h = encoder.forward(tokens_tensor(&item.tokens, item.batch, item.seq, &device));
-			let upstream = Tensor::<3>::from_data(TensorData::new(item.grad, [item.batch, item.seq, REPRESENTATION_DIM]), &device);
+			let upstream = Tensor::<3>::from_data(
+				TensorData::new(item.grad, [item.batch, item.seq, REPRESENTATION_DIM]),
+				&device,
+			);
 			let grads = GradientsParams::from_grads((h * upstream).sum().backward(), encoder);
 			let norm = gradient_norm(&grads, encoder);
 			if !norm.is_finite() || norm <= 0.0 {
@@ -122,10 +126,14 @@ impl ServedNucleus {
 
 	fn check(&self, tokens: &[i64], seq: usize) -> Result<(), ModelError> {
 		if seq > self.shared.context {
-			return Err(ModelError::InvalidInput(format!("sequence of {seq} tokens, this model's context is {}", self.shared.context)));
+			return Err(ModelError::InvalidInput(format!(
+				"sequence of {seq} tokens, this model's context is {}",
+				self.shared.context
+			)));
 		}
 		match tokens.iter().find(|t| !(0..VOCAB_SIZE as i64).contains(*t)) {
-			Some(token) => Err(ModelError::InvalidInput(format!("token {token} is outside 0..{VOCAB_SIZE}"))),
+			Some(token) =>
+				Err(ModelError::InvalidInput(format!("token {token} is outside 0..{VOCAB_SIZE}"))),
 			None => Ok(()),
 		}
 	}
@@ -159,14 +167,23 @@ impl Model for ServedNucleus {
 		if self.shared.serving == Serving::Random {
 			let mut rng = self.shared.noise.lock().unwrap_or_else(|p| p.into_inner());
 			// Uniform on [-√3, √3): mean 0, variance 1, like a layer-normalised representation.
-			return Ok((0..batch * seq * REPRESENTATION_DIM).map(|_| ((rng.unit() * 2.0 - 1.0) * 3f64.sqrt()) as f32).collect());
+			return Ok((0..batch * seq * REPRESENTATION_DIM)
+				.map(|_| ((rng.unit() * 2.0 - 1.0) * 3f64.sqrt()) as f32)
+				.collect());
 		}
 		let encoder = self.published()?;
 		let device = encoder.devices().first().cloned().unwrap_or_else(Device::flex);
 		Ok(values(encoder.forward(tokens_tensor(tokens, batch, seq, &device))))
 	}
 
-	fn backward(&self, caller: &Caller, tokens: &[i64], grad: &[f32], batch: usize, seq: usize) -> Result<(), ModelError> {
+	fn backward(
+		&self,
+		caller: &Caller,
+		tokens: &[i64],
+		grad: &[f32],
+		batch: usize,
+		seq: usize,
+	) -> Result<(), ModelError> {
 		self.check(tokens, seq)?;
 		self.admit_backward()?;
 		if self.shared.serving == Serving::Random {
@@ -177,7 +194,13 @@ impl Model for ServedNucleus {
 		if queue.len() >= self.shared.queue_limit {
 			return Err(ModelError::Busy(format!("{} gradients are already waiting", queue.len())));
 		}
-		queue.push_back(QueuedGradient { tokens: tokens.to_vec(), grad: grad.to_vec(), batch, seq, weight });
+		queue.push_back(QueuedGradient {
+			tokens: tokens.to_vec(),
+			grad: grad.to_vec(),
+			batch,
+			seq,
+			weight,
+		});
 		Ok(())
 	}
 }

@@ -50,7 +50,9 @@ pub fn default_root() -> PathBuf {
 	if let Some(root) = std::env::var_os("BITTENSOR_WALLETS") {
 		return PathBuf::from(root);
 	}
-	let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("."));
+	let home = std::env::var_os("HOME")
+		.map(PathBuf::from)
+		.unwrap_or_else(|| PathBuf::from("."));
 	home.join(".bittensor").join("wallets")
 }
 
@@ -63,11 +65,15 @@ pub fn generate() -> (sr25519::Pair, String) {
 /// The key of a BIP-39 mnemonic or a secret URI, with optional derivation (`//Alice`,
 /// `<mnemonic>//hot/1`).
 pub fn pair_from_secret(secret: &str) -> Result<sr25519::Pair, WalletError> {
-	sr25519::Pair::from_string(secret, None).map_err(|e| WalletError::InvalidSecret(format!("{e:?}")))
+	sr25519::Pair::from_string(secret, None)
+		.map_err(|e| WalletError::InvalidSecret(format!("{e:?}")))
 }
 
 fn now_ms() -> u64 {
-	SystemTime::now().duration_since(UNIX_EPOCH).map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)).unwrap_or(0)
+	SystemTime::now()
+		.duration_since(UNIX_EPOCH)
+		.map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+		.unwrap_or(0)
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> WalletError + '_ {
@@ -98,8 +104,10 @@ pub fn read_key_file(path: &Path) -> Result<KeyFile, WalletError> {
 		return Err(WalletError::NotFound(path.to_path_buf()));
 	}
 	let text = fs::read_to_string(path).map_err(io(path))?;
-	serde_json::from_str(&text)
-		.map_err(|e| WalletError::KeyFile { path: path.to_path_buf(), source: KeyFileError::Format(e.to_string()) })
+	serde_json::from_str(&text).map_err(|e| WalletError::KeyFile {
+		path: path.to_path_buf(),
+		source: KeyFileError::Format(e.to_string()),
+	})
 }
 
 /// A named wallet under a wallets directory.
@@ -127,17 +135,28 @@ impl Wallet {
 	}
 
 	/// Saves `pair` as the coldkey, encrypted with `password`.
-	pub fn set_coldkey(&self, pair: &sr25519::Pair, password: &str, overwrite: bool) -> Result<(), WalletError> {
+	pub fn set_coldkey(
+		&self,
+		pair: &sr25519::Pair,
+		password: &str,
+		overwrite: bool,
+	) -> Result<(), WalletError> {
 		let path = self.coldkey_path();
-		let file = KeyFile::encode(pair, Some(password), &format!("{} coldkey", self.name), now_ms())
-			.map_err(|source| WalletError::KeyFile { path: path.clone(), source })?;
+		let file =
+			KeyFile::encode(pair, Some(password), &format!("{} coldkey", self.name), now_ms())
+				.map_err(|source| WalletError::KeyFile { path: path.clone(), source })?;
 		write_key_file(&path, &file, overwrite)?;
 		let public = self.dir.join("coldkeypub.txt");
 		fs::write(&public, &file.address).map_err(io(&public))
 	}
 
 	/// Saves `pair` as the hotkey `name`, unencrypted so that the neuron can run unattended.
-	pub fn set_hotkey(&self, name: &str, pair: &sr25519::Pair, overwrite: bool) -> Result<(), WalletError> {
+	pub fn set_hotkey(
+		&self,
+		name: &str,
+		pair: &sr25519::Pair,
+		overwrite: bool,
+	) -> Result<(), WalletError> {
 		let path = self.hotkey_path(name);
 		let file = KeyFile::encode(pair, None, &format!("{} hotkey {name}", self.name), now_ms())
 			.map_err(|source| WalletError::KeyFile { path: path.clone(), source })?;
@@ -152,13 +171,17 @@ impl Wallet {
 	/// The coldkey, opened with `password`.
 	pub fn coldkey(&self, password: &str) -> Result<sr25519::Pair, WalletError> {
 		let path = self.coldkey_path();
-		read_key_file(&path)?.decode(Some(password)).map_err(|source| WalletError::KeyFile { path, source })
+		read_key_file(&path)?
+			.decode(Some(password))
+			.map_err(|source| WalletError::KeyFile { path, source })
 	}
 
 	/// The hotkey `name`.
 	pub fn hotkey(&self, name: &str) -> Result<sr25519::Pair, WalletError> {
 		let path = self.hotkey_path(name);
-		read_key_file(&path)?.decode(None).map_err(|source| WalletError::KeyFile { path, source })
+		read_key_file(&path)?
+			.decode(None)
+			.map_err(|source| WalletError::KeyFile { path, source })
 	}
 
 	/// The names of the wallet's hotkeys, sorted.
@@ -198,12 +221,14 @@ mod tests {
 	use super::*;
 
 	/// The development mnemonic behind //Alice, //Bob, ...
-	const DEV_PHRASE: &str = "bottom drive obey lake curtain smoke basket hold race lonely fit walk";
+	const DEV_PHRASE: &str =
+		"bottom drive obey lake curtain smoke basket hold race lonely fit walk";
 
 	#[test]
 	fn secrets_are_mnemonics_or_uris() {
 		let alice = pair_from_secret("//Alice").expect("uri");
-		let from_phrase = pair_from_secret(&format!("{DEV_PHRASE}//Alice")).expect("mnemonic with derivation");
+		let from_phrase =
+			pair_from_secret(&format!("{DEV_PHRASE}//Alice")).expect("mnemonic with derivation");
 		assert_eq!(alice.public(), from_phrase.public());
 		assert!(matches!(pair_from_secret("not a mnemonic"), Err(WalletError::InvalidSecret(_))));
 		let (pair, phrase) = generate();
@@ -220,7 +245,10 @@ mod tests {
 		wallet.set_coldkey(&coldkey, "pw", false).expect("coldkey");
 		wallet.set_hotkey("default", &hotkey, false).expect("hotkey");
 
-		assert_eq!(wallet.coldkey_address().expect("address"), "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY");
+		assert_eq!(
+			wallet.coldkey_address().expect("address"),
+			"5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY"
+		);
 		assert_eq!(wallet.coldkey("pw").expect("coldkey").public(), coldkey.public());
 		assert!(matches!(
 			wallet.coldkey("wrong"),
@@ -229,10 +257,14 @@ mod tests {
 		assert_eq!(wallet.hotkey("default").expect("hotkey").public(), hotkey.public());
 		assert_eq!(wallet.hotkey_names().expect("names"), ["default"]);
 		assert!(matches!(wallet.hotkey("missing"), Err(WalletError::NotFound(_))));
-		assert!(matches!(wallet.set_hotkey("default", &hotkey, false), Err(WalletError::Exists(_))));
+		assert!(matches!(
+			wallet.set_hotkey("default", &hotkey, false),
+			Err(WalletError::Exists(_))
+		));
 		wallet.set_hotkey("default", &coldkey, true).expect("overwrite");
 
-		let names: Vec<String> = list(root.path()).expect("list").into_iter().map(|w| w.name).collect();
+		let names: Vec<String> =
+			list(root.path()).expect("list").into_iter().map(|w| w.name).collect();
 		assert_eq!(names, ["miner"]);
 		let stored = fs::read_to_string(wallet.coldkey_path()).expect("read");
 		assert!(!stored.contains("bottom"), "no mnemonic on disk");

@@ -16,8 +16,8 @@ use bittensor_neuron::{
 	model::{Caller, EmbeddingModel, Model, ModelError},
 	protocol::{
 		wire::{
-			neuron_client::NeuronClient, neuron_server, BackwardRequest, BackwardResponse, ForwardRequest,
-			ForwardResponse,
+			neuron_client::NeuronClient, neuron_server, BackwardRequest, BackwardResponse,
+			ForwardRequest, ForwardResponse,
 		},
 		Dtype, Tensor, MAX_MESSAGE_BYTES, REPRESENTATION_DIM,
 	},
@@ -43,7 +43,9 @@ fn loopback() -> SocketAddr {
 /// An axon for `//Server` that knows `//Client` (and `//Other`) as registered peers.
 async fn start<M: Model>(model: M, config: AxonConfig) -> AxonHandle {
 	let peers = Peers::new([(account(&key("//Client")), 100), (account(&key("//Other")), 100)]);
-	axon::serve(account(&key("//Server")), model, peers, config, loopback()).await.unwrap()
+	axon::serve(account(&key("//Server")), model, peers, config, loopback())
+		.await
+		.unwrap()
 }
 
 async fn raw_client(axon: &AxonHandle) -> NeuronClient<Channel> {
@@ -58,7 +60,14 @@ async fn raw_client(axon: &AxonHandle) -> NeuronClient<Channel> {
 fn signed<T: Message>(signer: &str, method: &str, message: T, nonce: u64) -> Request<T> {
 	let body = message.encode_to_vec();
 	let mut request = Request::new(message);
-	sign_request(request.metadata_mut(), &key(signer), method, &account(&key("//Server")), nonce, &body);
+	sign_request(
+		request.metadata_mut(),
+		&key(signer),
+		method,
+		&account(&key("//Server")),
+		nonce,
+		&body,
+	);
 	request
 }
 
@@ -82,8 +91,15 @@ async fn a_signed_request_from_a_registered_peer_is_answered() {
 	let values = response.representation.unwrap().representation("out", 2, 2).unwrap();
 	assert_eq!(values, EmbeddingModel::new(5).forward(&[1, 2, 3, 4], 2, 2).unwrap());
 	let grad = Tensor::from_f32(&vec![0.5; 4 * D], &[2, 2, D]);
-	let backward = BackwardRequest { tokens: Some(Tensor::from_tokens(&[1, 2, 3, 4], 2, 2)), grad: Some(grad) };
-	raw_client(&axon).await.backward(signed("//Client", "Backward", backward, now_nanos())).await.unwrap();
+	let backward = BackwardRequest {
+		tokens: Some(Tensor::from_tokens(&[1, 2, 3, 4], 2, 2)),
+		grad: Some(grad),
+	};
+	raw_client(&axon)
+		.await
+		.backward(signed("//Client", "Backward", backward, now_nanos()))
+		.await
+		.unwrap();
 	axon.shutdown().await.unwrap();
 }
 
@@ -106,13 +122,23 @@ async fn unsigned_forged_replayed_and_stale_requests_are_unauthenticated() {
 
 	let nonce = now_nanos();
 	let mut client = raw_client(&axon).await;
-	client.forward(signed("//Client", "Forward", forward_request(&[1], 1, 1), nonce)).await.unwrap();
-	let replay = client.forward(signed("//Client", "Forward", forward_request(&[1], 1, 1), nonce)).await.unwrap_err();
+	client
+		.forward(signed("//Client", "Forward", forward_request(&[1], 1, 1), nonce))
+		.await
+		.unwrap();
+	let replay = client
+		.forward(signed("//Client", "Forward", forward_request(&[1], 1, 1), nonce))
+		.await
+		.unwrap_err();
 	assert_eq!(replay.code(), Code::Unauthenticated);
 	assert!(replay.message().contains("replayed nonce"), "{replay:?}");
 
 	let ten_minutes_ago = now_nanos() - 600_000_000_000;
-	let stale = forward_status(&axon, signed("//Client", "Forward", forward_request(&[1], 1, 1), ten_minutes_ago)).await;
+	let stale = forward_status(
+		&axon,
+		signed("//Client", "Forward", forward_request(&[1], 1, 1), ten_minutes_ago),
+	)
+	.await;
 	assert_eq!(stale.code(), Code::Unauthenticated);
 	assert!(stale.message().contains("stale nonce"), "{stale:?}");
 	axon.shutdown().await.unwrap();
@@ -121,7 +147,11 @@ async fn unsigned_forged_replayed_and_stale_requests_are_unauthenticated() {
 #[tokio::test]
 async fn unregistered_callers_are_denied() {
 	let axon = start(EmbeddingModel::new(5), AxonConfig::default()).await;
-	let status = forward_status(&axon, signed("//Stranger", "Forward", forward_request(&[1], 1, 1), now_nanos())).await;
+	let status = forward_status(
+		&axon,
+		signed("//Stranger", "Forward", forward_request(&[1], 1, 1), now_nanos()),
+	)
+	.await;
 	assert_eq!(status.code(), Code::PermissionDenied);
 	assert!(status.message().contains("is not registered"), "{status:?}");
 	// Registered later, through a newer metagraph, it is served.
@@ -140,19 +170,36 @@ async fn garbage_nan_and_oversized_tensors_are_refused() {
 	let bad_requests = [
 		ForwardRequest { tokens: None },
 		ForwardRequest { tokens: Some(Tensor { dtype: 99, shape: vec![1, 1], data: vec![0; 8] }) },
-		ForwardRequest { tokens: Some(Tensor { dtype: Dtype::Int64.into(), shape: vec![1, 2], data: vec![0; 7] }) },
-		ForwardRequest { tokens: Some(Tensor { dtype: Dtype::Int64.into(), shape: vec![2], data: vec![0; 16] }) },
+		ForwardRequest {
+			tokens: Some(Tensor {
+				dtype: Dtype::Int64.into(),
+				shape: vec![1, 2],
+				data: vec![0; 7],
+			}),
+		},
+		ForwardRequest {
+			tokens: Some(Tensor { dtype: Dtype::Int64.into(), shape: vec![2], data: vec![0; 16] }),
+		},
 		forward_request(&[300], 1, 1), // outside the byte vocabulary
 	];
 	for request in bad_requests {
-		let status = forward_status(&axon, signed("//Client", "Forward", request.clone(), now_nanos())).await;
+		let status =
+			forward_status(&axon, signed("//Client", "Forward", request.clone(), now_nanos()))
+				.await;
 		assert_eq!(status.code(), Code::InvalidArgument, "{request:?}: {status:?}");
 	}
 
 	let mut grad = vec![0.0; D];
 	grad[3] = f32::NAN;
-	let nan = BackwardRequest { tokens: Some(Tensor::from_tokens(&[1], 1, 1)), grad: Some(Tensor::from_f32(&grad, &[1, 1, D])) };
-	let status = raw_client(&axon).await.backward(signed("//Client", "Backward", nan, now_nanos())).await.unwrap_err();
+	let nan = BackwardRequest {
+		tokens: Some(Tensor::from_tokens(&[1], 1, 1)),
+		grad: Some(Tensor::from_f32(&grad, &[1, 1, D])),
+	};
+	let status = raw_client(&axon)
+		.await
+		.backward(signed("//Client", "Backward", nan, now_nanos()))
+		.await
+		.unwrap_err();
 	assert_eq!(status.code(), Code::InvalidArgument);
 	assert!(status.message().contains("NaN"), "{status:?}");
 
@@ -161,7 +208,11 @@ async fn garbage_nan_and_oversized_tensors_are_refused() {
 		tokens: Some(Tensor::from_tokens(&vec![1; tokens], tokens, 1)),
 		grad: Some(Tensor::from_f32(&vec![0.0; tokens * D], &[tokens, 1, D])),
 	};
-	let status = raw_client(&axon).await.backward(signed("//Client", "Backward", huge, now_nanos())).await.unwrap_err();
+	let status = raw_client(&axon)
+		.await
+		.backward(signed("//Client", "Backward", huge, now_nanos()))
+		.await
+		.unwrap_err();
 	assert_eq!(status.code(), Code::OutOfRange, "{status:?}");
 	axon.shutdown().await.unwrap();
 }
@@ -177,7 +228,14 @@ impl Model for SlowModel {
 		Ok(vec![0.0; tokens.len() * D])
 	}
 
-	fn backward(&self, _: &Caller, _: &[i64], _: &[f32], _: usize, _: usize) -> Result<(), ModelError> {
+	fn backward(
+		&self,
+		_: &Caller,
+		_: &[i64],
+		_: &[f32],
+		_: usize,
+		_: usize,
+	) -> Result<(), ModelError> {
 		Ok(())
 	}
 }
@@ -187,10 +245,13 @@ async fn a_busy_model_sheds_load_and_a_slow_one_times_out() {
 	let config = AxonConfig { max_in_flight: 1, ..AxonConfig::default() };
 	let axon = start(SlowModel { delay: Duration::from_millis(500) }, config).await;
 	let (mut first, mut second) = (raw_client(&axon).await, raw_client(&axon).await);
-	let busy = first.forward(signed("//Client", "Forward", forward_request(&[1], 1, 1), now_nanos()));
+	let busy =
+		first.forward(signed("//Client", "Forward", forward_request(&[1], 1, 1), now_nanos()));
 	let shed = async {
 		tokio::time::sleep(Duration::from_millis(100)).await;
-		second.forward(signed("//Other", "Forward", forward_request(&[1], 1, 1), now_nanos())).await
+		second
+			.forward(signed("//Other", "Forward", forward_request(&[1], 1, 1), now_nanos()))
+			.await
 	};
 	let (busy, shed) = tokio::join!(busy, shed);
 	busy.unwrap();
@@ -201,7 +262,11 @@ async fn a_busy_model_sheds_load_and_a_slow_one_times_out() {
 
 	let config = AxonConfig { model_timeout: Duration::from_millis(100), ..AxonConfig::default() };
 	let axon = start(SlowModel { delay: Duration::from_millis(400) }, config).await;
-	let status = forward_status(&axon, signed("//Client", "Forward", forward_request(&[1], 1, 1), now_nanos())).await;
+	let status = forward_status(
+		&axon,
+		signed("//Client", "Forward", forward_request(&[1], 1, 1), now_nanos()),
+	)
+	.await;
 	assert_eq!(status.code(), Code::DeadlineExceeded);
 	axon.shutdown().await.unwrap();
 }
@@ -210,13 +275,20 @@ async fn a_busy_model_sheds_load_and_a_slow_one_times_out() {
 async fn callers_are_rate_limited_by_stake() {
 	// 10 requests/s shared by stake: //Client and //Other hold half each, so 5/s apiece, and a
 	// burst of 5. A caller with more stake gets proportionally more.
-	let config = AxonConfig { requests_per_second: 10.0, min_requests_per_second: 0.5, ..AxonConfig::default() };
+	let config = AxonConfig {
+		requests_per_second: 10.0,
+		min_requests_per_second: 0.5,
+		..AxonConfig::default()
+	};
 	let axon = start(EmbeddingModel::new(5), config).await;
 	let mut client = raw_client(&axon).await;
 	let mut served = 0;
 	let mut limited = None;
 	for _ in 0..20 {
-		match client.forward(signed("//Client", "Forward", forward_request(&[1], 1, 1), now_nanos())).await {
+		match client
+			.forward(signed("//Client", "Forward", forward_request(&[1], 1, 1), now_nanos()))
+			.await
+		{
 			Ok(_) => served += 1,
 			Err(status) => {
 				limited = Some(status);
@@ -229,7 +301,10 @@ async fn callers_are_rate_limited_by_stake() {
 	assert!(status.message().contains("rate limited: 5.0 requests/s"), "{status:?}");
 	assert!((5..=6).contains(&served), "served {served}");
 	// The other caller has its own bucket.
-	client.forward(signed("//Other", "Forward", forward_request(&[1], 1, 1), now_nanos())).await.unwrap();
+	client
+		.forward(signed("//Other", "Forward", forward_request(&[1], 1, 1), now_nanos()))
+		.await
+		.unwrap();
 	axon.shutdown().await.unwrap();
 }
 
@@ -243,7 +318,10 @@ struct BrokenPeer {
 
 #[tonic::async_trait]
 impl neuron_server::Neuron for BrokenPeer {
-	async fn forward(&self, _: Request<ForwardRequest>) -> Result<tonic::Response<ForwardResponse>, Status> {
+	async fn forward(
+		&self,
+		_: Request<ForwardRequest>,
+	) -> Result<tonic::Response<ForwardResponse>, Status> {
 		*self.calls.lock().unwrap() += 1;
 		if self.stall {
 			tokio::time::sleep(Duration::from_secs(3600)).await;
@@ -251,7 +329,10 @@ impl neuron_server::Neuron for BrokenPeer {
 		Ok(tonic::Response::new(ForwardResponse { representation: Some(self.reply.clone()) }))
 	}
 
-	async fn backward(&self, _: Request<BackwardRequest>) -> Result<tonic::Response<BackwardResponse>, Status> {
+	async fn backward(
+		&self,
+		_: Request<BackwardRequest>,
+	) -> Result<tonic::Response<BackwardResponse>, Status> {
 		Ok(tonic::Response::new(BackwardResponse {}))
 	}
 }
@@ -271,7 +352,8 @@ async fn start_broken(peer: BrokenPeer) -> SocketAddr {
 async fn the_dendrite_masks_broken_and_stalling_peers_within_its_deadline() {
 	let good = start(EmbeddingModel::new(5), AxonConfig::default()).await;
 	let server = account(&key("//Server"));
-	let broken = |reply: Tensor, stall: bool| BrokenPeer { reply, stall, calls: Arc::new(Mutex::new(0)) };
+	let broken =
+		|reply: Tensor, stall: bool| BrokenPeer { reply, stall, calls: Arc::new(Mutex::new(0)) };
 	let mut nan = vec![0.0; 4 * D];
 	nan[9] = f32::NAN;
 	let peers = [
@@ -285,24 +367,51 @@ async fn the_dendrite_masks_broken_and_stalling_peers_within_its_deadline() {
 	let peers: Vec<PeerEndpoint> = peers
 		.iter()
 		.enumerate()
-		.map(|(uid, address)| PeerEndpoint { uid: uid as u16, hotkey: server.clone(), address: *address })
+		.map(|(uid, address)| PeerEndpoint {
+			uid: uid as u16,
+			hotkey: server.clone(),
+			address: *address,
+		})
 		.collect();
 	let dendrite = Dendrite::new(key("//Client"), Duration::from_millis(800));
 	let started = Instant::now();
 	let results = dendrite.forward(&peers, &[1, 2, 3, 4], 2, 2).await;
-	assert!(started.elapsed() < Duration::from_secs(3), "the stalling peer held the caller for {:?}", started.elapsed());
+	assert!(
+		started.elapsed() < Duration::from_secs(3),
+		"the stalling peer held the caller for {:?}",
+		started.elapsed()
+	);
 	assert_eq!(results.mask(), vec![false, true, true, true, true, true]);
 	assert_eq!(results.outcomes[0], Outcome::Success);
-	assert!(matches!(results.outcomes[1], Outcome::InvalidResponse(_)), "{:?}", results.outcomes[1]);
-	assert!(matches!(results.outcomes[2], Outcome::InvalidResponse(_)), "{:?}", results.outcomes[2]);
-	assert!(matches!(results.outcomes[3], Outcome::InvalidResponse(_)), "{:?}", results.outcomes[3]);
+	assert!(
+		matches!(results.outcomes[1], Outcome::InvalidResponse(_)),
+		"{:?}",
+		results.outcomes[1]
+	);
+	assert!(
+		matches!(results.outcomes[2], Outcome::InvalidResponse(_)),
+		"{:?}",
+		results.outcomes[2]
+	);
+	assert!(
+		matches!(results.outcomes[3], Outcome::InvalidResponse(_)),
+		"{:?}",
+		results.outcomes[3]
+	);
 	assert_eq!(results.outcomes[4], Outcome::Timeout);
-	assert!(matches!(results.outcomes[5], Outcome::Unreachable(_) | Outcome::Timeout), "{:?}", results.outcomes[5]);
+	assert!(
+		matches!(results.outcomes[5], Outcome::Unreachable(_) | Outcome::Timeout),
+		"{:?}",
+		results.outcomes[5]
+	);
 	for masked in &results.representations[1..] {
 		assert_eq!(masked.len(), 4 * D);
 		assert!(masked.iter().all(|value| *value == 0.0));
 	}
-	assert_eq!(results.representations[0], EmbeddingModel::new(5).forward(&[1, 2, 3, 4], 2, 2).unwrap());
+	assert_eq!(
+		results.representations[0],
+		EmbeddingModel::new(5).forward(&[1, 2, 3, 4], 2, 2).unwrap()
+	);
 
 	let outcomes = dendrite.backward(&peers[..1], &[1, 2, 3, 4], &[vec![0.1; 4 * D]], 2, 2).await;
 	assert_eq!(outcomes, vec![Outcome::Success]);

@@ -106,12 +106,25 @@ fn useful_peers_score_above_noise() {
 	// is noise. After some training the leave-one-out scores must tell them apart.
 	struct Oracle(EmbeddingModel);
 	impl Model for Oracle {
-		fn forward(&self, tokens: &[i64], batch: usize, seq: usize) -> Result<Vec<f32>, ModelError> {
+		fn forward(
+			&self,
+			tokens: &[i64],
+			batch: usize,
+			seq: usize,
+		) -> Result<Vec<f32>, ModelError> {
 			// The embedding of the next byte: a peer that sees the future.
-			let shifted: Vec<i64> = tokens.iter().skip(1).copied().chain(std::iter::once(32)).collect();
+			let shifted: Vec<i64> =
+				tokens.iter().skip(1).copied().chain(std::iter::once(32)).collect();
 			self.0.forward(&shifted, batch, seq)
 		}
-		fn backward(&self, _: &Caller, _: &[i64], _: &[f32], _: usize, _: usize) -> Result<(), ModelError> {
+		fn backward(
+			&self,
+			_: &Caller,
+			_: &[i64],
+			_: &[f32],
+			_: usize,
+			_: usize,
+		) -> Result<(), ModelError> {
 			Ok(())
 		}
 	}
@@ -125,9 +138,16 @@ fn useful_peers_score_above_noise() {
 		let batch = Batch::sample(&corpus.train, BATCH, SEQ, &mut rng);
 		let pending = trainer.begin(&batch, &[0, 1]);
 		let order: Vec<u16> = pending.chosen.iter().map(|i| *i as u16).collect();
-		let peers: Vec<&dyn Model> = order.iter().map(|uid| if *uid == 0 { &oracle as &dyn Model } else { &noise }).collect();
+		let peers: Vec<&dyn Model> = order
+			.iter()
+			.map(|uid| if *uid == 0 { &oracle as &dyn Model } else { &noise })
+			.collect();
 		let report = trainer.finish(pending, Some(&answers(&peers, &batch, &[false, false])));
-		let observed: Vec<(u16, f64)> = order.iter().zip(&report.leave_one_out).map(|(u, l)| (*u, f64::from(*l))).collect();
+		let observed: Vec<(u16, f64)> = order
+			.iter()
+			.zip(&report.leave_one_out)
+			.map(|(u, l)| (*u, f64::from(*l)))
+			.collect();
 		scores.update(&[0, 1], &observed);
 	}
 	assert!(scores.get(0) > 10.0 * scores.get(1).max(1e-6), "{scores:?}");
@@ -137,7 +157,10 @@ fn useful_peers_score_above_noise() {
 fn backward_changes_the_served_parameters_weighted_per_caller() {
 	let mut trainer = Trainer::new(small(), &Device::flex(), 5);
 	let served = ServedNucleus::new(Serving::Encoder, 256, 100.0, 5);
-	assert!(matches!(served.forward(&[1, 2], 1, 2), Err(ModelError::Failed(_))), "nothing published yet");
+	assert!(
+		matches!(served.forward(&[1, 2], 1, 2), Err(ModelError::Failed(_))),
+		"nothing published yet"
+	);
 	served.publish(&trainer.model.encoder);
 	let tokens: Vec<i64> = (0..SEQ as i64).collect();
 	let before = served.forward(&tokens, 1, SEQ).unwrap();
@@ -169,11 +192,21 @@ fn backward_is_rate_limited_and_checked() {
 	served.publish(&trainer.model.encoder);
 	let grad = vec![0.1; 4 * REPRESENTATION_DIM];
 	served.backward(&caller(1), &[1, 2, 3, 4], &grad, 1, 4).unwrap();
-	assert!(matches!(served.backward(&caller(1), &[1, 2, 3, 4], &grad, 1, 4), Err(ModelError::Busy(_))));
-	assert!(matches!(served.forward(&[0; 17], 1, 17), Err(ModelError::InvalidInput(_))), "longer than the context");
-	assert!(matches!(served.backward(&caller(1), &[0; 17], &[0.0; 17 * REPRESENTATION_DIM], 1, 17), Err(ModelError::InvalidInput(_))));
+	assert!(matches!(
+		served.backward(&caller(1), &[1, 2, 3, 4], &grad, 1, 4),
+		Err(ModelError::Busy(_))
+	));
+	assert!(
+		matches!(served.forward(&[0; 17], 1, 17), Err(ModelError::InvalidInput(_))),
+		"longer than the context"
+	);
+	assert!(matches!(
+		served.backward(&caller(1), &[0; 17], &[0.0; 17 * REPRESENTATION_DIM], 1, 17),
+		Err(ModelError::InvalidInput(_))
+	));
 
-	// The queue holds as many gradients as the rate allows per second, until the trainer takes them.
+	// The queue holds as many gradients as the rate allows per second, until the trainer takes
+	// them.
 	let queued = ServedNucleus::new(Serving::Encoder, 16, 2.0, 6);
 	queued.publish(&trainer.model.encoder);
 	queued.backward(&caller(1), &[1, 2, 3, 4], &grad, 1, 4).unwrap();
@@ -191,7 +224,10 @@ fn backward_is_rate_limited_and_checked() {
 	assert_eq!(noise.len(), 2 * REPRESENTATION_DIM);
 	assert_ne!(noise, random.forward(&[1, 2], 1, 2).unwrap(), "fresh noise every call");
 	random.backward(&caller(1), &[1, 2], &noise, 1, 2).unwrap();
-	assert!(random.take_remote_gradients(&trainer.model.encoder).is_none(), "a random peer ignores gradients");
+	assert!(
+		random.take_remote_gradients(&trainer.model.encoder).is_none(),
+		"a random peer ignores gradients"
+	);
 }
 
 #[test]
@@ -222,7 +258,8 @@ fn the_distilled_model_approaches_the_gated_network() {
 			let chosen: Vec<&dyn Model> = order.iter().map(|i| peers[*i]).collect();
 			trainer.evaluate_network(batch, &answers(&chosen, batch, &[false, false]), &order)
 		})
-		.sum::<f32>() / held_out.len() as f32;
+		.sum::<f32>() /
+		held_out.len() as f32;
 	assert!((student - network).abs() < 0.25, "student {student} against network {network}");
 }
 

@@ -1,4 +1,10 @@
-#![allow(clippy::arithmetic_side_effects, clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used, clippy::type_complexity)]
+#![allow(
+	clippy::arithmetic_side_effects,
+	clippy::indexing_slicing,
+	clippy::unwrap_used,
+	clippy::expect_used,
+	clippy::type_complexity
+)]
 //! Criterion benchmark of the pure epoch: 256 to 16384 peers, 64 weights per peer (and the
 //! bonds one earlier epoch leaves), to show the cost growing linearly with the weights.
 //!
@@ -24,8 +30,9 @@ fn metagraph(n: usize) -> (Vec<u64>, Vec<bool>, Vec<Vec<(Uid, u16)>>, Vec<Vec<(U
 	let active = vec![true; n];
 	let weights: Vec<Vec<(Uid, u16)>> = (0..n)
 		.map(|_| {
-			let mut row: Vec<(Uid, u16)> =
-				(0..WEIGHTS_PER_PEER).map(|_| ((next() % n as u64) as Uid, (next() % 65_535 + 1) as u16)).collect();
+			let mut row: Vec<(Uid, u16)> = (0..WEIGHTS_PER_PEER)
+				.map(|_| ((next() % n as u64) as Uid, (next() % 65_535 + 1) as u16))
+				.collect();
 			row.sort_unstable_by_key(|(j, _)| *j);
 			row.dedup_by_key(|(j, _)| *j);
 			row
@@ -34,7 +41,13 @@ fn metagraph(n: usize) -> (Vec<u64>, Vec<bool>, Vec<Vec<(Uid, u16)>>, Vec<Vec<(U
 	let params = EpochParams::default();
 	let bonds = run_epoch(
 		&params,
-		&EpochInput { stake: &stake, active: &active, weights: &weights, bonds: &[], emission: 1_000_000_000 },
+		&EpochInput {
+			stake: &stake,
+			active: &active,
+			weights: &weights,
+			bonds: &[],
+			emission: 1_000_000_000,
+		},
 	)
 	.bonds;
 	(stake, active, weights, bonds)
@@ -52,7 +65,13 @@ fn epoch(c: &mut Criterion) {
 			b.iter(|| {
 				run_epoch(
 					&params,
-					&EpochInput { stake: &stake, active: &active, weights: &weights, bonds: &bonds, emission: 1_000_000_000 },
+					&EpochInput {
+						stake: &stake,
+						active: &active,
+						weights: &weights,
+						bonds: &bonds,
+						emission: 1_000_000_000,
+					},
 				)
 			})
 		});

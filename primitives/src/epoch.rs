@@ -1,7 +1,7 @@
 //! The epoch: one step of the incentive mechanism, as a pure function of plain inputs.
 //!
 //! The pallet calls [`run_epoch`] every `Tempo` blocks; the neuron, the RPC and the simulations
-//! call the very same function. It implements `MECHANISM.md`: "Yuma-2021" (rank, trust,
+//! call the very same function. It implements `docs/mechanism.md`: "Yuma-2021" (rank, trust,
 //! consensus, incentive, bonds, dividends, emission, loss) and the 2019 "Attribution" flow.
 //! Cost is linear in the number of peers plus the number of weights and bonds set.
 
@@ -156,7 +156,11 @@ pub fn run_epoch(params: &EpochParams, input: &EpochInput) -> EpochOutput {
 		Mechanism::Yuma2021 => {
 			let rank = normalize(&rank_unnormalized(&rows, &stake, n));
 			let incentive = normalize(
-				&rank.iter().zip(&consensus).map(|(r, c)| r.saturating_mul(*c)).collect::<Vec<_>>(),
+				&rank
+					.iter()
+					.zip(&consensus)
+					.map(|(r, c)| r.saturating_mul(*c))
+					.collect::<Vec<_>>(),
 			);
 			let bonds = next_bonds(params.bonds_mode, input, &rows, &stake, n);
 			let dividends = normalize(&dividends(&bonds, &incentive, n));
@@ -224,14 +228,16 @@ fn normalized_rows(input: &EpochInput, n: usize, keep_self: bool) -> Vec<Vec<(us
 					_ => coalesced.push((j, w)),
 				}
 			}
-			let total = coalesced.iter().fold(0u128, |sum, (_, w)| sum.saturating_add(u128::from(*w)));
+			let total =
+				coalesced.iter().fold(0u128, |sum, (_, w)| sum.saturating_add(u128::from(*w)));
 			// w / total = w · ⌈2^96 / total⌉ / 2^32: one division per row, at most one unit of
 			// 2^-64 over the exact quotient, and exactly 1 when w = total.
 			let per_weight = (1u128 << 96).div_ceil(total.max(1));
 			coalesced
 				.into_iter()
 				.map(|(j, w)| {
-					let bits = u128::from(w).saturating_mul(per_weight).checked_shr(32).unwrap_or(0);
+					let bits =
+						u128::from(w).saturating_mul(per_weight).checked_shr(32).unwrap_or(0);
 					(j, U64F64::from_bits(bits))
 				})
 				.collect()
@@ -270,7 +276,8 @@ pub fn consensus(trust: U64F64, rho: U64F64, kappa: U64F64) -> U64F64 {
 	let distance = if trust >= kappa {
 		I64F64::saturating_from_num(rho.saturating_mul(trust.saturating_sub(kappa)))
 	} else {
-		I64F64::saturating_from_num(rho.saturating_mul(kappa.saturating_sub(trust))).saturating_neg()
+		I64F64::saturating_from_num(rho.saturating_mul(kappa.saturating_sub(trust)))
+			.saturating_neg()
 	};
 	sigmoid(distance)
 }
@@ -288,7 +295,11 @@ fn next_bonds(
 			let s = stake.get(i).copied().unwrap_or(U64F64::from_num(0));
 			let delta: Vec<(usize, u64)> = rows
 				.get(i)
-				.map(|row| row.iter().map(|(j, w)| (*j, share_of(s.saturating_mul(*w), input.emission))).collect())
+				.map(|row| {
+					row.iter()
+						.map(|(j, w)| (*j, share_of(s.saturating_mul(*w), input.emission)))
+						.collect()
+				})
 				.unwrap_or_default();
 			let mut previous: Vec<(usize, u64)> = input
 				.bonds
@@ -307,10 +318,15 @@ fn next_bonds(
 
 /// Merges a row of previous bonds with a row of new ones (both sorted by uid, as rows are
 /// stored and produced); zero bonds are dropped. Linear in the two rows' lengths.
-fn merge_bonds(mode: BondsMode, previous: &[(usize, u64)], delta: &[(usize, u64)]) -> Vec<(Uid, u64)> {
+fn merge_bonds(
+	mode: BondsMode,
+	previous: &[(usize, u64)],
+	delta: &[(usize, u64)],
+) -> Vec<(Uid, u64)> {
 	let accumulate = |old: u64, new: u64| match mode {
 		BondsMode::Cumulative => old.saturating_add(new),
-		BondsMode::MovingAverage { alpha } => alpha.mul_floor(old).saturating_add(alpha.left_from_one().mul_floor(new)),
+		BondsMode::MovingAverage { alpha } =>
+			alpha.mul_floor(old).saturating_add(alpha.left_from_one().mul_floor(new)),
 	};
 	let mut merged = Vec::with_capacity(previous.len().saturating_add(delta.len()));
 	let (mut old, mut new) = (previous.iter().peekable(), delta.iter().peekable());
@@ -385,9 +401,13 @@ fn loss(rank: &[U64F64], consensus: &[U64F64]) -> I64F64 {
 	let half = U64F64::from_num(0.5);
 	rank.iter().zip(consensus).fold(I64F64::from_num(0), |loss, (r, c)| {
 		if *c >= half {
-			loss.saturating_sub(I64F64::saturating_from_num(r.saturating_mul(c.saturating_sub(half))))
+			loss.saturating_sub(I64F64::saturating_from_num(
+				r.saturating_mul(c.saturating_sub(half)),
+			))
 		} else {
-			loss.saturating_add(I64F64::saturating_from_num(r.saturating_mul(half.saturating_sub(*c))))
+			loss.saturating_add(I64F64::saturating_from_num(
+				r.saturating_mul(half.saturating_sub(*c)),
+			))
 		}
 	})
 }
@@ -405,7 +425,11 @@ fn attribution(input: &EpochInput, stake: &[U64F64], n: usize) -> Vec<U64F64> {
 			if row.is_empty() {
 				return (one, Vec::new());
 			}
-			let keep = row.iter().find(|(j, _)| *j == i).map(|(_, w)| *w).unwrap_or(U64F64::from_num(0));
+			let keep = row
+				.iter()
+				.find(|(j, _)| *j == i)
+				.map(|(_, w)| *w)
+				.unwrap_or(U64F64::from_num(0));
 			(keep, row.into_iter().filter(|(j, _)| *j != i).collect())
 		})
 		.unzip();
@@ -420,10 +444,12 @@ fn attribution(input: &EpochInput, stake: &[U64F64], n: usize) -> Vec<U64F64> {
 		}
 		next
 	};
-	let mut kept: Vec<U64F64> = stake.iter().zip(&self_loop).map(|(s, k)| s.saturating_mul(*k)).collect();
+	let mut kept: Vec<U64F64> =
+		stake.iter().zip(&self_loop).map(|(s, k)| s.saturating_mul(*k)).collect();
 	let mut in_transit = flow(stake);
 	for _ in 0..ATTRIBUTION_MAX_DEPTH {
-		let remaining = in_transit.iter().fold(U64F64::from_num(0), |sum, t| sum.saturating_add(*t));
+		let remaining =
+			in_transit.iter().fold(U64F64::from_num(0), |sum, t| sum.saturating_add(*t));
 		if remaining <= ATTRIBUTION_EPSILON {
 			break;
 		}

@@ -23,18 +23,20 @@ pub fn ratio(part: u128, total: u128) -> U64F64 {
 	}
 	// part / total = (part << 64) / total; shift the divisor instead when part is too wide.
 	match part.checked_shl(64).filter(|shifted| shifted.checked_shr(64) == Some(part)) {
-		Some(shifted) => shifted
-			.checked_div(total)
-			.map(U64F64::from_bits)
-			.unwrap_or(U64F64::from_num(0)),
+		Some(shifted) =>
+			shifted.checked_div(total).map(U64F64::from_bits).unwrap_or(U64F64::from_num(0)),
 		None => {
 			let integer = part.checked_div(total).unwrap_or(0);
 			let remainder = part.checked_rem(total).unwrap_or(0);
-			let whole = u64::try_from(integer).map(U64F64::saturating_from_num).unwrap_or(U64F64::max_value());
+			let whole = u64::try_from(integer)
+				.map(U64F64::saturating_from_num)
+				.unwrap_or(U64F64::max_value());
 			// remainder < total: scale both down until the remainder can be shifted by 64 bits.
 			let shift = 128u32.saturating_sub(total.leading_zeros()).saturating_sub(64);
-			let (remainder, total) =
-				(remainder.checked_shr(shift).unwrap_or(0), total.checked_shr(shift).unwrap_or(1).max(1));
+			let (remainder, total) = (
+				remainder.checked_shr(shift).unwrap_or(0),
+				total.checked_shr(shift).unwrap_or(1).max(1),
+			);
 			whole.saturating_add(ratio(remainder, total))
 		},
 	}
@@ -71,7 +73,9 @@ pub fn exp_neg(x: U64F64) -> U64F64 {
 	let mut term = U64F64::from_num(1);
 	for n in 1..=EXP_TAYLOR_TERMS {
 		// Dividing the bits by the integer n is exact and far cheaper than a fixed-point division.
-		term = U64F64::from_bits(term.saturating_mul(remainder).to_bits().checked_div(u128::from(n)).unwrap_or(0));
+		term = U64F64::from_bits(
+			term.saturating_mul(remainder).to_bits().checked_div(u128::from(n)).unwrap_or(0),
+		);
 		if n % 2 == 1 {
 			negative = negative.saturating_add(term);
 		} else {
@@ -113,7 +117,10 @@ pub fn from_perquintill(value: Perquintill) -> U64F64 {
 
 /// `fraction · amount`, rounded down, as a whole number of rao.
 pub fn share_of(fraction: U64F64, amount: u64) -> u64 {
-	let product = fraction.to_bits().checked_mul(u128::from(amount)).map(|p| p.checked_shr(64).unwrap_or(0));
+	let product = fraction
+		.to_bits()
+		.checked_mul(u128::from(amount))
+		.map(|p| p.checked_shr(64).unwrap_or(0));
 	match product {
 		Some(value) => u64::try_from(value).unwrap_or(u64::MAX),
 		// fraction · amount overflowed 128 bits: multiply the integer and fractional parts apart.
@@ -175,11 +182,19 @@ mod tests {
 		// (2^64 − 1)(2^128 − 1) / 2^64 rounds down to 2^128 − 2^64 − 1.
 		assert_eq!(mul_shift_64(u64::MAX, u128::MAX), u128::MAX - (1u128 << 64));
 		// As the epoch uses it: b · (I / total) with the division done once per total.
-		for (b, incentive, total) in [(12_345u64, 0.25f64, 1_000_000u128), (u64::MAX, 1.0, u128::from(u64::MAX)), (1 << 40, 1e-9, 1 << 70)] {
+		for (b, incentive, total) in [
+			(12_345u64, 0.25f64, 1_000_000u128),
+			(u64::MAX, 1.0, u128::from(u64::MAX)),
+			(1 << 40, 1e-9, 1 << 70),
+		] {
 			let incentive = U64F64::from_num(incentive);
-			let via_multiplier = U64F64::from_bits(mul_shift_64(b, ratio(incentive.to_bits(), total).to_bits()));
+			let via_multiplier =
+				U64F64::from_bits(mul_shift_64(b, ratio(incentive.to_bits(), total).to_bits()));
 			let direct = ratio(u128::from(b), total).saturating_mul(incentive);
-			assert!((f(via_multiplier) - f(direct)).abs() < 1e-18, "{b} {total}: {via_multiplier} vs {direct}");
+			assert!(
+				(f(via_multiplier) - f(direct)).abs() < 1e-18,
+				"{b} {total}: {via_multiplier} vs {direct}"
+			);
 		}
 	}
 

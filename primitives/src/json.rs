@@ -198,7 +198,8 @@ impl From<Hyperparameters> for HyperparametersJson {
 			registration_interval: h.registration_interval,
 			bonds_mode: match h.bonds_mode {
 				BondsMode::Cumulative => BondsModeJson::Cumulative,
-				BondsMode::MovingAverage { alpha } => BondsModeJson::MovingAverage { alpha: decimal(alpha) },
+				BondsMode::MovingAverage { alpha } =>
+					BondsModeJson::MovingAverage { alpha: decimal(alpha) },
 			},
 			mechanism: h.mechanism,
 		}
@@ -285,7 +286,14 @@ mod tests {
 			incentive: Perquintill::zero(),
 			dividends: Perquintill::from_percent(50),
 			emission: 1_000_000_000,
-			axon: Some(AxonInfo { block: 5, version: 1, ip: 0x7f00_0001, port: 8091, ip_type: IP_V4, protocol: 0 }),
+			axon: Some(AxonInfo {
+				block: 5,
+				version: 1,
+				ip: 0x7f00_0001,
+				port: 8091,
+				ip_type: IP_V4,
+				protocol: 0,
+			}),
 			weights: vec![(0, 65535)],
 			bonds: vec![(0, u64::MAX)],
 		}
@@ -324,7 +332,8 @@ mod tests {
 
 	#[test]
 	fn epoch_loss_is_a_signed_decimal() {
-		let json = EpochJson::from(EpochSummary { block: 10, loss: -250_000_000_000_000_000, minted: 5 });
+		let json =
+			EpochJson::from(EpochSummary { block: 10, loss: -250_000_000_000_000_000, minted: 5 });
 		assert_eq!(json, EpochJson { block: 10, loss: -0.25, minted: "5".into() });
 	}
 

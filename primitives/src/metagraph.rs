@@ -12,7 +12,9 @@ use serde::{Deserialize, Serialize};
 use sp_arithmetic::{Perbill, Perquintill};
 
 /// Every hyperparameter of the mechanism, stored as one value so the epoch reads it once.
-#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, MaxEncodedLen, TypeInfo, Serialize, Deserialize)]
+#[derive(
+	Clone, Debug, PartialEq, Eq, Encode, Decode, MaxEncodedLen, TypeInfo, Serialize, Deserialize,
+)]
 #[serde(rename_all = "camelCase", default)]
 pub struct Hyperparameters {
 	/// Blocks between two epochs.

@@ -1,7 +1,12 @@
-#![allow(clippy::arithmetic_side_effects, clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used)]
+#![allow(
+	clippy::arithmetic_side_effects,
+	clippy::indexing_slicing,
+	clippy::unwrap_used,
+	clippy::expect_used
+)]
 // The f64 reference indexes like the formulas it mirrors.
 #![allow(clippy::needless_range_loop, clippy::too_many_arguments, clippy::type_complexity)]
-//! The epoch against MECHANISM.md: its exact vector, and random graphs against an `f64`
+//! The epoch against `docs/mechanism.md`: its exact vector, and random graphs against an `f64`
 //! implementation of the table written here, independently of the fixed-point code.
 
 use bittensor_primitives::epoch::{
@@ -16,7 +21,7 @@ fn value(p: Perquintill) -> f64 {
 	p.deconstruct() as f64 / 1e18
 }
 
-/// The `f64` reference of MECHANISM.md's table (Yuma-2021) and of the 2019 attribution.
+/// The `f64` reference of `docs/mechanism.md`'s table (Yuma-2021) and of the 2019 attribution.
 mod reference {
 	pub struct Output {
 		pub rank: Vec<f64>,
@@ -64,9 +69,14 @@ mod reference {
 		alpha: Option<f64>,
 	) -> Output {
 		let n = stake.len();
-		let s = normalize(&(0..n).map(|i| if active[i] { stake[i] as f64 } else { 0.0 }).collect::<Vec<_>>());
+		let s = normalize(
+			&(0..n)
+				.map(|i| if active[i] { stake[i] as f64 } else { 0.0 })
+				.collect::<Vec<_>>(),
+		);
 		let w = weight_matrix(weights, n, false);
-		let rank = normalize(&(0..n).map(|j| (0..n).map(|i| w[i][j] * s[i]).sum()).collect::<Vec<f64>>());
+		let rank =
+			normalize(&(0..n).map(|j| (0..n).map(|i| w[i][j] * s[i]).sum()).collect::<Vec<f64>>());
 		let trust: Vec<f64> =
 			(0..n).map(|j| (0..n).filter(|&i| w[i][j] > 0.0).map(|i| s[i]).sum()).collect();
 		let consensus: Vec<f64> =
@@ -90,8 +100,8 @@ mod reference {
 			&(0..n)
 				.map(|i| {
 					let own = if column[i] == 0.0 { incentive[i] } else { 0.5 * incentive[i] };
-					own + 0.5
-						* (0..n)
+					own + 0.5 *
+						(0..n)
 							.filter(|&j| column[j] > 0.0)
 							.map(|j| bonds[i][j] / column[j] * incentive[j])
 							.sum::<f64>()
@@ -106,7 +116,11 @@ mod reference {
 	/// `A = S∘N; T = Mᵀ·S; while ‖T‖ > ε: A += T∘N; T = Mᵀ·T`, then `normalize(A)`.
 	pub fn attribution(stake: &[u64], active: &[bool], weights: &[Vec<(u16, u16)>]) -> Vec<f64> {
 		let n = stake.len();
-		let s = normalize(&(0..n).map(|i| if active[i] { stake[i] as f64 } else { 0.0 }).collect::<Vec<_>>());
+		let s = normalize(
+			&(0..n)
+				.map(|i| if active[i] { stake[i] as f64 } else { 0.0 })
+				.collect::<Vec<_>>(),
+		);
 		let mut w = weight_matrix(weights, n, true);
 		for (i, row) in w.iter_mut().enumerate() {
 			if row.iter().sum::<f64>() == 0.0 {
@@ -115,7 +129,9 @@ mod reference {
 		}
 		let keep: Vec<f64> = (0..n).map(|i| w[i][i]).collect();
 		let flow = |t: &[f64]| -> Vec<f64> {
-			(0..n).map(|j| (0..n).filter(|&i| i != j).map(|i| t[i] * w[i][j]).sum()).collect()
+			(0..n)
+				.map(|j| (0..n).filter(|&i| i != j).map(|i| t[i] * w[i][j]).sum())
+				.collect()
 		};
 		let mut a: Vec<f64> = (0..n).map(|i| s[i] * keep[i]).collect();
 		let mut t = flow(&s);
@@ -156,11 +172,19 @@ fn mechanism_md_exact_vector_two_epochs() {
 	let expected_consensus = 1.0 / (1.0 + 2.5f64.exp());
 
 	for (epoch, (expected_stake, expected_bond)) in
-		[(1_250_000_000u64, 250_000_000u64), (1_500_000_000, 500_000_000)].into_iter().enumerate()
+		[(1_250_000_000u64, 250_000_000u64), (1_500_000_000, 500_000_000)]
+			.into_iter()
+			.enumerate()
 	{
 		let out = run_epoch(
 			&params,
-			&EpochInput { stake: &stake, active: &active, weights: &weights, bonds: &bonds, emission: 1_000_000_000 },
+			&EpochInput {
+				stake: &stake,
+				active: &active,
+				weights: &weights,
+				bonds: &bonds,
+				emission: 1_000_000_000,
+			},
 		);
 		for i in 0..4 {
 			for (name, v) in [
@@ -190,14 +214,26 @@ fn no_stake_or_no_edges_mints_nothing() {
 	let weights = ring(3);
 	let out = run_epoch(
 		&params,
-		&EpochInput { stake: &stake, active: &[true; 3], weights: &weights, bonds: &[], emission: 1_000 },
+		&EpochInput {
+			stake: &stake,
+			active: &[true; 3],
+			weights: &weights,
+			bonds: &[],
+			emission: 1_000,
+		},
 	);
 	assert_eq!(out.minted, 0);
 	let stake = [10u64, 20, 30];
 	let self_only: Vec<Vec<(Uid, u16)>> = (0..3).map(|i| vec![(i, 1)]).collect();
 	let out = run_epoch(
 		&params,
-		&EpochInput { stake: &stake, active: &[true; 3], weights: &self_only, bonds: &[], emission: 1_000 },
+		&EpochInput {
+			stake: &stake,
+			active: &[true; 3],
+			weights: &self_only,
+			bonds: &[],
+			emission: 1_000,
+		},
 	);
 	assert_eq!(out.minted, 0);
 	assert!(out.emission.iter().all(|e| *e == 0));
@@ -212,7 +248,13 @@ fn inactive_peers_stake_does_not_count() {
 	let weights = vec![vec![(1, 1)], vec![], vec![(0, 1)]];
 	let out = run_epoch(
 		&params,
-		&EpochInput { stake: &stake, active: &[true, true, false], weights: &weights, bonds: &[], emission: 1_000 },
+		&EpochInput {
+			stake: &stake,
+			active: &[true, true, false],
+			weights: &weights,
+			bonds: &[],
+			emission: 1_000,
+		},
 	);
 	assert_eq!(out.rank[0], Perquintill::zero());
 	assert_eq!(out.rank[1], Perquintill::one());
@@ -227,7 +269,13 @@ fn attribution_keeps_self_loops_and_passes_the_rest_on() {
 	let stake = [100u64, 100, 100];
 	let out = run_epoch(
 		&params,
-		&EpochInput { stake: &stake, active: &[true; 3], weights: &weights, bonds: &[], emission: 3_000 },
+		&EpochInput {
+			stake: &stake,
+			active: &[true; 3],
+			weights: &weights,
+			bonds: &[],
+			emission: 3_000,
+		},
 	);
 	// 0 keeps 1/6 + (1/3)/2 = 1/3; 1 gets 1/3 + 1/6 + 1/6 = 2/3; 2 keeps nothing.
 	assert!((value(out.incentive[0]) - 1.0 / 3.0).abs() < 1e-9);
@@ -239,12 +287,19 @@ fn attribution_keeps_self_loops_and_passes_the_rest_on() {
 #[test]
 fn moving_average_bonds_fade() {
 	let alpha = Perquintill::from_percent(90);
-	let params = EpochParams { bonds_mode: BondsMode::MovingAverage { alpha }, ..Default::default() };
+	let params =
+		EpochParams { bonds_mode: BondsMode::MovingAverage { alpha }, ..Default::default() };
 	let weights = vec![vec![(1, 1)], vec![(0, 1)]];
 	let bonds = vec![vec![(1, 1_000)], vec![(0, 0)]];
 	let out = run_epoch(
 		&params,
-		&EpochInput { stake: &[1, 1], active: &[true; 2], weights: &weights, bonds: &bonds, emission: 100 },
+		&EpochInput {
+			stake: &[1, 1],
+			active: &[true; 2],
+			weights: &weights,
+			bonds: &bonds,
+			emission: 100,
+		},
 	);
 	// 0.9 · 1000 + 0.1 · (0.5 · 1 · 100) = 905
 	assert_eq!(out.bonds[0], vec![(1, 905)]);
@@ -266,14 +321,20 @@ fn loss_peg_moves_one_step_within_bounds() {
 /// A random metagraph: stakes, activity, sparse weights (self-weights and zeros included).
 fn graph(max_peers: usize) -> impl Strategy<Value = (Vec<u64>, Vec<bool>, Vec<Vec<(Uid, u16)>>)> {
 	(1..=max_peers).prop_flat_map(|n| {
-		let stake = prop::collection::vec(prop_oneof![Just(0u64), 0..1_000_000_000_000u64, Just(u64::MAX / 1024)], n);
+		let stake = prop::collection::vec(
+			prop_oneof![Just(0u64), 0..1_000_000_000_000u64, Just(u64::MAX / 1024)],
+			n,
+		);
 		let active = prop::collection::vec(prop::bool::weighted(0.85), n);
-		let row = prop::collection::vec((0..n as Uid, prop_oneof![Just(0u16), any::<u16>()]), 0..8.min(n) + 1)
-			.prop_map(|mut row| {
-				row.sort_by_key(|(j, _)| *j);
-				row.dedup_by_key(|(j, _)| *j);
-				row
-			});
+		let row = prop::collection::vec(
+			(0..n as Uid, prop_oneof![Just(0u16), any::<u16>()]),
+			0..8.min(n) + 1,
+		)
+		.prop_map(|mut row| {
+			row.sort_by_key(|(j, _)| *j);
+			row.dedup_by_key(|(j, _)| *j);
+			row
+		});
 		let weights = prop::collection::vec(row, n);
 		(stake, active, weights)
 	})
@@ -383,7 +444,13 @@ fn one_peer_and_a_full_set_of_peers() {
 	let params = EpochParams::default();
 	let out = run_epoch(
 		&params,
-		&EpochInput { stake: &[5], active: &[true], weights: &[vec![(0, 7)]], bonds: &[], emission: 9 },
+		&EpochInput {
+			stake: &[5],
+			active: &[true],
+			weights: &[vec![(0, 7)]],
+			bonds: &[],
+			emission: 9,
+		},
 	);
 	assert_eq!(out.minted, 0, "a lone peer's only weight is a self-weight, which is dropped");
 
@@ -393,7 +460,13 @@ fn one_peer_and_a_full_set_of_peers() {
 		(0..n).map(|i| (1..=64).map(|k| ((i + k) % n, 1 + k)).collect()).collect();
 	let out = run_epoch(
 		&params,
-		&EpochInput { stake: &stake, active: &vec![true; n as usize], weights: &weights, bonds: &[], emission: 1_000_000_000 },
+		&EpochInput {
+			stake: &stake,
+			active: &vec![true; n as usize],
+			weights: &weights,
+			bonds: &[],
+			emission: 1_000_000_000,
+		},
 	);
 	assert!(out.minted <= 1_000_000_000 && out.minted > 999_000_000);
 }

@@ -9,13 +9,17 @@
 
 use std::sync::Arc;
 
-use bittensor_primitives::{epoch::Uid, metagraph::MetagraphApi, AccountId, BlockNumber};
+use bittensor_primitives::{
+	epoch::Uid,
+	json::{HyperparametersJson, MetagraphJson, NeuronJson},
+	metagraph::MetagraphApi,
+	AccountId, BlockNumber,
+};
 use jsonrpsee::{
 	core::RpcResult,
 	proc_macros::rpc,
 	types::{ErrorObject, ErrorObjectOwned},
 };
-use bittensor_primitives::json::{HyperparametersJson, MetagraphJson, NeuronJson};
 use sp_api::ProvideRuntimeApi;
 use sp_blockchain::HeaderBackend;
 use sp_runtime::traits::Block as BlockT;
@@ -71,7 +75,8 @@ where
 		let Some(hash) = at else { return Ok(self.client.info().best_hash) };
 		match self.client.header(hash) {
 			Ok(Some(_)) => Ok(hash),
-			Ok(None) => Err(error(UNKNOWN_BLOCK, format!("block {hash:?} is not known to this node"))),
+			Ok(None) =>
+				Err(error(UNKNOWN_BLOCK, format!("block {hash:?} is not known to this node"))),
 			Err(e) => Err(error(UNKNOWN_BLOCK, format!("cannot read block {hash:?}: {e}"))),
 		}
 	}
@@ -98,7 +103,10 @@ where
 		let api = self.client.runtime_api();
 		match api.neuron(hash, uid).map_err(runtime_error)? {
 			Some(neuron) => Ok(neuron.into()),
-			None => Err(error(UNKNOWN_UID, format!("uid {uid} is not a registered peer at block {hash:?}"))),
+			None => Err(error(
+				UNKNOWN_UID,
+				format!("uid {uid} is not a registered peer at block {hash:?}"),
+			)),
 		}
 	}
 

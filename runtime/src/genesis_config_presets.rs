@@ -34,7 +34,10 @@ fn testnet_genesis(
 			authorities: initial_authorities.iter().map(|x| (x.1.clone(), 1)).collect::<Vec<_>>(),
 		},
 		sudo: SudoConfig { key: Some(root) },
-		incentive: IncentiveConfig { hyperparameters: test_network_hyperparameters(), allow_loopback: true },
+		incentive: IncentiveConfig {
+			hyperparameters: test_network_hyperparameters(),
+			allow_loopback: true
+		},
 	})
 }
 
@@ -75,7 +78,10 @@ pub fn development_config_genesis() -> Value {
 /// `local_testnet`: two validators, Alice and Bob; Alice is sudo.
 pub fn local_config_genesis() -> Value {
 	testnet_genesis(
-		vec![authority_keys(Sr25519Keyring::Alice, Ed25519Keyring::Alice), authority_keys(Sr25519Keyring::Bob, Ed25519Keyring::Bob)],
+		vec![
+			authority_keys(Sr25519Keyring::Alice, Ed25519Keyring::Alice),
+			authority_keys(Sr25519Keyring::Bob, Ed25519Keyring::Bob),
+		],
 		endowed_dev_accounts(),
 		Sr25519Keyring::Alice.to_account_id(),
 	)

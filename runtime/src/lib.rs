@@ -19,11 +19,7 @@ extern crate alloc;
 
 use alloc::vec::Vec;
 
-use sp_runtime::{
-	generic, impl_opaque_keys,
-	traits::BlakeTwo256,
-	MultiAddress,
-};
+use sp_runtime::{generic, impl_opaque_keys, traits::BlakeTwo256, MultiAddress};
 #[cfg(feature = "std")]
 use sp_version::NativeVersion;
 use sp_version::RuntimeVersion;

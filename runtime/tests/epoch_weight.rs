@@ -19,13 +19,18 @@ fn epoch_fraction(peers: u16, per_peer: u32) -> f64 {
 }
 
 fn max_uids() -> u16 {
-	u16::try_from(<Runtime as pallet_incentive::Config>::MaxUids::get()).expect("MaxUids fits a uid")
+	u16::try_from(<Runtime as pallet_incentive::Config>::MaxUids::get())
+		.expect("MaxUids fits a uid")
 }
 
 #[test]
 fn epoch_at_max_uids_with_64_weights_each_fits_in_a_third_of_a_block() {
 	let fraction = epoch_fraction(max_uids(), 64);
-	println!("epoch at {} peers × 64 weights and 64 bonds: {:.1}% of a block", max_uids(), fraction * 100.0);
+	println!(
+		"epoch at {} peers × 64 weights and 64 bonds: {:.1}% of a block",
+		max_uids(),
+		fraction * 100.0
+	);
 	assert!(fraction < 1.0 / 3.0, "the epoch takes {:.1}% of a block", fraction * 100.0);
 }
 

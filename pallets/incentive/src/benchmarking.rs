@@ -13,8 +13,8 @@ use frame_support::{
 	traits::{fungible::Mutate, Get, Hooks},
 	BoundedVec,
 };
-use sp_runtime::Saturating;
 use frame_system::{pallet_prelude::BlockNumberFor, RawOrigin};
+use sp_runtime::Saturating;
 
 /// Balance given to every benchmark account: 10^6 tokens.
 const FUNDS: u64 = 1_000_000_000_000_000;
@@ -48,7 +48,8 @@ fn peers<T: Config>(n: u32) -> Vec<T::AccountId> {
 	(0..n)
 		.map(|i| {
 			let hotkey: T::AccountId = account("hotkey", i, 0);
-			let uid = Incentive::<T>::append_peer(&hotkey, &coldkey, 0u32.into()).expect("room for the peer");
+			let uid = Incentive::<T>::append_peer(&hotkey, &coldkey, 0u32.into())
+				.expect("room for the peer");
 			Incentive::<T>::mint_stake(uid, 1_000_000_000).expect("stake minted");
 			hotkey
 		})
@@ -103,7 +104,14 @@ mod benchmarks {
 		open_hyperparameters::<T>();
 		let hotkey = peers::<T>(1).remove(0);
 		#[extrinsic_call]
-		_(RawOrigin::Signed(hotkey), u128::from(u32::from_be_bytes([8, 8, 8, 8])), 8091, IP_V4, 0, 1);
+		_(
+			RawOrigin::Signed(hotkey),
+			u128::from(u32::from_be_bytes([8, 8, 8, 8])),
+			8091,
+			IP_V4,
+			0,
+			1,
+		);
 		assert!(Axons::<T>::contains_key(0));
 	}
 
@@ -133,7 +141,8 @@ mod benchmarks {
 		open_hyperparameters::<T>();
 		let max = T::MaxUids::get();
 		let hotkey = peers::<T>(max).remove(0);
-		let full_row: Vec<(Uid, u16)> = (1..max).map(|j| (Uid::try_from(j).unwrap_or(0), 1)).collect();
+		let full_row: Vec<(Uid, u16)> =
+			(1..max).map(|j| (Uid::try_from(j).unwrap_or(0), 1)).collect();
 		Weights::<T>::insert(0, BoundedVec::truncate_from(full_row));
 		WeightsCount::<T>::put(max - 1);
 		let uids: Vec<Uid> = (1..=n).map(|j| Uid::try_from(j).unwrap_or(0)).collect();
@@ -170,7 +179,12 @@ mod benchmarks {
 	/// weights spread evenly over the rows, half the bonds an earlier epoch built from them.
 	/// The hook adds the slope, the cost per entry, to `epoch_peers`.
 	#[benchmark(pov_mode = Measured)]
-	fn epoch_entries(e: Linear<{ T::MaxUids::get().saturating_mul(2) }, { T::MaxUids::get().saturating_mul(128) }>) {
+	fn epoch_entries(
+		e: Linear<
+			{ T::MaxUids::get().saturating_mul(2) },
+			{ T::MaxUids::get().saturating_mul(128) },
+		>,
+	) {
 		open_hyperparameters::<T>();
 		let n = T::MaxUids::get();
 		peers::<T>(n);
@@ -184,5 +198,9 @@ mod benchmarks {
 		assert_eq!(LastEpoch::<T>::get().block, at);
 	}
 
-	impl_benchmark_test_suite!(Incentive, crate::mock::new_test_ext(crate::mock::test_hyperparameters(), alloc::vec![]), crate::mock::Test);
+	impl_benchmark_test_suite!(
+		Incentive,
+		crate::mock::new_test_ext(crate::mock::test_hyperparameters(), alloc::vec![]),
+		crate::mock::Test
+	);
 }

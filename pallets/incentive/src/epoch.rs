@@ -27,7 +27,8 @@ impl<T: Config> Pallet<T> {
 	pub fn epoch_weight() -> Weight {
 		let peers = u32::from(PeerCount::<T>::get());
 		let entries = WeightsCount::<T>::get().saturating_add(BondsCount::<T>::get());
-		let per_entries = T::WeightInfo::epoch_entries(entries).saturating_sub(T::WeightInfo::epoch_entries(0));
+		let per_entries =
+			T::WeightInfo::epoch_entries(entries).saturating_sub(T::WeightInfo::epoch_entries(0));
 		let fitted = T::WeightInfo::epoch_peers(peers).saturating_add(per_entries);
 		fitted.saturating_add(fitted.checked_div(EPOCH_FIT_MARGIN_DIVISOR).unwrap_or_default())
 	}
@@ -47,8 +48,10 @@ impl<T: Config> Pallet<T> {
 		let last_update = LastUpdate::<T>::get();
 		let registered_at = RegisteredAt::<T>::get();
 		let cutoff = BlockNumberFor::<T>::from(hyperparameters.activity_cutoff);
-		let active: Vec<bool> =
-			last_update.iter().map(|updated| Self::is_active(now, *updated, cutoff)).collect();
+		let active: Vec<bool> = last_update
+			.iter()
+			.map(|updated| Self::is_active(now, *updated, cutoff))
+			.collect();
 		let registered = |uid: &Uid| registered_at.get(usize::from(*uid)).copied().unwrap_or(now);
 
 		// A weight set before its target registered was meant for the peer it replaced. Bonds in
@@ -57,7 +60,10 @@ impl<T: Config> Pallet<T> {
 		let weights: Vec<Vec<(Uid, u16)>> = (0..n)
 			.map(|uid| {
 				let set_at = last_update.get(usize::from(uid)).copied().unwrap_or(now);
-				Weights::<T>::get(uid).into_iter().filter(|(j, _)| registered(j) <= set_at).collect()
+				Weights::<T>::get(uid)
+					.into_iter()
+					.filter(|(j, _)| registered(j) <= set_at)
+					.collect()
 			})
 			.collect();
 		let bonds: Vec<Vec<(Uid, u64)>> = (0..n)
@@ -77,7 +83,13 @@ impl<T: Config> Pallet<T> {
 		};
 		let output = run_epoch(
 			&params,
-			&EpochInput { stake: &stake, active: &active, weights: &weights, bonds: &bonds, emission: budget },
+			&EpochInput {
+				stake: &stake,
+				active: &active,
+				weights: &weights,
+				bonds: &bonds,
+				emission: budget,
+			},
 		);
 
 		// Mint first: if issuance cannot grow, nothing is credited.
@@ -119,7 +131,12 @@ impl<T: Config> Pallet<T> {
 		BondsCount::<T>::put(bonds_count);
 
 		let current = MinAllowedWeights::<T>::get();
-		let pegged = pegged_min_allowed_weights(current, output.loss, n, hyperparameters.min_allowed_weights);
+		let pegged = pegged_min_allowed_weights(
+			current,
+			output.loss,
+			n,
+			hyperparameters.min_allowed_weights,
+		);
 		if pegged != current {
 			MinAllowedWeights::<T>::put(pegged);
 			Self::deposit_event(Event::MinAllowedWeightsPegged { value: pegged });
@@ -140,9 +157,17 @@ fn bounded<V, S: Get<u32>>(values: Vec<V>) -> BoundedVec<V, S> {
 
 /// `loss` in units of `10^-18`, saturating.
 pub fn to_signed_quintill(loss: I64F64) -> SignedQuintill {
-	let scaled = loss.to_bits().checked_mul(1_000_000_000_000_000_000).map(|x| x.checked_shr(64).unwrap_or(0));
+	let scaled = loss
+		.to_bits()
+		.checked_mul(1_000_000_000_000_000_000)
+		.map(|x| x.checked_shr(64).unwrap_or(0));
 	match scaled {
 		Some(value) => i64::try_from(value).unwrap_or(if value < 0 { i64::MIN } else { i64::MAX }),
-		None => if loss < I64F64::from_num(0) { i64::MIN } else { i64::MAX },
+		None =>
+			if loss < I64F64::from_num(0) {
+				i64::MIN
+			} else {
+				i64::MAX
+			},
 	}
 }

@@ -3,14 +3,13 @@
 //! The market mechanism of BitTensor on chain: peers register hotkeys, stake, publish their
 //! endpoints and set weights on each other; every `Tempo` blocks the epoch turns weights and
 //! stake into rank, trust, consensus, incentive, bonds, dividends and newly minted stake, as
-//! `MECHANISM.md` defines (the math itself is [`bittensor_primitives::epoch`]).
+//! `docs/mechanism.md` defines (the math itself is [`bittensor_primitives::epoch`]).
 //!
-//! - Stake is held in the pallet's account (`PalletId`): staking moves tokens, never creates
-//!   or destroys them, and that account always holds the total stake plus the existential
-//!   deposit.
-//! - Registration burns `RegistrationCost` from the coldkey. When `MaxAllowedUids` is reached
-//!   the newcomer replaces the peer with the lowest emission outside `ImmunityPeriod`, whose
-//!   stake goes back to its coldkey.
+//! - Stake is held in the pallet's account (`PalletId`): staking moves tokens, never creates or
+//!   destroys them, and that account always holds the total stake plus the existential deposit.
+//! - Registration burns `RegistrationCost` from the coldkey. When `MaxAllowedUids` is reached the
+//!   newcomer replaces the peer with the lowest emission outside `ImmunityPeriod`, whose stake goes
+//!   back to its coldkey.
 //! - The epoch's emission is minted into the pallet account and credited as stake, so total
 //!   issuance grows by exactly what was credited.
 #![cfg_attr(not(feature = "std"), no_std)]
@@ -31,8 +30,8 @@ mod staking;
 #[cfg(test)]
 mod tests;
 pub mod types;
-pub mod weights;
 mod weight_setting;
+pub mod weights;
 
 pub use types::*;
 pub use weights::WeightInfo;
@@ -88,7 +87,8 @@ pub mod pallet {
 
 	/// The least number of non-self weights `set_weights` accepts now (moved by the loss peg).
 	#[pallet::storage]
-	pub type MinAllowedWeights<T> = StorageValue<_, u16, ValueQuery, frame_support::traits::ConstU16<1>>;
+	pub type MinAllowedWeights<T> =
+		StorageValue<_, u16, ValueQuery, frame_support::traits::ConstU16<1>>;
 
 	/// Whether endpoints on loopback addresses are accepted (dev and local chains).
 	#[pallet::storage]
@@ -156,7 +156,8 @@ pub mod pallet {
 
 	/// Normalized active stake of each uid at the last epoch.
 	#[pallet::storage]
-	pub type ActiveStake<T: Config> = StorageValue<_, BoundedVec<Perquintill, T::MaxUids>, ValueQuery>;
+	pub type ActiveStake<T: Config> =
+		StorageValue<_, BoundedVec<Perquintill, T::MaxUids>, ValueQuery>;
 
 	/// Rank of each uid at the last epoch.
 	#[pallet::storage]
@@ -168,15 +169,18 @@ pub mod pallet {
 
 	/// Consensus of each uid at the last epoch.
 	#[pallet::storage]
-	pub type Consensus<T: Config> = StorageValue<_, BoundedVec<Perquintill, T::MaxUids>, ValueQuery>;
+	pub type Consensus<T: Config> =
+		StorageValue<_, BoundedVec<Perquintill, T::MaxUids>, ValueQuery>;
 
 	/// Incentive of each uid at the last epoch.
 	#[pallet::storage]
-	pub type Incentive<T: Config> = StorageValue<_, BoundedVec<Perquintill, T::MaxUids>, ValueQuery>;
+	pub type Incentive<T: Config> =
+		StorageValue<_, BoundedVec<Perquintill, T::MaxUids>, ValueQuery>;
 
 	/// Dividends of each uid at the last epoch.
 	#[pallet::storage]
-	pub type Dividends<T: Config> = StorageValue<_, BoundedVec<Perquintill, T::MaxUids>, ValueQuery>;
+	pub type Dividends<T: Config> =
+		StorageValue<_, BoundedVec<Perquintill, T::MaxUids>, ValueQuery>;
 
 	/// Rao credited to each uid at the last epoch.
 	#[pallet::storage]
@@ -374,7 +378,11 @@ pub mod pallet {
 		/// Move `amount` rao of the signing coldkey's free balance into `hotkey`'s stake.
 		#[pallet::call_index(2)]
 		#[pallet::weight(T::WeightInfo::add_stake())]
-		pub fn add_stake(origin: OriginFor<T>, hotkey: T::AccountId, amount: u64) -> DispatchResult {
+		pub fn add_stake(
+			origin: OriginFor<T>,
+			hotkey: T::AccountId,
+			amount: u64,
+		) -> DispatchResult {
 			let coldkey = ensure_signed(origin)?;
 			Self::do_add_stake(coldkey, hotkey, amount)
 		}

@@ -47,7 +47,10 @@ impl pallet_incentive::Config for Test {
 pub const ENDOWMENT: u64 = 1_000_000_000_000;
 
 /// Test externalities with hyperparameters suited to tests and endowed accounts.
-pub fn new_test_ext(hyperparameters: crate::Hyperparameters, peers: Vec<(u64, u64, u64)>) -> sp_io::TestExternalities {
+pub fn new_test_ext(
+	hyperparameters: crate::Hyperparameters,
+	peers: Vec<(u64, u64, u64)>,
+) -> sp_io::TestExternalities {
 	let mut storage = frame_system::GenesisConfig::<Test>::default().build_storage().unwrap();
 	pallet_balances::GenesisConfig::<Test> {
 		balances: (1..=100u64).chain(1_001..=1_100).map(|account| (account, ENDOWMENT)).collect(),

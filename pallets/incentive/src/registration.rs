@@ -53,7 +53,10 @@ impl<T: Config> Pallet<T> {
 		let replaced = if peers < hyperparameters.max_allowed_uids {
 			None
 		} else {
-			Some(Self::replaceable_peer(now, hyperparameters.immunity_period).ok_or(Error::<T>::NoReplaceablePeer)?)
+			Some(
+				Self::replaceable_peer(now, hyperparameters.immunity_period)
+					.ok_or(Error::<T>::NoReplaceablePeer)?,
+			)
 		};
 
 		T::Currency::burn_from(
@@ -74,7 +77,8 @@ impl<T: Config> Pallet<T> {
 				Self::deposit_event(Event::PeerRegistered { uid, hotkey, coldkey });
 			},
 			Some(uid) => {
-				let (replaced_hotkey, returned_stake) = Self::replace_peer(uid, &hotkey, &coldkey, now)?;
+				let (replaced_hotkey, returned_stake) =
+					Self::replace_peer(uid, &hotkey, &coldkey, now)?;
 				Self::deposit_event(Event::PeerReplaced {
 					uid,
 					replaced_hotkey,
@@ -100,13 +104,20 @@ impl<T: Config> Pallet<T> {
 
 		Stake::<T>::try_mutate(|v| v.try_push(0)).map_err(|_| Error::<T>::MetagraphFull)?;
 		LastUpdate::<T>::try_mutate(|v| v.try_push(now)).map_err(|_| Error::<T>::MetagraphFull)?;
-		RegisteredAt::<T>::try_mutate(|v| v.try_push(now)).map_err(|_| Error::<T>::MetagraphFull)?;
-		ActiveStake::<T>::try_mutate(|v| v.try_push(Perquintill::zero())).map_err(|_| Error::<T>::MetagraphFull)?;
-		Rank::<T>::try_mutate(|v| v.try_push(Perquintill::zero())).map_err(|_| Error::<T>::MetagraphFull)?;
-		Trust::<T>::try_mutate(|v| v.try_push(Perquintill::zero())).map_err(|_| Error::<T>::MetagraphFull)?;
-		Consensus::<T>::try_mutate(|v| v.try_push(Perquintill::zero())).map_err(|_| Error::<T>::MetagraphFull)?;
-		Incentive::<T>::try_mutate(|v| v.try_push(Perquintill::zero())).map_err(|_| Error::<T>::MetagraphFull)?;
-		Dividends::<T>::try_mutate(|v| v.try_push(Perquintill::zero())).map_err(|_| Error::<T>::MetagraphFull)?;
+		RegisteredAt::<T>::try_mutate(|v| v.try_push(now))
+			.map_err(|_| Error::<T>::MetagraphFull)?;
+		ActiveStake::<T>::try_mutate(|v| v.try_push(Perquintill::zero()))
+			.map_err(|_| Error::<T>::MetagraphFull)?;
+		Rank::<T>::try_mutate(|v| v.try_push(Perquintill::zero()))
+			.map_err(|_| Error::<T>::MetagraphFull)?;
+		Trust::<T>::try_mutate(|v| v.try_push(Perquintill::zero()))
+			.map_err(|_| Error::<T>::MetagraphFull)?;
+		Consensus::<T>::try_mutate(|v| v.try_push(Perquintill::zero()))
+			.map_err(|_| Error::<T>::MetagraphFull)?;
+		Incentive::<T>::try_mutate(|v| v.try_push(Perquintill::zero()))
+			.map_err(|_| Error::<T>::MetagraphFull)?;
+		Dividends::<T>::try_mutate(|v| v.try_push(Perquintill::zero()))
+			.map_err(|_| Error::<T>::MetagraphFull)?;
 		Emission::<T>::try_mutate(|v| v.try_push(0)).map_err(|_| Error::<T>::MetagraphFull)?;
 
 		Keys::<T>::insert(uid, hotkey);
@@ -163,9 +174,13 @@ impl<T: Config> Pallet<T> {
 		Incentive::<T>::try_mutate(|v| set_at(v, index, zero))?;
 		Dividends::<T>::try_mutate(|v| set_at(v, index, zero))?;
 		let old_weights = Weights::<T>::take(uid).len();
-		WeightsCount::<T>::mutate(|count| *count = count.saturating_sub(old_weights.try_into().unwrap_or(0)));
+		WeightsCount::<T>::mutate(|count| {
+			*count = count.saturating_sub(old_weights.try_into().unwrap_or(0))
+		});
 		let old_bonds = Bonds::<T>::take(uid).len();
-		BondsCount::<T>::mutate(|count| *count = count.saturating_sub(old_bonds.try_into().unwrap_or(0)));
+		BondsCount::<T>::mutate(|count| {
+			*count = count.saturating_sub(old_bonds.try_into().unwrap_or(0))
+		});
 		WeightsSetAt::<T>::remove(uid);
 		Axons::<T>::remove(uid);
 		Ok((replaced_hotkey, returned_stake))
@@ -173,8 +188,14 @@ impl<T: Config> Pallet<T> {
 }
 
 /// Sets entry `index` of a per-peer vector; an error if the vector is shorter than `PeerCount`.
-pub(crate) fn set_at<V, S>(vector: &mut BoundedVec<V, S>, index: usize, value: V) -> Result<(), DispatchError> {
-	let entry = vector.get_mut(index).ok_or(DispatchError::Other("per-peer vector shorter than PeerCount"))?;
+pub(crate) fn set_at<V, S>(
+	vector: &mut BoundedVec<V, S>,
+	index: usize,
+	value: V,
+) -> Result<(), DispatchError> {
+	let entry = vector
+		.get_mut(index)
+		.ok_or(DispatchError::Other("per-peer vector shorter than PeerCount"))?;
 	*entry = value;
 	Ok(())
 }

@@ -12,7 +12,11 @@ use frame_support::{
 };
 
 impl<T: Config> Pallet<T> {
-	pub(crate) fn do_add_stake(coldkey: T::AccountId, hotkey: T::AccountId, amount: u64) -> DispatchResult {
+	pub(crate) fn do_add_stake(
+		coldkey: T::AccountId,
+		hotkey: T::AccountId,
+		amount: u64,
+	) -> DispatchResult {
 		let uid = Self::owned_uid(&coldkey, &hotkey)?;
 		ensure!(amount > 0, Error::<T>::ZeroAmount);
 		T::Currency::transfer(&coldkey, &Self::stake_account(), amount, Preservation::Preserve)
@@ -22,7 +26,11 @@ impl<T: Config> Pallet<T> {
 		Ok(())
 	}
 
-	pub(crate) fn do_remove_stake(coldkey: T::AccountId, hotkey: T::AccountId, amount: u64) -> DispatchResult {
+	pub(crate) fn do_remove_stake(
+		coldkey: T::AccountId,
+		hotkey: T::AccountId,
+		amount: u64,
+	) -> DispatchResult {
 		let uid = Self::owned_uid(&coldkey, &hotkey)?;
 		ensure!(amount > 0, Error::<T>::ZeroAmount);
 		ensure!(Self::stake_of_uid(uid) >= amount, Error::<T>::NotEnoughStake);
@@ -51,8 +59,12 @@ impl<T: Config> Pallet<T> {
 
 	/// Adds `amount` to `uid`'s stake and the total (tokens already in the stake account).
 	pub(crate) fn credit_stake(uid: Uid, amount: u64) -> DispatchResult {
-		let stake = Self::stake_of_uid(uid).checked_add(amount).ok_or(sp_runtime::ArithmeticError::Overflow)?;
-		let total = TotalStake::<T>::get().checked_add(amount).ok_or(sp_runtime::ArithmeticError::Overflow)?;
+		let stake = Self::stake_of_uid(uid)
+			.checked_add(amount)
+			.ok_or(sp_runtime::ArithmeticError::Overflow)?;
+		let total = TotalStake::<T>::get()
+			.checked_add(amount)
+			.ok_or(sp_runtime::ArithmeticError::Overflow)?;
 		Stake::<T>::try_mutate(|v| set_at(v, usize::from(uid), stake))?;
 		TotalStake::<T>::put(total);
 		Ok(())
@@ -60,7 +72,8 @@ impl<T: Config> Pallet<T> {
 
 	/// Takes `amount` off `uid`'s stake and the total (the tokens are about to leave).
 	fn debit_stake(uid: Uid, amount: u64) -> DispatchResult {
-		let stake = Self::stake_of_uid(uid).checked_sub(amount).ok_or(Error::<T>::NotEnoughStake)?;
+		let stake =
+			Self::stake_of_uid(uid).checked_sub(amount).ok_or(Error::<T>::NotEnoughStake)?;
 		Stake::<T>::try_mutate(|v| set_at(v, usize::from(uid), stake))?;
 		TotalStake::<T>::mutate(|total| *total = total.saturating_sub(amount));
 		Ok(())
@@ -85,7 +98,13 @@ impl<T: Config> Pallet<T> {
 		Self::debit_stake(uid, amount)?;
 		let account = Self::stake_account();
 		if T::Currency::transfer(&account, coldkey, amount, Preservation::Preserve).is_err() {
-			T::Currency::burn_from(&account, amount, Preservation::Preserve, Precision::Exact, Fortitude::Force)?;
+			T::Currency::burn_from(
+				&account,
+				amount,
+				Preservation::Preserve,
+				Precision::Exact,
+				Fortitude::Force,
+			)?;
 		}
 		Ok(())
 	}
@@ -106,7 +125,10 @@ impl<T: Config> Pallet<T> {
 			Emission::<T>::get().len(),
 			ActiveStake::<T>::get().len(),
 		];
-		ensure!(lengths.iter().all(|len| *len == n), "per-peer vector length differs from PeerCount");
+		ensure!(
+			lengths.iter().all(|len| *len == n),
+			"per-peer vector length differs from PeerCount"
+		);
 		let total = Stake::<T>::get().iter().fold(0u64, |sum, s| sum.saturating_add(*s));
 		ensure!(total == TotalStake::<T>::get(), "TotalStake is not the sum of stakes");
 		let held = T::Currency::balance(&Self::stake_account());

@@ -13,7 +13,9 @@ pub use bittensor_primitives::metagraph::{
 };
 
 /// One hyperparameter and its new value: the argument of `set_hyperparameter`.
-#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo)]
+#[derive(
+	Clone, Debug, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo,
+)]
 pub enum Hyperparameter {
 	/// Blocks between two epochs (at least 1).
 	Tempo(u32),
@@ -50,4 +52,3 @@ pub enum Hyperparameter {
 	/// The epoch's mechanism.
 	Mechanism(Mechanism),
 }
-

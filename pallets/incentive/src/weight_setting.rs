@@ -15,15 +15,22 @@ impl<T: Config> Pallet<T> {
 		version_key: u64,
 	) -> DispatchResult {
 		let hyperparameters = Hyperparams::<T>::get();
-		ensure!(uids.len() <= usize::from(hyperparameters.max_allowed_uids), Error::<T>::TooManyWeights);
+		ensure!(
+			uids.len() <= usize::from(hyperparameters.max_allowed_uids),
+			Error::<T>::TooManyWeights
+		);
 		ensure!(uids.len() == weights.len(), Error::<T>::WeightVecLengthMismatch);
 		let uid = Uids::<T>::get(&hotkey).ok_or(Error::<T>::NotRegistered)?;
-		ensure!(version_key >= hyperparameters.weights_version_key, Error::<T>::IncorrectWeightVersionKey);
+		ensure!(
+			version_key >= hyperparameters.weights_version_key,
+			Error::<T>::IncorrectWeightVersionKey
+		);
 
 		let now = frame_system::Pallet::<T>::block_number();
 		if let Some(last) = WeightsSetAt::<T>::get(uid) {
 			ensure!(
-				now.saturating_sub(last) >= BlockNumberFor::<T>::from(hyperparameters.weights_set_rate_limit),
+				now.saturating_sub(last) >=
+					BlockNumberFor::<T>::from(hyperparameters.weights_set_rate_limit),
 				Error::<T>::SettingWeightsTooFast
 			);
 		}
@@ -31,11 +38,15 @@ impl<T: Config> Pallet<T> {
 		let peers = PeerCount::<T>::get();
 		let mut row: Vec<(Uid, u16)> = uids.into_iter().zip(weights).collect();
 		row.sort_unstable_by_key(|(target, _)| *target);
-		ensure!(!row.windows(2).any(|pair| matches!(pair, [a, b] if a.0 == b.0)), Error::<T>::DuplicateUids);
+		ensure!(
+			!row.windows(2).any(|pair| matches!(pair, [a, b] if a.0 == b.0)),
+			Error::<T>::DuplicateUids
+		);
 		ensure!(row.iter().all(|(target, _)| *target < peers), Error::<T>::InvalidUid);
 		row.retain(|(_, weight)| *weight > 0);
 
-		let others: Vec<u16> = row.iter().filter(|(target, _)| *target != uid).map(|(_, w)| *w).collect();
+		let others: Vec<u16> =
+			row.iter().filter(|(target, _)| *target != uid).map(|(_, w)| *w).collect();
 		let required = MinAllowedWeights::<T>::get().min(peers.saturating_sub(1));
 		ensure!(others.len() >= usize::from(required), Error::<T>::NotEnoughWeights);
 		let total: u64 = others.iter().map(|w| u64::from(*w)).sum();
@@ -48,7 +59,8 @@ impl<T: Config> Pallet<T> {
 		}
 
 		let count = u32::try_from(row.len()).unwrap_or(u32::MAX);
-		let row: BoundedVec<(Uid, u16), T::MaxUids> = row.try_into().map_err(|_| Error::<T>::TooManyWeights)?;
+		let row: BoundedVec<(Uid, u16), T::MaxUids> =
+			row.try_into().map_err(|_| Error::<T>::TooManyWeights)?;
 		let previous = u32::try_from(Weights::<T>::get(uid).len()).unwrap_or(0);
 		Weights::<T>::insert(uid, row);
 		WeightsCount::<T>::mutate(|c| *c = c.saturating_sub(previous).saturating_add(count));
@@ -80,12 +92,16 @@ impl<T: Config> Pallet<T> {
 				hyperparameters.max_weight_limit = limit;
 			},
 			Hyperparameter::MaxAllowedUids(max) => {
-				ensure!(u32::from(max) <= T::MaxUids::get() && max >= PeerCount::<T>::get() && max > 0, invalid);
+				ensure!(
+					u32::from(max) <= T::MaxUids::get() && max >= PeerCount::<T>::get() && max > 0,
+					invalid
+				);
 				hyperparameters.max_allowed_uids = max;
 			},
 			Hyperparameter::ImmunityPeriod(period) => hyperparameters.immunity_period = period,
 			Hyperparameter::RegistrationCost(cost) => hyperparameters.registration_cost = cost,
-			Hyperparameter::WeightsSetRateLimit(limit) => hyperparameters.weights_set_rate_limit = limit,
+			Hyperparameter::WeightsSetRateLimit(limit) =>
+				hyperparameters.weights_set_rate_limit = limit,
 			Hyperparameter::WeightsVersionKey(key) => hyperparameters.weights_version_key = key,
 			Hyperparameter::MaxRegistrationsPerBlock(max) => {
 				ensure!(max > 0, invalid);

@@ -3,7 +3,8 @@ use super::*;
 
 #[test]
 fn a_cabal_voting_only_for_itself_loses_stake_share_every_epoch() {
-	let hyperparameters = crate::Hyperparameters { block_emission: 100_000_000_000, ..test_hyperparameters() };
+	let hyperparameters =
+		crate::Hyperparameters { block_emission: 100_000_000_000, ..test_hyperparameters() };
 	new_test_ext(hyperparameters, vec![]).execute_with(|| {
 		// Six honest peers with 10% each, four cabal peers with 10% each.
 		let uids = register_with_stakes(&[10 * 1_000_000_000; 10]);

@@ -5,7 +5,7 @@ use sp_arithmetic::Perquintill;
 
 const E9: u64 = 1_000_000_000;
 
-/// Tempo 10 and 10^8 rao a block: `E_epoch` = 10^9, as in MECHANISM.md's exact vector.
+/// Tempo 10 and 10^8 rao a block: `E_epoch` = 10^9, as in `docs/mechanism.md`'s exact vector.
 fn vector_hyperparameters() -> crate::Hyperparameters {
 	crate::Hyperparameters { block_emission: E9 / 10, ..test_hyperparameters() }
 }
@@ -23,7 +23,12 @@ fn mechanism_md_exact_vector_through_the_pallet() {
 		let issuance_before = issuance();
 		run_to_block(10);
 		let quarter = Perquintill::from_percent(25);
-		for vector in [Rank::<Test>::get(), Trust::<Test>::get(), Incentive::<Test>::get(), Dividends::<Test>::get()] {
+		for vector in [
+			Rank::<Test>::get(),
+			Trust::<Test>::get(),
+			Incentive::<Test>::get(),
+			Dividends::<Test>::get(),
+		] {
 			assert_eq!(vector.into_inner(), vec![quarter; 4]);
 		}
 		for c in Consensus::<Test>::get() {
@@ -36,7 +41,9 @@ fn mechanism_md_exact_vector_through_the_pallet() {
 			assert_eq!(Bonds::<Test>::get(i).into_inner(), vec![((i + 1) % 4, 250_000_000)]);
 		}
 		assert_eq!(issuance(), issuance_before + E9);
-		assert!(incentive_events().iter().any(|e| matches!(e, Event::EpochCompleted { block: 10, minted, .. } if *minted == E9)));
+		assert!(incentive_events().iter().any(
+			|e| matches!(e, Event::EpochCompleted { block: 10, minted, .. } if *minted == E9)
+		));
 
 		run_to_block(20);
 		assert_eq!(Stake::<Test>::get().into_inner(), vec![1_500_000_000; 4]);
@@ -112,7 +119,10 @@ fn loss_peg_raises_min_allowed_weights() {
 
 #[test]
 fn attribution_mechanism_through_the_pallet() {
-	let hyperparameters = crate::Hyperparameters { mechanism: Mechanism::Attribution2019, ..vector_hyperparameters() };
+	let hyperparameters = crate::Hyperparameters {
+		mechanism: Mechanism::Attribution2019,
+		..vector_hyperparameters()
+	};
 	new_test_ext(hyperparameters, ring_peers()).execute_with(|| {
 		// Peer 0 set no weights, a full self-loop: it keeps everything; the others pass all to 0.
 		for i in 1..4u64 {
@@ -127,7 +137,11 @@ fn attribution_mechanism_through_the_pallet() {
 /// A full metagraph of three, no immunity: peer 0 weights peers 1 and 2, peer 1 weights peer 0,
 /// so uid 2 earns least (1/8 of each epoch) and is the one a newcomer replaces.
 fn three_peers_with_uid_2_weakest() -> sp_io::TestExternalities {
-	let hyperparameters = crate::Hyperparameters { max_allowed_uids: 3, immunity_period: 0, ..vector_hyperparameters() };
+	let hyperparameters = crate::Hyperparameters {
+		max_allowed_uids: 3,
+		immunity_period: 0,
+		..vector_hyperparameters()
+	};
 	let mut ext = new_test_ext(hyperparameters, vec![]);
 	ext.execute_with(|| {
 		register_with_stakes(&[E9, E9, 0]);
@@ -163,7 +177,10 @@ fn a_peer_replaced_in_an_epoch_block_does_not_inherit_its_predecessors_bonds() {
 		assert_ok!(IncentiveModule::register(RuntimeOrigin::signed(9), 1_009));
 		assert_eq!(Uids::<Test>::get(1_009), Some(2));
 		run_to_block(30);
-		assert!(Bonds::<Test>::get(0).iter().all(|(j, _)| *j != 2), "bonds in the predecessor leaked");
+		assert!(
+			Bonds::<Test>::get(0).iter().all(|(j, _)| *j != 2),
+			"bonds in the predecessor leaked"
+		);
 		assert_ok!(IncentiveModule::check_invariants());
 	});
 }

@@ -22,7 +22,9 @@ fn root_sets_every_hyperparameter() {
 			Hyperparameter::MaxRegistrationsPerBlock(2),
 			Hyperparameter::MaxRegistrationsPerInterval(8),
 			Hyperparameter::RegistrationInterval(50),
-			Hyperparameter::BondsMode(BondsMode::MovingAverage { alpha: Perquintill::from_percent(90) }),
+			Hyperparameter::BondsMode(BondsMode::MovingAverage {
+				alpha: Perquintill::from_percent(90),
+			}),
 			Hyperparameter::Mechanism(Mechanism::Attribution2019),
 		];
 		for value in values.clone() {
@@ -31,14 +33,33 @@ fn root_sets_every_hyperparameter() {
 		}
 		let h = Hyperparams::<Test>::get();
 		assert_eq!(
-			(h.tempo, h.rho, h.block_emission, h.activity_cutoff, h.min_allowed_weights, h.max_allowed_uids),
+			(
+				h.tempo,
+				h.rho,
+				h.block_emission,
+				h.activity_cutoff,
+				h.min_allowed_weights,
+				h.max_allowed_uids
+			),
 			(7, 12, 5, 99, 3, 100)
 		);
 		assert_eq!(
-			(h.immunity_period, h.registration_cost, h.weights_set_rate_limit, h.weights_version_key),
+			(
+				h.immunity_period,
+				h.registration_cost,
+				h.weights_set_rate_limit,
+				h.weights_version_key
+			),
 			(11, 77, 4, 9)
 		);
-		assert_eq!((h.max_registrations_per_block, h.max_registrations_per_interval, h.registration_interval), (2, 8, 50));
+		assert_eq!(
+			(
+				h.max_registrations_per_block,
+				h.max_registrations_per_interval,
+				h.registration_interval
+			),
+			(2, 8, 50)
+		);
 		assert_eq!(h.kappa, Perquintill::from_percent(40));
 		assert_eq!(h.max_weight_limit, Perbill::from_percent(30));
 		assert_eq!(h.mechanism, Mechanism::Attribution2019);

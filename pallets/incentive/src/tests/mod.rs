@@ -1,5 +1,10 @@
 //! Tests of the incentive pallet on the mock runtime.
-#![allow(clippy::arithmetic_side_effects, clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used)]
+#![allow(
+	clippy::arithmetic_side_effects,
+	clippy::indexing_slicing,
+	clippy::unwrap_used,
+	clippy::expect_used
+)]
 
 mod collusion;
 mod epoch;
@@ -27,7 +32,11 @@ pub fn register_with_stakes(stakes: &[u64]) -> Vec<Uid> {
 			let (coldkey, hotkey) = (1 + i as u64, 1_001 + i as u64);
 			let uid = register(coldkey, hotkey);
 			if *stake > 0 {
-				assert_ok!(IncentiveModule::add_stake(RuntimeOrigin::signed(coldkey), hotkey, *stake));
+				assert_ok!(IncentiveModule::add_stake(
+					RuntimeOrigin::signed(coldkey),
+					hotkey,
+					*stake
+				));
 			}
 			uid
 		})
@@ -46,10 +55,12 @@ pub fn issuance() -> u64 {
 
 #[test]
 fn genesis_peers_are_registered_with_minted_stake() {
-	new_test_ext(test_hyperparameters(), vec![(1_001, 1, 5_000), (1_002, 2, 7_000)]).execute_with(|| {
-		assert_eq!(PeerCount::<Test>::get(), 2);
-		assert_eq!(IncentiveModule::stake_of(&1_002), 7_000);
-		assert_eq!(TotalStake::<Test>::get(), 12_000);
-		assert_ok!(IncentiveModule::check_invariants());
-	});
+	new_test_ext(test_hyperparameters(), vec![(1_001, 1, 5_000), (1_002, 2, 7_000)]).execute_with(
+		|| {
+			assert_eq!(PeerCount::<Test>::get(), 2);
+			assert_eq!(IncentiveModule::stake_of(&1_002), 7_000);
+			assert_eq!(TotalStake::<Test>::get(), 12_000);
+			assert_ok!(IncentiveModule::check_invariants());
+		},
+	);
 }

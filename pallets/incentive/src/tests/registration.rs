@@ -11,7 +11,11 @@ fn register_assigns_uids_in_order_and_burns_the_cost() {
 		assert_eq!(Balances::balance(&1), ENDOWMENT - 1_000);
 		assert_eq!(issuance(), before - 2_000);
 		assert_eq!(LastUpdate::<Test>::get().into_inner(), vec![1, 1]);
-		assert!(incentive_events().contains(&Event::PeerRegistered { uid: 1, hotkey: 1_002, coldkey: 2 }));
+		assert!(incentive_events().contains(&Event::PeerRegistered {
+			uid: 1,
+			hotkey: 1_002,
+			coldkey: 2
+		}));
 		assert_ok!(IncentiveModule::check_invariants());
 	});
 }
@@ -20,14 +24,20 @@ fn register_assigns_uids_in_order_and_burns_the_cost() {
 fn register_twice_fails() {
 	new_test_ext(test_hyperparameters(), vec![]).execute_with(|| {
 		register(1, 1_001);
-		assert_noop!(IncentiveModule::register(RuntimeOrigin::signed(2), 1_001), Error::<Test>::AlreadyRegistered);
+		assert_noop!(
+			IncentiveModule::register(RuntimeOrigin::signed(2), 1_001),
+			Error::<Test>::AlreadyRegistered
+		);
 	});
 }
 
 #[test]
 fn register_without_funds_fails() {
 	new_test_ext(test_hyperparameters(), vec![]).execute_with(|| {
-		assert_noop!(IncentiveModule::register(RuntimeOrigin::signed(500), 1_001), Error::<Test>::CannotAffordRegistration);
+		assert_noop!(
+			IncentiveModule::register(RuntimeOrigin::signed(500), 1_001),
+			Error::<Test>::CannotAffordRegistration
+		);
 	});
 }
 
@@ -59,10 +69,17 @@ fn per_block_and_per_interval_limits() {
 
 #[test]
 fn full_metagraph_replaces_the_lowest_emission_outside_immunity() {
-	let hyperparameters = crate::Hyperparameters { max_allowed_uids: 3, immunity_period: 5, ..test_hyperparameters() };
+	let hyperparameters = crate::Hyperparameters {
+		max_allowed_uids: 3,
+		immunity_period: 5,
+		..test_hyperparameters()
+	};
 	new_test_ext(hyperparameters, vec![]).execute_with(|| {
 		register_with_stakes(&[10_000, 20_000, 0]);
-		assert_noop!(IncentiveModule::register(RuntimeOrigin::signed(9), 1_009), Error::<Test>::NoReplaceablePeer);
+		assert_noop!(
+			IncentiveModule::register(RuntimeOrigin::signed(9), 1_009),
+			Error::<Test>::NoReplaceablePeer
+		);
 
 		// Peers 0 and 1 vote for 1 and 0; peer 2 earns nothing.
 		set_weights(1_001, vec![1], vec![1]);
@@ -79,12 +96,23 @@ fn full_metagraph_replaces_the_lowest_emission_outside_immunity() {
 		assert_eq!(Balances::balance(&3), coldkey_before + 3_000);
 		assert_eq!(IncentiveModule::stake_of_uid(2), 0);
 		assert_eq!(RegisteredAt::<Test>::get()[2], 10);
-		for results in [Rank::<Test>::get(), Trust::<Test>::get(), Incentive::<Test>::get(), Dividends::<Test>::get()] {
+		for results in [
+			Rank::<Test>::get(),
+			Trust::<Test>::get(),
+			Incentive::<Test>::get(),
+			Dividends::<Test>::get(),
+		] {
 			assert_eq!(results[2], sp_arithmetic::Perquintill::zero());
 		}
 		assert!(incentive_events().iter().any(|e| matches!(
 			e,
-			Event::PeerReplaced { uid: 2, replaced_hotkey: 1_003, hotkey: 1_009, returned_stake: 3_000, .. }
+			Event::PeerReplaced {
+				uid: 2,
+				replaced_hotkey: 1_003,
+				hotkey: 1_009,
+				returned_stake: 3_000,
+				..
+			}
 		)));
 		assert_ok!(IncentiveModule::check_invariants());
 	});

@@ -9,9 +9,19 @@ fn ipv4(a: u8, b: u8, c: u8, d: u8) -> u128 {
 fn serve_axon_stores_the_endpoint() {
 	new_test_ext(test_hyperparameters(), vec![]).execute_with(|| {
 		let uid = register(1, 1_001);
-		assert_ok!(IncentiveModule::serve_axon(RuntimeOrigin::signed(1_001), ipv4(8, 8, 4, 4), 8091, 4, 0, 7));
+		assert_ok!(IncentiveModule::serve_axon(
+			RuntimeOrigin::signed(1_001),
+			ipv4(8, 8, 4, 4),
+			8091,
+			4,
+			0,
+			7
+		));
 		let axon = Axons::<Test>::get(uid).unwrap();
-		assert_eq!((axon.ip, axon.port, axon.ip_type, axon.version, axon.block), (ipv4(8, 8, 4, 4), 8091, 4, 7, 1));
+		assert_eq!(
+			(axon.ip, axon.port, axon.ip_type, axon.version, axon.block),
+			(ipv4(8, 8, 4, 4), 8091, 4, 7, 1)
+		);
 		assert!(incentive_events().contains(&Event::AxonServed { uid, hotkey: 1_001 }));
 	});
 }
@@ -19,7 +29,9 @@ fn serve_axon_stores_the_endpoint() {
 #[test]
 fn serve_axon_errors() {
 	new_test_ext(test_hyperparameters(), vec![]).execute_with(|| {
-		let serve = |hotkey, ip, port, ip_type| IncentiveModule::serve_axon(RuntimeOrigin::signed(hotkey), ip, port, ip_type, 0, 1);
+		let serve = |hotkey, ip, port, ip_type| {
+			IncentiveModule::serve_axon(RuntimeOrigin::signed(hotkey), ip, port, ip_type, 0, 1)
+		};
 		assert_noop!(serve(1_001, ipv4(8, 8, 8, 8), 1, 4), Error::<Test>::NotRegistered);
 		register(1, 1_001);
 		assert_noop!(serve(1_001, ipv4(8, 8, 8, 8), 1, 5), Error::<Test>::InvalidIpType);
@@ -36,7 +48,14 @@ fn loopback_only_where_the_chain_allows_it() {
 	new_test_ext(test_hyperparameters(), vec![]).execute_with(|| {
 		register(1, 1_001);
 		AllowLoopback::<Test>::put(true);
-		assert_ok!(IncentiveModule::serve_axon(RuntimeOrigin::signed(1_001), ipv4(127, 0, 0, 1), 9, 4, 0, 1));
+		assert_ok!(IncentiveModule::serve_axon(
+			RuntimeOrigin::signed(1_001),
+			ipv4(127, 0, 0, 1),
+			9,
+			4,
+			0,
+			1
+		));
 		assert_ok!(IncentiveModule::serve_axon(RuntimeOrigin::signed(1_001), 1, 9, 6, 0, 1));
 	});
 }

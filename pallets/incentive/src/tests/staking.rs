@@ -9,7 +9,10 @@ fn add_and_remove_stake_move_tokens_without_changing_issuance() {
 		assert_eq!(IncentiveModule::stake_of(&1_001), 50_000);
 		assert_eq!(TotalStake::<Test>::get(), 50_000);
 		assert_eq!(issuance(), before);
-		assert_eq!(Balances::balance(&IncentiveModule::stake_account()), 50_000 + EXISTENTIAL_DEPOSIT);
+		assert_eq!(
+			Balances::balance(&IncentiveModule::stake_account()),
+			50_000 + EXISTENTIAL_DEPOSIT
+		);
 		assert_ok!(IncentiveModule::check_invariants());
 
 		assert_ok!(IncentiveModule::remove_stake(RuntimeOrigin::signed(1), 1_001, 20_000));
@@ -18,25 +21,50 @@ fn add_and_remove_stake_move_tokens_without_changing_issuance() {
 		assert_ok!(IncentiveModule::check_invariants());
 		let events = incentive_events();
 		assert!(events.contains(&Event::StakeAdded { hotkey: 1_001, coldkey: 1, amount: 50_000 }));
-		assert!(events.contains(&Event::StakeRemoved { hotkey: 1_001, coldkey: 1, amount: 20_000 }));
+		assert!(events.contains(&Event::StakeRemoved {
+			hotkey: 1_001,
+			coldkey: 1,
+			amount: 20_000
+		}));
 	});
 }
 
 #[test]
 fn staking_errors() {
 	new_test_ext(test_hyperparameters(), vec![]).execute_with(|| {
-		assert_noop!(IncentiveModule::add_stake(RuntimeOrigin::signed(1), 1_001, 10), Error::<Test>::NotRegistered);
-		assert_noop!(IncentiveModule::remove_stake(RuntimeOrigin::signed(1), 1_001, 10), Error::<Test>::NotRegistered);
+		assert_noop!(
+			IncentiveModule::add_stake(RuntimeOrigin::signed(1), 1_001, 10),
+			Error::<Test>::NotRegistered
+		);
+		assert_noop!(
+			IncentiveModule::remove_stake(RuntimeOrigin::signed(1), 1_001, 10),
+			Error::<Test>::NotRegistered
+		);
 		register(1, 1_001);
-		assert_noop!(IncentiveModule::add_stake(RuntimeOrigin::signed(2), 1_001, 10), Error::<Test>::NotOwner);
-		assert_noop!(IncentiveModule::remove_stake(RuntimeOrigin::signed(2), 1_001, 10), Error::<Test>::NotOwner);
-		assert_noop!(IncentiveModule::add_stake(RuntimeOrigin::signed(1), 1_001, 0), Error::<Test>::ZeroAmount);
-		assert_noop!(IncentiveModule::remove_stake(RuntimeOrigin::signed(1), 1_001, 0), Error::<Test>::ZeroAmount);
+		assert_noop!(
+			IncentiveModule::add_stake(RuntimeOrigin::signed(2), 1_001, 10),
+			Error::<Test>::NotOwner
+		);
+		assert_noop!(
+			IncentiveModule::remove_stake(RuntimeOrigin::signed(2), 1_001, 10),
+			Error::<Test>::NotOwner
+		);
+		assert_noop!(
+			IncentiveModule::add_stake(RuntimeOrigin::signed(1), 1_001, 0),
+			Error::<Test>::ZeroAmount
+		);
+		assert_noop!(
+			IncentiveModule::remove_stake(RuntimeOrigin::signed(1), 1_001, 0),
+			Error::<Test>::ZeroAmount
+		);
 		assert_noop!(
 			IncentiveModule::add_stake(RuntimeOrigin::signed(1), 1_001, ENDOWMENT),
 			Error::<Test>::InsufficientBalance
 		);
 		assert_ok!(IncentiveModule::add_stake(RuntimeOrigin::signed(1), 1_001, 100));
-		assert_noop!(IncentiveModule::remove_stake(RuntimeOrigin::signed(1), 1_001, 101), Error::<Test>::NotEnoughStake);
+		assert_noop!(
+			IncentiveModule::remove_stake(RuntimeOrigin::signed(1), 1_001, 101),
+			Error::<Test>::NotEnoughStake
+		);
 	});
 }

@@ -16,32 +16,42 @@ fn set_weights_stores_the_row_sorted_without_zeros() {
 
 #[test]
 fn set_weights_errors() {
-	new_test_ext(crate::Hyperparameters { weights_set_rate_limit: 5, weights_version_key: 3, ..test_hyperparameters() }, vec![])
-		.execute_with(|| {
-			let call = |hotkey, uids: Vec<Uid>, weights: Vec<u16>, key| {
-				IncentiveModule::set_weights(RuntimeOrigin::signed(hotkey), uids, weights, key)
-			};
-			assert_noop!(call(1_001, vec![0], vec![1], 3), Error::<Test>::NotRegistered);
-			register_with_stakes(&[0, 0, 0, 0]);
-			assert_noop!(call(1_001, vec![1, 2], vec![1], 3), Error::<Test>::WeightVecLengthMismatch);
-			assert_noop!(call(1_001, vec![1, 1], vec![1, 2], 3), Error::<Test>::DuplicateUids);
-			assert_noop!(call(1_001, vec![1, 9], vec![1, 2], 3), Error::<Test>::InvalidUid);
-			assert_noop!(call(1_001, vec![1], vec![1], 2), Error::<Test>::IncorrectWeightVersionKey);
-			assert_noop!(call(1_001, vec![0], vec![1], 3), Error::<Test>::NotEnoughWeights);
-			assert_noop!(call(1_001, vec![1], vec![0], 3), Error::<Test>::NotEnoughWeights);
-			assert_noop!(call(1_001, (0..65).collect(), vec![1; 65], 3), Error::<Test>::TooManyWeights);
-			assert_ok!(call(1_001, vec![1], vec![1], 3));
-			assert_noop!(call(1_001, vec![2], vec![1], 3), Error::<Test>::SettingWeightsTooFast);
-			run_to_block(6);
-			assert_ok!(call(1_001, vec![2], vec![1], 3));
-		});
+	new_test_ext(
+		crate::Hyperparameters {
+			weights_set_rate_limit: 5,
+			weights_version_key: 3,
+			..test_hyperparameters()
+		},
+		vec![],
+	)
+	.execute_with(|| {
+		let call = |hotkey, uids: Vec<Uid>, weights: Vec<u16>, key| {
+			IncentiveModule::set_weights(RuntimeOrigin::signed(hotkey), uids, weights, key)
+		};
+		assert_noop!(call(1_001, vec![0], vec![1], 3), Error::<Test>::NotRegistered);
+		register_with_stakes(&[0, 0, 0, 0]);
+		assert_noop!(call(1_001, vec![1, 2], vec![1], 3), Error::<Test>::WeightVecLengthMismatch);
+		assert_noop!(call(1_001, vec![1, 1], vec![1, 2], 3), Error::<Test>::DuplicateUids);
+		assert_noop!(call(1_001, vec![1, 9], vec![1, 2], 3), Error::<Test>::InvalidUid);
+		assert_noop!(call(1_001, vec![1], vec![1], 2), Error::<Test>::IncorrectWeightVersionKey);
+		assert_noop!(call(1_001, vec![0], vec![1], 3), Error::<Test>::NotEnoughWeights);
+		assert_noop!(call(1_001, vec![1], vec![0], 3), Error::<Test>::NotEnoughWeights);
+		assert_noop!(call(1_001, (0..65).collect(), vec![1; 65], 3), Error::<Test>::TooManyWeights);
+		assert_ok!(call(1_001, vec![1], vec![1], 3));
+		assert_noop!(call(1_001, vec![2], vec![1], 3), Error::<Test>::SettingWeightsTooFast);
+		run_to_block(6);
+		assert_ok!(call(1_001, vec![2], vec![1], 3));
+	});
 }
 
 #[test]
 fn min_allowed_weights_and_max_weight_limit() {
 	new_test_ext(test_hyperparameters(), vec![]).execute_with(|| {
 		register_with_stakes(&[0, 0, 0, 0]);
-		assert_ok!(IncentiveModule::set_hyperparameter(RuntimeOrigin::root(), Hyperparameter::MinAllowedWeights(2)));
+		assert_ok!(IncentiveModule::set_hyperparameter(
+			RuntimeOrigin::root(),
+			Hyperparameter::MinAllowedWeights(2)
+		));
 		assert_noop!(
 			IncentiveModule::set_weights(RuntimeOrigin::signed(1_001), vec![0, 1], vec![1, 1], 0),
 			Error::<Test>::NotEnoughWeights

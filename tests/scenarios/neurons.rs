@@ -2,10 +2,9 @@
 //! the other's endpoint from the metagraph, queries it through its dendrite, and sets weights
 //! on it; the chain client names module errors and unreachable nodes.
 
-mod common;
-
 use std::{net::SocketAddr, time::Duration};
 
+use bittensor_e2e::{neuron_binary, node::NodeProcess};
 use bittensor_neuron::{
 	axon::{self, AxonConfig, Peers},
 	chain::{ChainClient, ChainError},
@@ -13,7 +12,6 @@ use bittensor_neuron::{
 	model::{EmbeddingModel, Model},
 };
 use bittensor_primitives::{json::MetagraphJson, TOKEN};
-use common::NodeProcess;
 use sp_core::{
 	crypto::{AccountId32, Ss58Codec},
 	sr25519, Pair,
@@ -35,7 +33,8 @@ fn endpoint(metagraph: &MetagraphJson, hotkey: &AccountId32) -> PeerEndpoint {
 		.find(|neuron| AccountId32::from_ss58check(&neuron.hotkey).ok().as_ref() == Some(hotkey))
 		.expect("the hotkey is in the metagraph");
 	let axon = neuron.axon.as_ref().expect("the peer published its axon");
-	let address: SocketAddr = format!("{}:{}", axon.ip, axon.port).parse().expect("an IPv4 endpoint");
+	let address: SocketAddr =
+		format!("{}:{}", axon.ip, axon.port).parse().expect("an IPv4 endpoint");
 	PeerEndpoint { uid: neuron.uid, hotkey: hotkey.clone(), address }
 }
 
@@ -47,7 +46,10 @@ fn two_neurons_register_serve_query_each_other_and_set_weights() {
 	let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
 	runtime.block_on(async {
 		let unreachable = ChainClient::connect("ws://127.0.0.1:1").await;
-		assert!(matches!(unreachable, Err(ChainError::Unreachable { .. })), "an unreachable node is named as such");
+		assert!(
+			matches!(unreachable, Err(ChainError::Unreachable { .. })),
+			"an unreachable node is named as such"
+		);
 
 		let chain = ChainClient::connect(&node.ws_url()).await.expect("connect to the dev node");
 		let (alice, bob) = (key("//Alice"), key("//Bob"));
@@ -56,23 +58,41 @@ fn two_neurons_register_serve_query_each_other_and_set_weights() {
 
 		// Each coldkey funds its hotkey's fees (weight-based, about 0.3 TAO a call) and registers
 		// it; the two run side by side.
-		let (funded_a, funded_b) = tokio::join!(chain.transfer(&alice, &a, 10 * TOKEN), chain.transfer(&bob, &b, 10 * TOKEN));
+		let (funded_a, funded_b) = tokio::join!(
+			chain.transfer(&alice, &a, 10 * TOKEN),
+			chain.transfer(&bob, &b, 10 * TOKEN)
+		);
 		funded_a.expect("fund hotkey A");
 		funded_b.expect("fund hotkey B");
-		let (registered_a, registered_b) = tokio::join!(chain.register(&alice, &a), chain.register(&bob, &b));
+		let (registered_a, registered_b) =
+			tokio::join!(chain.register(&alice, &a), chain.register(&bob, &b));
 		registered_a.expect("register hotkey A");
 		registered_b.expect("register hotkey B");
 
 		let metagraph = chain.metagraph().await.expect("read the metagraph");
 		let listen: SocketAddr = "127.0.0.1:0".parse().expect("an address");
-		let axon_a = axon::serve(a.clone(), EmbeddingModel::new(1), Peers::from_metagraph(&metagraph), AxonConfig::default(), listen)
-			.await
-			.expect("axon A listens");
-		let axon_b = axon::serve(b.clone(), EmbeddingModel::new(2), Peers::from_metagraph(&metagraph), AxonConfig::default(), listen)
-			.await
-			.expect("axon B listens");
-		let (served_a, served_b) =
-			tokio::join!(chain.serve_axon(&hot_a, axon_a.local_addr, 0, 1), chain.serve_axon(&hot_b, axon_b.local_addr, 0, 1));
+		let axon_a = axon::serve(
+			a.clone(),
+			EmbeddingModel::new(1),
+			Peers::from_metagraph(&metagraph),
+			AxonConfig::default(),
+			listen,
+		)
+		.await
+		.expect("axon A listens");
+		let axon_b = axon::serve(
+			b.clone(),
+			EmbeddingModel::new(2),
+			Peers::from_metagraph(&metagraph),
+			AxonConfig::default(),
+			listen,
+		)
+		.await
+		.expect("axon B listens");
+		let (served_a, served_b) = tokio::join!(
+			chain.serve_axon(&hot_a, axon_a.local_addr, 0, 1),
+			chain.serve_axon(&hot_b, axon_b.local_addr, 0, 1)
+		);
 		served_a.expect("publish axon A");
 		served_b.expect("publish axon B");
 
@@ -84,34 +104,42 @@ fn two_neurons_register_serve_query_each_other_and_set_weights() {
 		let tokens: Vec<i64> = (0..16).collect();
 		let results = dendrite.forward(std::slice::from_ref(&peer_b), &tokens, 2, 8).await;
 		assert_eq!(results.outcomes, vec![Outcome::Success]);
-		assert_eq!(results.representations[0], EmbeddingModel::new(2).forward(&tokens, 2, 8).expect("embeddings"));
+		assert_eq!(
+			results.representations[0],
+			EmbeddingModel::new(2).forward(&tokens, 2, 8).expect("embeddings")
+		);
 
 		// A caller B does not know is refused; so is a peer that went away (masked, zeros).
 		let stranger = Dendrite::new(key("//Stranger"), Duration::from_secs(5));
 		let refused = stranger.forward(std::slice::from_ref(&peer_b), &tokens, 2, 8).await;
-		assert!(matches!(&refused.outcomes[0], Outcome::Refused { code: Code::PermissionDenied, .. }));
+		assert!(matches!(
+			&refused.outcomes[0],
+			Outcome::Refused { code: Code::PermissionDenied, .. }
+		));
 		let peer_a = endpoint(&metagraph, &a);
 		axon_a.shutdown().await.expect("stop axon A");
-		let gone = Dendrite::new(hot_b.clone(), Duration::from_secs(2)).forward(&[peer_a.clone()], &tokens, 2, 8).await;
+		let gone = Dendrite::new(hot_b.clone(), Duration::from_secs(2))
+			.forward(std::slice::from_ref(&peer_a), &tokens, 2, 8)
+			.await;
 		assert_eq!(gone.mask(), vec![true]);
 		assert!(gone.representations[0].iter().all(|value| *value == 0.0));
 
 		// A scores B on chain; a malformed weight vector gets the pallet's named error.
 		let duplicate = chain.set_weights(&hot_b, &[peer_a.uid, peer_a.uid], &[1, 1], 0).await;
-		assert_eq!(duplicate.as_ref().err().and_then(ChainError::module_error), Some("Incentive::DuplicateUids"), "{duplicate:?}");
-		chain.set_weights(&hot_a, &[peer_b.uid], &[u16::MAX], 0).await.expect("set A's weights");
+		assert_eq!(
+			duplicate.as_ref().err().and_then(ChainError::module_error),
+			Some("Incentive::DuplicateUids"),
+			"{duplicate:?}"
+		);
+		chain
+			.set_weights(&hot_a, &[peer_b.uid], &[u16::MAX], 0)
+			.await
+			.expect("set A's weights");
 		let metagraph = chain.metagraph().await.expect("read the metagraph");
 		let weights = &metagraph.neurons[usize::from(peer_a.uid)].weights;
 		assert_eq!(weights, &vec![(peer_b.uid, u16::MAX)]);
 		axon_b.shutdown().await.expect("stop axon B");
 	});
-}
-
-/// The `neuron` binary, which the workspace build puts beside `bittensor-node`.
-fn neuron_binary() -> std::path::PathBuf {
-	let path = std::path::Path::new(common::node_binary()).with_file_name("neuron");
-	assert!(path.exists(), "{} is missing: build it with `cargo build --release -p bittensor-neuron`", path.display());
-	path
 }
 
 /// Runs `neuron` with the test's wallets and password.
@@ -127,7 +155,11 @@ fn neuron(wallets: &std::path::Path, args: &[&str]) -> std::process::Output {
 
 fn succeeded(output: std::process::Output) -> String {
 	let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-	assert!(output.status.success(), "neuron failed:\n{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+	assert!(
+		output.status.success(),
+		"neuron failed:\n{stdout}\n{}",
+		String::from_utf8_lossy(&output.stderr)
+	);
 	stdout
 }
 
@@ -150,7 +182,10 @@ fn the_neuron_command_line_registers_stakes_serves_and_prints_the_metagraph() {
 	};
 
 	succeeded(neuron(wallets, &["wallet", "import", "--wallet", "dev", "--secret", "//Alice"]));
-	succeeded(neuron(wallets, &["wallet", "import", "--wallet", "dev", "--hotkey", "hot", "--secret", "//Alice//hot"]));
+	succeeded(neuron(
+		wallets,
+		&["wallet", "import", "--wallet", "dev", "--hotkey", "hot", "--secret", "//Alice//hot"],
+	));
 	let hotkey = account(&key("//Alice//hot"));
 	let address = hotkey.to_ss58check();
 
@@ -158,7 +193,10 @@ fn the_neuron_command_line_registers_stakes_serves_and_prints_the_metagraph() {
 	assert!(registered.contains(&format!("registered {address} as uid 0")), "{registered}");
 	let again = run(&["register"]);
 	assert!(!again.status.success());
-	assert!(String::from_utf8_lossy(&again.stderr).contains("Incentive::AlreadyRegistered"), "{again:?}");
+	assert!(
+		String::from_utf8_lossy(&again.stderr).contains("Incentive::AlreadyRegistered"),
+		"{again:?}"
+	);
 
 	let staked = succeeded(run(&["stake", "add", "--amount", "2.5"]));
 	assert!(staked.contains("now has 2.500000000 TAO staked"), "{staked}");
@@ -167,15 +205,21 @@ fn the_neuron_command_line_registers_stakes_serves_and_prints_the_metagraph() {
 	let too_much = run(&["stake", "remove", "--amount", "100"]);
 	assert!(String::from_utf8_lossy(&too_much.stderr).contains("Incentive::"), "{too_much:?}");
 	let garbage = run(&["stake", "add", "--amount", "lots"]);
-	assert!(String::from_utf8_lossy(&garbage.stderr).contains("is not an amount of TAO"), "{garbage:?}");
+	assert!(
+		String::from_utf8_lossy(&garbage.stderr).contains("is not an amount of TAO"),
+		"{garbage:?}"
+	);
 
 	// The hotkey pays for publishing its endpoint.
 	let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
 	runtime.block_on(async {
 		let chain = ChainClient::connect(&url).await.expect("connect");
-		chain.transfer(&key("//Alice"), &hotkey, 10 * TOKEN).await.expect("fund the hotkey");
+		chain
+			.transfer(&key("//Alice"), &hotkey, 10 * TOKEN)
+			.await
+			.expect("fund the hotkey");
 	});
-	let port = common::free_port().to_string();
+	let port = bittensor_e2e::node::free_port().to_string();
 	let listen = format!("127.0.0.1:{port}");
 	let mut args = chain_args(&["serve", "--listen", &listen]);
 	args.insert(0, wallets.display().to_string());
@@ -185,21 +229,42 @@ fn the_neuron_command_line_registers_stakes_serves_and_prints_the_metagraph() {
 		.stdout(std::process::Stdio::piped())
 		.spawn()
 		.expect("start neuron serve");
-	let mut lines = std::io::BufRead::lines(std::io::BufReader::new(serving.stdout.take().expect("its stdout")));
+	let mut lines = std::io::BufRead::lines(std::io::BufReader::new(
+		serving.stdout.take().expect("its stdout"),
+	));
 	let first = lines.next().and_then(Result::ok).unwrap_or_default();
 	assert!(first.contains(&format!("uid 0 serving on {listen}")), "{first}");
 
 	let table = succeeded(neuron(wallets, &["metagraph", "--url", &url]));
 	let header = table.lines().nth(1).unwrap_or_default();
-	for column in ["uid", "hotkey", "stake", "rank", "trust", "consensus", "incentive", "dividends", "emission", "endpoint"] {
+	for column in [
+		"uid",
+		"hotkey",
+		"stake",
+		"rank",
+		"trust",
+		"consensus",
+		"incentive",
+		"dividends",
+		"emission",
+		"endpoint",
+	] {
 		assert!(header.contains(column), "{table}");
 	}
-	let row = table.lines().find(|line| line.contains(&address)).unwrap_or_else(|| panic!("{table}"));
+	let row = table
+		.lines()
+		.find(|line| line.contains(&address))
+		.unwrap_or_else(|| panic!("{table}"));
 	assert!(row.contains("1.500000000") && row.contains(&listen), "{table}");
 
-	let _ = std::process::Command::new("kill").args(["-INT", &serving.id().to_string()]).status();
+	let _ = std::process::Command::new("kill")
+		.args(["-INT", &serving.id().to_string()])
+		.status();
 	assert!(serving.wait().expect("neuron serve exits").success());
 
 	let unreachable = neuron(wallets, &["metagraph", "--url", "ws://127.0.0.1:1"]);
-	assert!(String::from_utf8_lossy(&unreachable.stderr).contains("cannot reach a node"), "{unreachable:?}");
+	assert!(
+		String::from_utf8_lossy(&unreachable.stderr).contains("cannot reach a node"),
+		"{unreachable:?}"
+	);
 }

@@ -1,11 +1,9 @@
 //! A `--dev` node produces and finalizes blocks, accepts a transfer signed with @polkadot/api,
 //! and resumes from its best block when restarted on the same base path.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{run_e2e_script, NodeProcess};
+use bittensor_e2e::{node::NodeProcess, scripts::run_e2e_script};
 
 #[test]
 fn dev_node_finalizes_blocks_and_accepts_a_polkadot_js_transfer() {

@@ -1,8 +1,7 @@
-//! Real `bittensor-node` processes for the integration tests: started on free local ports,
-//! queried over JSON-RPC, and killed when dropped (also when a test fails, which then prints
-//! the end of the node's log).
-
-#![allow(dead_code)] // each test binary uses a different part of this module
+//! Real `bittensor-node` processes: every port chosen by the node itself (port 0) and read
+//! back from its log or its RPC, so nodes of scenarios running side by side, in one process or
+//! in several, never ask for the same port; queried over JSON-RPC, and killed when dropped
+//! (also when a test fails, which then prints the end of the node's log).
 
 use std::{
 	fs::File,
@@ -17,13 +16,10 @@ use std::{
 
 use serde_json::{json, Value};
 
-/// Path of the node binary cargo built for these tests.
-pub fn node_binary() -> &'static str {
-	env!("CARGO_BIN_EXE_bittensor-node")
-}
+use crate::node_binary;
 
 /// A port nobody listens on right now and that this test process has not handed out before,
-/// so nodes started by tests running in parallel do not ask for the same port.
+/// for programs that must be told their port (a node's port is chosen by the node itself).
 pub fn free_port() -> u16 {
 	static HANDED_OUT: Mutex<Vec<u16>> = Mutex::new(Vec::new());
 	let mut handed_out = HANDED_OUT.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
@@ -45,25 +41,21 @@ fn rpc_address_in_log(line: &str) -> Option<SocketAddr> {
 	addresses.split(',').next()?.trim().parse().ok()
 }
 
-/// A running node process with its ports and log file.
+/// A running node process with its RPC port and log file.
 pub struct NodeProcess {
 	name: String,
 	child: Child,
 	log_path: PathBuf,
 	/// JSON-RPC (HTTP and WebSocket) port.
 	pub rpc_port: u16,
-	/// libp2p port.
-	pub p2p_port: u16,
-	/// Prometheus metrics port.
-	pub prometheus_port: u16,
 }
 
 impl NodeProcess {
-	/// Starts `bittensor-node` with `args` plus free RPC, p2p and Prometheus ports; its log goes
-	/// to `<log_dir>/<name>.log`. Returns once the RPC server listens, on the port the node
-	/// reports: a node whose requested RPC port was taken meanwhile binds a random one.
+	/// Starts `bittensor-node` with `args`, its RPC, p2p and Prometheus servers on ports the
+	/// system picks; its log goes to `<log_dir>/<name>.log`. Returns once the RPC server
+	/// listens, with the port the node reports.
 	pub fn start(name: &str, log_dir: &Path, args: &[&str]) -> Self {
-		let mut node = Self::spawn(name, log_dir, args, free_port());
+		let mut node = Self::spawn(name, log_dir, args, 0);
 		node.rpc_port = node.listening_rpc_port();
 		node
 	}
@@ -79,20 +71,18 @@ impl NodeProcess {
 
 	/// Spawns the node process without waiting for it.
 	fn spawn(name: &str, log_dir: &Path, args: &[&str], rpc_port: u16) -> Self {
-		let (p2p_port, prometheus_port) = (free_port(), free_port());
 		let log_path = log_dir.join(format!("{name}.log"));
 		let log = File::create(&log_path).expect("create the node's log file");
 		let child = Command::new(node_binary())
 			.args(args)
 			.args(["--rpc-port", &rpc_port.to_string()])
-			.args(["--port", &p2p_port.to_string()])
-			.args(["--prometheus-port", &prometheus_port.to_string()])
+			.args(["--port", "0", "--prometheus-port", "0"])
 			.args(["--no-telemetry", "--no-mdns", "--rpc-cors", "all"])
 			.stdout(Stdio::null())
 			.stderr(log)
 			.spawn()
 			.expect("start bittensor-node");
-		Self { name: name.to_string(), child, log_path, rpc_port, p2p_port, prometheus_port }
+		Self { name: name.to_string(), child, log_path, rpc_port }
 	}
 
 	/// Waits for the node to log the address of its RPC server and returns that port.
@@ -100,7 +90,10 @@ impl NodeProcess {
 		let log_path = self.log_path.clone();
 		let address = self.wait_for("JSON-RPC server in the log", Duration::from_secs(60), |_| {
 			let log = File::open(&log_path).ok()?;
-			BufReader::new(log).lines().map_while(Result::ok).find_map(|line| rpc_address_in_log(&line))
+			BufReader::new(log)
+				.lines()
+				.map_while(Result::ok)
+				.find_map(|line| rpc_address_in_log(&line))
 		});
 		address.port()
 	}
@@ -138,7 +131,7 @@ impl NodeProcess {
 		block_number(&header)
 	}
 
-	/// Polls `probe` every 500 ms until it returns `Some`, failing the test after `timeout`.
+	/// Polls `probe` every 250 ms until it returns `Some`, failing the test after `timeout`.
 	pub fn wait_for<T>(
 		&mut self,
 		what: &str,
@@ -156,7 +149,7 @@ impl NodeProcess {
 			if Instant::now() > deadline {
 				panic!("{}: no {what} within {} s", self.name, timeout.as_secs());
 			}
-			sleep(Duration::from_millis(500));
+			sleep(Duration::from_millis(250));
 		}
 	}
 
@@ -174,16 +167,18 @@ impl NodeProcess {
 		})
 	}
 
-	/// The libp2p address of this node, with its peer id read from its log.
+	/// The node's libp2p address on the loopback interface, with its peer id, as its RPC
+	/// reports it (`system_localListenAddresses`).
 	pub fn multiaddr(&mut self) -> String {
-		let log_path = self.log_path.clone();
-		let peer_id = self.wait_for("local peer id in the log", Duration::from_secs(60), |_| {
-			let log = File::open(&log_path).ok()?;
-			BufReader::new(log).lines().map_while(Result::ok).find_map(|line| {
-				line.split("Local node identity is: ").nth(1).map(|id| id.trim().to_string())
-			})
-		});
-		format!("/ip4/127.0.0.1/tcp/{}/p2p/{peer_id}", self.p2p_port)
+		self.wait_for("a loopback listen address", Duration::from_secs(60), |node| {
+			let addresses = node.rpc("system_localListenAddresses", json!([])).ok()?;
+			addresses
+				.as_array()?
+				.iter()
+				.filter_map(Value::as_str)
+				.find(|address| address.starts_with("/ip4/127.0.0.1/tcp/"))
+				.map(str::to_string)
+		})
 	}
 
 	/// Stops the node with SIGINT, as Ctrl-C would, and waits for it to exit.
@@ -221,50 +216,4 @@ impl Drop for NodeProcess {
 fn block_number(header: &Value) -> Result<u32, String> {
 	let hex = header["number"].as_str().ok_or_else(|| format!("no number in {header}"))?;
 	u32::from_str_radix(hex.trim_start_matches("0x"), 16).map_err(|error| error.to_string())
-}
-
-/// Runs `e2e/<script>` with Node.js against `node`, failing the test (with the script's
-/// output) unless it exits successfully; returns its standard output.
-pub fn run_e2e_script(script: &str, node: &NodeProcess) -> String {
-	let output = Command::new("node")
-		.arg(repo_root().join("e2e").join(script))
-		.arg(node.ws_url())
-		.output()
-		.expect("run node (Node.js); scripts/setup.sh installs it");
-	let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-	let stderr = String::from_utf8_lossy(&output.stderr);
-	assert!(output.status.success(), "{script} failed:\n{stdout}\n{stderr}");
-	println!("{stdout}");
-	stdout
-}
-
-/// Repository root (the node crate's parent directory).
-pub fn repo_root() -> PathBuf {
-	Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-/// The Python interpreter of the end-to-end virtual environment that `scripts/setup.sh`
-/// creates (`$BITTENSOR_VENV`, by default `~/.cache/bittensor/venv`).
-pub fn venv_python() -> PathBuf {
-	let venv = std::env::var_os("BITTENSOR_VENV").map(PathBuf::from).unwrap_or_else(|| {
-		let home = std::env::var_os("HOME").expect("HOME is set");
-		Path::new(&home).join(".cache/bittensor/venv")
-	});
-	venv.join("bin/python")
-}
-
-/// Runs `e2e/<script>` with the virtual environment's Python against `node`, failing the test
-/// (with the script's output) unless it exits successfully; returns its standard output.
-pub fn run_python_script(script: &str, node: &NodeProcess) -> String {
-	let python = venv_python();
-	let output = Command::new(&python)
-		.arg(repo_root().join("e2e").join(script))
-		.arg(node.ws_url())
-		.output()
-		.unwrap_or_else(|error| panic!("run {}: {error}; scripts/setup.sh creates it", python.display()));
-	let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-	let stderr = String::from_utf8_lossy(&output.stderr);
-	assert!(output.status.success(), "{script} failed:\n{stdout}\n{stderr}");
-	println!("{stdout}");
-	stdout
 }

@@ -1,8 +1,6 @@
 //! The clients people script the chain with, against a real `--dev` node (10-block tempo):
 //! @polkadot/api (runtime API and custom RPC), py-substrate-interface (module errors and
-//! storage), and the README's "Scripting the chain" examples run exactly as written.
-
-mod common;
+//! storage), and the "Scripting the chain" examples of `docs/clients.md` run exactly as written.
 
 use std::{
 	path::{Path, PathBuf},
@@ -10,11 +8,15 @@ use std::{
 	time::Duration,
 };
 
-use common::{repo_root, run_e2e_script, run_python_script, venv_python, NodeProcess};
+use bittensor_e2e::{
+	node::NodeProcess,
+	repo_root,
+	scripts::{run_e2e_script, run_python_script, venv_python},
+};
 use serde_json::json;
 
-/// The port the README's examples connect to (the node's default).
-const README_RPC_PORT: u16 = 9944;
+/// The port the documented examples connect to (the node's default).
+const EXAMPLES_RPC_PORT: u16 = 9944;
 /// How @polkadot/api-cli prints System's `ExtrinsicSuccess` event (pallet 0, event 0).
 const EXTRINSIC_SUCCESS: &str = "\"index\": \"0x0000\"";
 /// How @polkadot/api-cli prints System's `ExtrinsicFailed` event (pallet 0, event 1).
@@ -39,23 +41,27 @@ fn substrate_interface_gets_the_named_module_error_and_reads_storage() {
 	let dir = tempfile::tempdir().expect("temp dir");
 	let node = dev_node(dir.path());
 	let stdout = run_python_script("set_weights.py", &node);
-	assert!(stdout.contains("duplicate uids rejected: DuplicateUids"), "unexpected output:\n{stdout}");
+	assert!(
+		stdout.contains("duplicate uids rejected: DuplicateUids"),
+		"unexpected output:\n{stdout}"
+	);
 	assert!(stdout.contains("python ok"), "unexpected output:\n{stdout}");
 }
 
-/// One fenced code block of the README: its language and its text.
+/// One fenced code block of `docs/clients.md`: its language and its text.
 struct Example {
 	language: String,
 	code: String,
 }
 
-/// The fenced code blocks of the README's "Scripting the chain" section, in order.
+/// The fenced code blocks of the "Scripting the chain" section of `docs/clients.md`, in order.
 fn scripting_examples() -> Vec<Example> {
-	let readme = std::fs::read_to_string(repo_root().join("README.md")).expect("read README.md");
-	let section = readme
+	let document =
+		std::fs::read_to_string(repo_root().join("docs/clients.md")).expect("read docs/clients.md");
+	let section = document
 		.split("\n## Scripting the chain\n")
 		.nth(1)
-		.expect("README has a 'Scripting the chain' section")
+		.expect("docs/clients.md has a 'Scripting the chain' section")
 		.split("\n## ")
 		.next()
 		.unwrap_or_default();
@@ -63,14 +69,15 @@ fn scripting_examples() -> Vec<Example> {
 	let mut lines = section.lines();
 	while let Some(line) = lines.next() {
 		if let Some(language) = line.strip_prefix("```").filter(|language| !language.is_empty()) {
-			let code: Vec<&str> = lines.by_ref().take_while(|line| !line.starts_with("```")).collect();
+			let code: Vec<&str> =
+				lines.by_ref().take_while(|line| !line.starts_with("```")).collect();
 			examples.push(Example { language: language.to_string(), code: code.join("\n") + "\n" });
 		}
 	}
 	examples
 }
 
-/// Runs one README example from the repository root, as a reader pasting it would; returns
+/// Runs one documented example from the repository root, as a reader pasting it would; returns
 /// its output, failing the test if it exits unsuccessfully.
 fn run_example(example: &Example, scratch: &Path) -> String {
 	let root = repo_root();
@@ -82,48 +89,71 @@ fn run_example(example: &Example, scratch: &Path) -> String {
 		},
 		"js" => {
 			// Saved beside the e2e scripts so that its imports resolve to e2e/node_modules.
-			let path = root.join("e2e").join(".readme-example.mjs");
+			let path = root.join("e2e").join(".docs-example.mjs");
 			std::fs::write(&path, &example.code).expect("write the js example");
 			let mut command = Command::new("node");
 			command.arg(path);
 			command
 		},
 		"python" => {
-			let path: PathBuf = scratch.join("readme_example.py");
+			let path: PathBuf = scratch.join("docs_example.py");
 			std::fs::write(&path, &example.code).expect("write the python example");
 			let mut command = Command::new(venv_python());
 			command.arg(path);
 			command
 		},
-		other => panic!("README example in an unexpected language: {other}"),
+		other => panic!("docs/clients.md example in an unexpected language: {other}"),
 	};
-	let output = command.current_dir(&root).output().expect("run a README example");
+	let output = command.current_dir(&root).output().expect("run a documented example");
 	let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
 	let stderr = String::from_utf8_lossy(&output.stderr);
-	assert!(output.status.success(), "README {} example failed:\n{}\n{stdout}\n{stderr}", example.language, example.code);
+	assert!(
+		output.status.success(),
+		"docs/clients.md {} example failed:\n{}\n{stdout}\n{stderr}",
+		example.language,
+		example.code
+	);
 	println!("{stdout}");
 	stdout
 }
 
 #[test]
-fn readme_scripting_examples_run_as_written() {
+fn documented_scripting_examples_run_as_written() {
 	let dir = tempfile::tempdir().expect("temp dir");
-	let mut node = NodeProcess::start_with_rpc_port("readme", dir.path(), &["--dev", "--tmp"], README_RPC_PORT);
+	let mut node = NodeProcess::start_with_rpc_port(
+		"examples",
+		dir.path(),
+		&["--dev", "--tmp"],
+		EXAMPLES_RPC_PORT,
+	);
 	node.wait_for_best(1, Duration::from_secs(120));
 
 	let examples = scripting_examples();
 	let languages: Vec<&str> = examples.iter().map(|example| example.language.as_str()).collect();
-	assert_eq!(languages, ["sh", "js", "python"], "the section's examples changed: update this test");
+	assert_eq!(
+		languages,
+		["sh", "js", "python"],
+		"the section's examples changed: update this test"
+	);
 
 	// The api-cli one-liners exit 0 even when an extrinsic fails. Its output names no event:
 	// a failed call shows a `dispatchError` and System's `ExtrinsicFailed` event, index 0x0001.
 	let cli = run_example(&examples[0], dir.path());
-	assert!(!cli.contains("\"dispatchError\"") && !cli.contains(EXTRINSIC_FAILED), "an api-cli extrinsic failed:\n{cli}");
+	assert!(
+		!cli.contains("\"dispatchError\"") && !cli.contains(EXTRINSIC_FAILED),
+		"an api-cli extrinsic failed:\n{cli}"
+	);
 	let transactions = examples[0].code.lines().filter(|line| line.contains(" tx.")).count();
 	let included = cli.matches("\"inBlock\"").count();
 	let succeeded = cli.matches(EXTRINSIC_SUCCESS).count();
-	assert!(transactions >= 3 && included == transactions, "{included} of {transactions} extrinsics in a block:\n{cli}");
-	assert!(succeeded >= transactions, "{succeeded} ExtrinsicSuccess events for {transactions} extrinsics:\n{cli}");
+	assert!(
+		transactions >= 3 && included == transactions,
+		"{included} of {transactions} extrinsics in a block:\n{cli}"
+	);
+	assert!(
+		succeeded >= transactions,
+		"{succeeded} ExtrinsicSuccess events for {transactions} extrinsics:\n{cli}"
+	);
 	assert!(cli.contains("\"neurons\""), "no metagraph in the api-cli output:\n{cli}");
 
 	// What the one-liners did is on chain: Bob's hotkey is uid 0 with all its weight on uid 1.
@@ -132,19 +162,30 @@ fn readme_scripting_examples_run_as_written() {
 	assert_eq!(bob["weights"], json!([[1, 65535]]));
 
 	let js = run_example(&examples[1], dir.path());
-	assert!(js.contains("5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty"), "the js example did not show Bob's hotkey:\n{js}");
+	assert!(
+		js.contains("5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty"),
+		"the js example did not show Bob's hotkey:\n{js}"
+	);
 	let python = run_example(&examples[2], dir.path());
-	assert!(python.contains("False DuplicateUids"), "the python example did not show the module error:\n{python}");
-	assert!(python.contains("(1, 65535)"), "the python example did not show Bob's weights:\n{python}");
+	assert!(
+		python.contains("False DuplicateUids"),
+		"the python example did not show the module error:\n{python}"
+	);
+	assert!(
+		python.contains("(1, 65535)"),
+		"the python example did not show Bob's weights:\n{python}"
+	);
 
 	// The RPC's errors name what is wrong.
-	let unknown_uid = node.rpc("metagraph_neuron", json!([77])).expect_err("uid 77 is not registered");
+	let unknown_uid =
+		node.rpc("metagraph_neuron", json!([77])).expect_err("uid 77 is not registered");
 	assert!(unknown_uid.contains("uid 77 is not a registered peer"), "{unknown_uid}");
 	let unknown_block = node
 		.rpc("metagraph_get", json!([format!("0x{}", "ab".repeat(32))]))
 		.expect_err("no such block");
 	assert!(unknown_block.contains("is not known to this node"), "{unknown_block}");
-	let hyperparameters = node.rpc("metagraph_hyperparameters", json!([])).expect("hyperparameters");
+	let hyperparameters =
+		node.rpc("metagraph_hyperparameters", json!([])).expect("hyperparameters");
 	assert_eq!(hyperparameters["tempo"], 10);
 	assert_eq!(hyperparameters["registrationCost"], "100000000");
 }

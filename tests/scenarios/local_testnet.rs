@@ -1,11 +1,9 @@
 //! `--chain local` with Alice and Bob as two processes on one machine: both author, and
 //! GRANDPA finalizes with the two of them voting.
 
-mod common;
-
 use std::time::Duration;
 
-use common::NodeProcess;
+use bittensor_e2e::node::NodeProcess;
 
 #[test]
 fn alice_and_bob_finalize_the_local_testnet() {
@@ -22,7 +20,16 @@ fn alice_and_bob_finalize_the_local_testnet() {
 	let mut bob = NodeProcess::start(
 		"bob",
 		dir.path(),
-		&["--chain", "local", "--bob", "--tmp", "--node-key", &bob_key, "--bootnodes", &alice_address],
+		&[
+			"--chain",
+			"local",
+			"--bob",
+			"--tmp",
+			"--node-key",
+			&bob_key,
+			"--bootnodes",
+			&alice_address,
+		],
 	);
 
 	// Finality needs both validators' votes (2 of 2 is over two thirds).
@@ -30,9 +37,7 @@ fn alice_and_bob_finalize_the_local_testnet() {
 	assert!(finalized >= 3);
 	alice.wait_for_finalized(3, Duration::from_secs(60));
 
-	let peers = alice
-		.rpc("system_health", serde_json::json!([]))
-		.expect("system_health")["peers"]
+	let peers = alice.rpc("system_health", serde_json::json!([])).expect("system_health")["peers"]
 		.as_u64()
 		.unwrap_or(0);
 	assert_eq!(peers, 1, "alice should see bob");

@@ -1,15 +1,16 @@
 //! Chain specs: the built-in `dev` and `local` specs export with the token's properties, and
 //! `build-spec --raw` (what zombienet calls) works.
 
-mod common;
-
 use std::process::Command;
 
 use serde_json::Value;
 
 /// Runs the node binary with `args` and parses its standard output as JSON.
 fn run_json(args: &[&str]) -> Value {
-	let output = Command::new(common::node_binary()).args(args).output().expect("run node");
+	let output = Command::new(bittensor_e2e::node_binary())
+		.args(args)
+		.output()
+		.expect("run node");
 	assert!(
 		output.status.success(),
 		"{args:?} failed: {}",
@@ -48,7 +49,7 @@ fn export_chain_spec_writes_a_file_that_the_node_loads_back() {
 	let dir = tempfile::tempdir().expect("temp dir");
 	let path = dir.path().join("dev-raw.json");
 	let path = path.to_str().expect("utf-8 path");
-	let status = Command::new(common::node_binary())
+	let status = Command::new(bittensor_e2e::node_binary())
 		.args(["export-chain-spec", "--chain", "dev", "--raw", "--output", path])
 		.status()
 		.expect("run node");
@@ -59,7 +60,7 @@ fn export_chain_spec_writes_a_file_that_the_node_loads_back() {
 
 #[test]
 fn unknown_chain_file_is_a_clear_error() {
-	let output = Command::new(common::node_binary())
+	let output = Command::new(bittensor_e2e::node_binary())
 		.args(["export-chain-spec", "--chain", "/nonexistent/spec.json"])
 		.output()
 		.expect("run node");

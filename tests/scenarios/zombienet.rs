@@ -1,12 +1,10 @@
-//! The four-validator zombienet test (`zombienet/four-validators.zndsl`), run exactly as the
-//! README says, with this build's node binary: every node up and finalising, the epoch on
-//! every node, one metagraph through two nodes, and finality through a paused validator.
-
-mod common;
+//! The four-validator zombienet test (`zombienet/four-validators.zndsl`), run exactly as
+//! `docs/testing.md` says, with this build's node binary: every node up and finalising, the epoch
+//! on every node, one metagraph through two nodes, and finality through a paused validator.
 
 use std::process::Command;
 
-use common::{node_binary, repo_root};
+use bittensor_e2e::{node_binary, repo_root};
 
 #[test]
 fn four_validators_finalise_through_a_paused_validator() {

@@ -1,0 +1,46 @@
+//! The harness of the end-to-end tests: real `bittensor-node` and `neuron` processes, Node.js
+//! and Python client scripts, all on free local ports and in temporary directories, so that
+//! every scenario can run beside the others. The scenarios themselves are in `scenarios/`.
+//!
+//! The binaries come from the workspace build (`scripts/test.sh` builds them first): a test
+//! crate cannot ask cargo for another package's binary, so they are looked up beside the test
+//! executable, in the profile's output directory.
+
+pub mod node;
+pub mod scripts;
+
+use std::path::{Path, PathBuf};
+
+/// Repository root (this crate's parent directory).
+pub fn repo_root() -> PathBuf {
+	Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// Path of a workspace binary (`bittensor-node`, `neuron`) of the profile these tests were
+/// built with; fails the test, naming the build command, if it has not been built.
+pub fn binary(name: &str) -> PathBuf {
+	let test_executable = std::env::current_exe().expect("the test executable's path");
+	// <target>/<profile>/deps/scenarios-<hash>: the binaries are in <target>/<profile>.
+	let profile_dir = test_executable
+		.parent()
+		.and_then(Path::parent)
+		.expect("the test executable is in <target>/<profile>/deps");
+	let path = profile_dir.join(name);
+	assert!(
+		path.exists(),
+		"{} is missing: build it with `cargo build --release --workspace --bins --tests` \
+		 (scripts/test.sh does)",
+		path.display()
+	);
+	path
+}
+
+/// Path of the node binary.
+pub fn node_binary() -> PathBuf {
+	binary("bittensor-node")
+}
+
+/// Path of the neuron binary.
+pub fn neuron_binary() -> PathBuf {
+	binary("neuron")
+}
