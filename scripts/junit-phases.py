@@ -47,7 +47,8 @@ def main(path: str) -> None:
         wall = max(start + seconds for start, seconds, _ in cases) - run_start
         _, longest_seconds, longest = max(cases, key=lambda case: case[1])
         print(
-            f"group {name:<10} {wall:5.0f} s  {len(cases):3d} tests, longest {longest} "
+            f"group {name:<10} {wall:5.0f} s  {len(cases):3d} test{'s' if len(cases) != 1 else ''}, "
+            f"longest {longest} "
             f"({longest_seconds:.0f} s)"
         )
 
