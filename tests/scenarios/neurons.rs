@@ -6,10 +6,12 @@ use std::{net::SocketAddr, time::Duration};
 
 use bittensor_e2e::{neuron_binary, node::NodeProcess};
 use bittensor_neuron::{
-	axon::{self, AxonConfig, Peers},
 	chain::{ChainClient, ChainError},
-	dendrite::{Code, Dendrite, Outcome, PeerEndpoint},
-	model::{EmbeddingModel, Model},
+	net::{
+		axon::{self, AxonConfig, Peers},
+		dendrite::{Code, Dendrite, Outcome, PeerEndpoint},
+		served_model::{EmbeddingModel, Model},
+	},
 };
 use bittensor_primitives::{json::MetagraphJson, TOKEN};
 use sp_core::{
@@ -27,11 +29,7 @@ fn account(pair: &sr25519::Pair) -> AccountId32 {
 
 /// The uid and published endpoint of `hotkey`.
 fn endpoint(metagraph: &MetagraphJson, hotkey: &AccountId32) -> PeerEndpoint {
-	let neuron = metagraph
-		.neurons
-		.iter()
-		.find(|neuron| AccountId32::from_ss58check(&neuron.hotkey).ok().as_ref() == Some(hotkey))
-		.expect("the hotkey is in the metagraph");
+	let neuron = metagraph.neuron_by_hotkey(hotkey).expect("the hotkey is in the metagraph");
 	let axon = neuron.axon.as_ref().expect("the peer published its axon");
 	let address: SocketAddr =
 		format!("{}:{}", axon.ip, axon.port).parse().expect("an IPv4 endpoint");

@@ -11,9 +11,15 @@ pub mod scripts;
 
 use std::path::{Path, PathBuf};
 
-/// Repository root (this crate's parent directory).
+/// Repository root (this crate's parent directory). Read when the test runs (cargo and
+/// nextest set `CARGO_MANIFEST_DIR` for every test process), not when it was compiled: clones
+/// in other directories share one target directory, and a test binary built in one of them
+/// must look at the clone it runs in.
 pub fn repo_root() -> PathBuf {
-	Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+	let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")
+		.map(PathBuf::from)
+		.unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+	manifest_dir.join("..")
 }
 
 /// Path of a workspace binary (`bittensor-node`, `neuron`) of the profile these tests were

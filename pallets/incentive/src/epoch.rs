@@ -33,8 +33,9 @@ impl<T: Config> Pallet<T> {
 		fitted.saturating_add(fitted.checked_div(EPOCH_FIT_MARGIN_DIVISOR).unwrap_or_default())
 	}
 
-	/// Runs the epoch at block `now` and returns its weight.
-	pub(crate) fn run_epoch(now: BlockNumberFor<T>) -> Weight {
+	/// Applies the epoch at block `now`: runs the pure epoch over the stored metagraph and
+	/// writes its results; returns its weight.
+	pub(crate) fn apply_epoch(now: BlockNumberFor<T>) -> Weight {
 		let weight = Self::epoch_weight();
 		let hyperparameters = Hyperparams::<T>::get();
 		let last_epoch = LastEpoch::<T>::get();

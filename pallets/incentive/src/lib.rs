@@ -336,7 +336,7 @@ pub mod pallet {
 			RegistrationsThisBlock::<T>::kill();
 			let base = T::DbWeight::get().reads_writes(2, 1);
 			if Self::epoch_due(now) {
-				base.saturating_add(Self::run_epoch(now))
+				base.saturating_add(Self::apply_epoch(now))
 			} else {
 				base
 			}

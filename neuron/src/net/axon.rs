@@ -1,5 +1,5 @@
 //! The axon: a neuron's gRPC server. It answers Forward and Backward for registered peers only,
-//! each request signed by the caller's hotkey (see [`crate::auth`]), once per nonce, within a
+//! each request signed by the caller's hotkey (see [`crate::net::auth`]), once per nonce, within a
 //! per-caller rate limit proportional to stake; it sheds load with a clear status when the
 //! model is busy, and runs the model on blocking threads, off the async runtime.
 //!
@@ -22,12 +22,17 @@ use tokio::{net::TcpListener, sync::Semaphore, task::JoinHandle};
 use tonic::{transport::Server, Request, Response, Status};
 
 use crate::{
-	auth::{now_nanos, SignedRequest},
-	model::{Caller, Model, ModelError},
-	protocol::{
-		wire::{neuron_server, BackwardRequest, BackwardResponse, ForwardRequest, ForwardResponse},
-		Tensor, TensorError, MAX_MESSAGE_BYTES, REPRESENTATION_DIM,
+	net::{
+		auth::{now_nanos, SignedRequest},
+		protocol::{
+			wire::{
+				neuron_server, BackwardRequest, BackwardResponse, ForwardRequest, ForwardResponse,
+			},
+			Tensor, TensorError, MAX_MESSAGE_BYTES, REPRESENTATION_DIM,
+		},
+		served_model::{Caller, Model, ModelError},
 	},
+	sync::{lock, read, write},
 };
 
 /// The registered peers an axon serves: hotkey → stake.
@@ -115,7 +120,7 @@ impl<M: Model> AxonService<M> {
 		let signed = SignedRequest::from_metadata(metadata)
 			.map_err(|e| Status::unauthenticated(e.to_string()))?;
 		let (stake, total_stake) = {
-			let peers = self.peers.read().unwrap_or_else(|poisoned| poisoned.into_inner());
+			let peers = read(&self.peers);
 			let stake = peers.stake(&signed.hotkey).ok_or_else(|| {
 				Status::permission_denied(format!(
 					"{} is not registered",
@@ -140,7 +145,7 @@ impl<M: Model> AxonService<M> {
 		let rate =
 			(self.config.requests_per_second * share).max(self.config.min_requests_per_second);
 
-		let mut callers = self.callers.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+		let mut callers = lock(&self.callers);
 		let state = callers.entry(signed.hotkey.clone()).or_insert_with(|| CallerState {
 			tokens: rate,
 			refilled: Instant::now(),
@@ -255,7 +260,7 @@ pub struct AxonHandle {
 impl AxonHandle {
 	/// Replaces the registered peers (after reading a newer metagraph).
 	pub fn set_peers(&self, peers: Peers) {
-		*self.peers.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = peers;
+		*write(&self.peers) = peers;
 	}
 
 	/// Stops accepting requests and waits for the server to finish.

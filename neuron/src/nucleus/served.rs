@@ -15,11 +15,16 @@ use std::{
 
 use burn::{optim::GradientsParams, prelude::*};
 
+use bittensor_primitives::TOKEN;
+
 use crate::{
-	corpus::Rng,
-	model::{Caller, Model, ModelError},
+	data::rng::Rng,
+	net::{
+		protocol::{REPRESENTATION_DIM, VOCAB_SIZE},
+		served_model::{Caller, Model, ModelError},
+	},
 	nucleus::{add_scaled, gradient_norm, tokens_tensor, values, Encoder},
-	protocol::{REPRESENTATION_DIM, VOCAB_SIZE},
+	sync::{lock, read, write},
 };
 
 /// What the axon answers with.
@@ -90,14 +95,13 @@ impl ServedNucleus {
 
 	/// Makes `encoder` (a copy without autodiff) the one Forward runs.
 	pub fn publish(&self, encoder: &Encoder) {
-		*self.shared.published.write().unwrap_or_else(|p| p.into_inner()) = Some(encoder.valid());
+		*write(&self.shared.published) = Some(encoder.valid());
 	}
 
 	/// Turns the gradients queued since the last call into one gradient of `encoder`'s
 	/// parameters (the training copy, with autodiff), combined as in equation 3.
 	pub fn take_remote_gradients(&self, encoder: &Encoder) -> Option<RemoteGradients> {
-		let queued: Vec<QueuedGradient> =
-			self.shared.queue.lock().unwrap_or_else(|p| p.into_inner()).drain(..).collect();
+		let queued: Vec<QueuedGradient> = lock(&self.shared.queue).drain(..).collect();
 		let device = encoder.devices().first().cloned()?;
 		let mut summed = GradientsParams::new();
 		let (mut total_weight, mut callers) = (0.0, 0);
@@ -139,17 +143,14 @@ impl ServedNucleus {
 	}
 
 	fn published(&self) -> Result<Encoder, ModelError> {
-		self.shared
-			.published
-			.read()
-			.unwrap_or_else(|p| p.into_inner())
+		read(&self.shared.published)
 			.clone()
 			.ok_or_else(|| ModelError::Failed("the model is not ready yet".into()))
 	}
 
 	fn admit_backward(&self) -> Result<(), ModelError> {
 		let rate = self.shared.backward_per_second;
-		let mut limiter = self.shared.limiter.lock().unwrap_or_else(|p| p.into_inner());
+		let mut limiter = lock(&self.shared.limiter);
 		let (tokens, refilled) = &mut *limiter;
 		*tokens = (*tokens + refilled.elapsed().as_secs_f64() * rate).min(rate.max(1.0));
 		*refilled = Instant::now();
@@ -165,7 +166,7 @@ impl Model for ServedNucleus {
 	fn forward(&self, tokens: &[i64], batch: usize, seq: usize) -> Result<Vec<f32>, ModelError> {
 		self.check(tokens, seq)?;
 		if self.shared.serving == Serving::Random {
-			let mut rng = self.shared.noise.lock().unwrap_or_else(|p| p.into_inner());
+			let mut rng = lock(&self.shared.noise);
 			// Uniform on [-√3, √3): mean 0, variance 1, like a layer-normalised representation.
 			return Ok((0..batch * seq * REPRESENTATION_DIM)
 				.map(|_| ((rng.unit() * 2.0 - 1.0) * 3f64.sqrt()) as f32)
@@ -189,8 +190,8 @@ impl Model for ServedNucleus {
 		if self.shared.serving == Serving::Random {
 			return Ok(());
 		}
-		let weight = (caller.stake as f64 / 1e9).max(1.0);
-		let mut queue = self.shared.queue.lock().unwrap_or_else(|p| p.into_inner());
+		let weight = (caller.stake as f64 / TOKEN as f64).max(1.0);
+		let mut queue = lock(&self.shared.queue);
 		if queue.len() >= self.shared.queue_limit {
 			return Err(ModelError::Busy(format!("{} gradients are already waiting", queue.len())));
 		}

@@ -4,11 +4,13 @@
 use std::{net::SocketAddr, time::Duration};
 
 use bittensor_neuron::{
-	axon::{self, AxonConfig, Peers},
 	chain::ChainClient,
-	model::EmbeddingModel,
+	keys::wallet::Wallet,
+	net::{
+		axon::{self, AxonConfig, Peers},
+		served_model::EmbeddingModel,
+	},
 	runner::PROTOCOL_VERSION,
-	wallet::Wallet,
 };
 use bittensor_primitives::{json::MetagraphJson, TOKEN_DECIMALS, TOKEN_SYMBOL};
 use sp_core::{crypto::AccountId32, Pair};
@@ -87,12 +89,7 @@ pub fn metagraph_table(metagraph: &MetagraphJson) -> String {
 
 /// The uid of `hotkey` in `metagraph`.
 pub fn uid_of(metagraph: &MetagraphJson, hotkey: &AccountId32) -> Option<u16> {
-	let address = bittensor_primitives::json::address(hotkey);
-	metagraph
-		.neurons
-		.iter()
-		.find(|neuron| neuron.hotkey == address)
-		.map(|neuron| neuron.uid)
+	metagraph.neuron_by_hotkey(hotkey).map(|neuron| neuron.uid)
 }
 
 /// `neuron register`: the coldkey pays to register the hotkey; prints its uid.
@@ -135,12 +132,7 @@ pub async fn stake(
 	.map_err(|e| e.to_string())?;
 	let metagraph = chain.metagraph().await.map_err(|e| e.to_string())?;
 	let address = bittensor_primitives::json::address(&hotkey);
-	let stake = metagraph
-		.neurons
-		.iter()
-		.find(|n| n.hotkey == address)
-		.map(|n| n.stake.clone())
-		.unwrap_or_default();
+	let stake = metagraph.neuron_by_hotkey(&hotkey).map(|n| n.stake.clone()).unwrap_or_default();
 	println!(
 		"{address} now has {} {TOKEN_SYMBOL} staked",
 		format_amount(stake.parse().unwrap_or(0))

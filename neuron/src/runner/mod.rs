@@ -19,14 +19,26 @@ use burn::prelude::Device;
 use sp_core::{crypto::AccountId32, sr25519, Pair};
 
 use crate::{
-	axon::{self, AxonConfig, Peers},
 	chain::ChainClient,
-	corpus::{Batch, Corpus, Rng},
-	dendrite::{Dendrite, PeerEndpoint},
-	nucleus::{NucleusConfig, RemoteAnswers, StepReport, Trainer},
-	scoring::{chain_weights, Scores},
-	served::{ServedNucleus, Serving},
+	data::{
+		corpus::{Batch, Corpus},
+		rng::Rng,
+	},
+	net::{
+		axon::{self, AxonConfig, Peers},
+		dendrite::{Dendrite, PeerEndpoint},
+	},
+	nucleus::{
+		served::{ServedNucleus, Serving},
+		NucleusConfig, RemoteAnswers, StepReport, Trainer,
+	},
+	scoring::Scores,
+	sync::{lock, read, write},
 };
+
+pub mod weights;
+
+use weights::{decide, WeightRules, WeightsDecision};
 
 /// Version of the wire protocol this neuron speaks, published with its endpoint.
 pub const PROTOCOL_VERSION: u32 = 1;
@@ -83,7 +95,7 @@ struct NetworkView {
 impl NetworkView {
 	fn from_metagraph(metagraph: &MetagraphJson, own: &AccountId32) -> Self {
 		let own_address = address(own);
-		let own_uid = metagraph.neurons.iter().find(|n| n.hotkey == own_address).map(|n| n.uid);
+		let own_uid = metagraph.neuron_by_hotkey(own).map(|n| n.uid);
 		let mut view = NetworkView { own_uid, ..Default::default() };
 		for neuron in metagraph.neurons.iter().filter(|n| n.hotkey != own_address) {
 			view.others.push(neuron.uid);
@@ -204,7 +216,7 @@ pub async fn run(config: RunConfig, hotkey: sr25519::Pair) -> Result<(), String>
 		let uid = view.own_uid.ok_or_else(|| {
 			format!("{} is not registered: run `neuron register` first", address(&account))
 		})?;
-		*shared.view.write().unwrap_or_else(|p| p.into_inner()) = view;
+		*write(&shared.view) = view;
 		let axon = axon::serve(
 			account.clone(),
 			served.clone(),
@@ -256,15 +268,9 @@ pub async fn run(config: RunConfig, hotkey: sr25519::Pair) -> Result<(), String>
 				},
 			};
 			axon.set_peers(Peers::from_metagraph(&metagraph));
-			*shared.view.write().unwrap_or_else(|p| p.into_inner()) =
-				NetworkView::from_metagraph(&metagraph, &account);
-			let interval =
-				config.weights_every.max(metagraph.hyperparameters.weights_set_rate_limit);
-			if last_set.is_some_and(|block| metagraph.block < block.saturating_add(interval)) {
-				continue;
-			}
+			*write(&shared.view) = NetworkView::from_metagraph(&metagraph, &account);
 			let others: Vec<(u16, f64)> = {
-				let scores = shared.scores.lock().unwrap_or_else(|p| p.into_inner());
+				let scores = lock(&shared.scores);
 				metagraph
 					.neurons
 					.iter()
@@ -272,16 +278,11 @@ pub async fn run(config: RunConfig, hotkey: sr25519::Pair) -> Result<(), String>
 					.map(|n| (n.uid, scores.get(n.uid)))
 					.collect()
 			};
-			if others.is_empty() || others.iter().all(|(_, s)| *s <= 0.0) {
-				continue;
-			}
-			let row = match chain_weights(
-				&others,
-				usize::from(metagraph.min_allowed_weights),
-				metagraph.hyperparameters.max_weight_limit,
-			) {
-				Ok(row) => row,
-				Err(error) => {
+			let rules = WeightRules::from_metagraph(&metagraph);
+			let row = match decide(&rules, &others, config.weights_every, last_set) {
+				WeightsDecision::Set(row) => row,
+				WeightsDecision::Wait | WeightsDecision::NothingScored => continue,
+				WeightsDecision::Impossible(error) => {
 					eprintln!("warning: no weights set: {error}");
 					continue;
 				},
@@ -305,8 +306,7 @@ pub async fn run(config: RunConfig, hotkey: sr25519::Pair) -> Result<(), String>
 						.collect::<Vec<_>>()
 						.join(" ");
 					println!("weights set at block {}: {text}", metagraph.block);
-					*shared.last_weights.lock().unwrap_or_else(|p| p.into_inner()) =
-						format!("#{} [{text}]", metagraph.block);
+					*lock(&shared.last_weights) = format!("#{} [{text}]", metagraph.block);
 				},
 				Err(error) => eprintln!("warning: setting weights failed: {error}"),
 			}
@@ -334,7 +334,7 @@ fn finish(
 	config: &RunConfig,
 	held_out: &[Batch],
 ) -> Result<(), String> {
-	let scores = shared.scores.lock().unwrap_or_else(|p| p.into_inner()).clone();
+	let scores = lock(&shared.scores).clone();
 	save_checkpoint(trainer, &scores, &config.checkpoint_dir)?;
 	let evaluation = trainer.evaluate(held_out);
 	println!(
@@ -365,7 +365,7 @@ fn train(
 	let mut steps = 0u64;
 	while !shared.stop.load(Ordering::SeqCst) && config.max_steps.is_none_or(|max| steps < max) {
 		let batch = Batch::sample(&config.corpus.train, config.batch, config.seq, &mut rng);
-		let view = shared.view.read().unwrap_or_else(|p| p.into_inner()).clone();
+		let view = read(&shared.view).clone();
 		let mut answering = (0, 0);
 		let report = if offline {
 			trainer.step_offline(&batch)
@@ -408,11 +408,7 @@ fn train(
 				.zip(&report.leave_one_out)
 				.map(|(p, loo)| (p.uid, f64::from(*loo)))
 				.collect();
-			shared
-				.scores
-				.lock()
-				.unwrap_or_else(|p| p.into_inner())
-				.update(&view.others, &observed);
+			lock(&shared.scores).update(&view.others, &observed);
 			report
 		};
 		if let Some(remote) = served.take_remote_gradients(&trainer.model.encoder) {
@@ -426,7 +422,7 @@ fn train(
 		if last_print.elapsed() >= Duration::from_secs(10) ||
 			config.max_steps.is_some_and(|max| steps == max)
 		{
-			let weights = shared.last_weights.lock().unwrap_or_else(|p| p.into_inner()).clone();
+			let weights = lock(&shared.last_weights).clone();
 			let rate = tokens as f64 / since.elapsed().as_secs_f64();
 			println!(
 				"{}",
@@ -443,7 +439,7 @@ fn train(
 			);
 		}
 		if trainer.step.is_multiple_of(config.checkpoint_every.max(1)) {
-			let scores = shared.scores.lock().unwrap_or_else(|p| p.into_inner()).clone();
+			let scores = lock(&shared.scores).clone();
 			if let Err(error) = save_checkpoint(&trainer, &scores, &config.checkpoint_dir) {
 				eprintln!("warning: checkpoint not saved: {error}");
 			}

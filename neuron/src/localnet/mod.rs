@@ -13,19 +13,23 @@ use std::{
 	time::{Duration, Instant},
 };
 
-use bittensor_primitives::json::{address, MetagraphJson};
+use bittensor_primitives::{
+	json::{address, MetagraphJson},
+	TOKEN,
+};
 use sp_core::{crypto::AccountId32, Pair};
 
 use crate::{
 	chain::ChainClient,
-	plot::{line_chart, Series},
-	wallet::{pair_from_secret, Wallet},
+	keys::wallet::{pair_from_secret, Wallet},
 };
+
+pub mod plot;
+
+use plot::{line_chart, Series};
 
 /// Dev accounts that pay for the neurons' registration, stake and fees, one per neuron.
 pub const COLDKEYS: [&str; 6] = ["//Alice", "//Bob", "//Charlie", "//Dave", "//Eve", "//Ferdie"];
-/// Rao per TAO.
-const RAO: u64 = 1_000_000_000;
 
 /// How to run a local network.
 #[derive(Debug, Clone)]
@@ -114,11 +118,8 @@ fn table(metagraph: &MetagraphJson, members: &[Member], totals: &BTreeMap<String
 		"last output"
 	);
 	for member in members {
-		let Some(neuron) = metagraph.neurons.iter().find(|n| n.hotkey == address(&member.hotkey))
-		else {
-			continue
-		};
-		let stake = neuron.stake.parse::<u64>().unwrap_or(0) as f64 / RAO as f64;
+		let Some(neuron) = metagraph.neuron_by_hotkey(&member.hotkey) else { continue };
+		let stake = neuron.stake.parse::<u64>().unwrap_or(0) as f64 / TOKEN as f64;
 		let mut line = last_line(&member.log);
 		line.truncate(110);
 		out.push_str(&format!(
@@ -214,10 +215,10 @@ async fn run_network(
 			let account = AccountId32::from(hotkey.public());
 			chain.register(&coldkey, &account).await.map_err(|e| e.to_string())?;
 			chain
-				.add_stake(&coldkey, &account, config.stake * RAO)
+				.add_stake(&coldkey, &account, config.stake * TOKEN)
 				.await
 				.map_err(|e| e.to_string())?;
-			chain.transfer(&coldkey, &account, 100 * RAO).await.map_err(|e| e.to_string())
+			chain.transfer(&coldkey, &account, 100 * TOKEN).await.map_err(|e| e.to_string())
 		}
 	});
 	for result in futures::future::join_all(setups).await {
@@ -303,13 +304,9 @@ async fn run_network(
 		if last_epoch != Some(metagraph.last_epoch.block) && metagraph.last_epoch.block > 0 {
 			last_epoch = Some(metagraph.last_epoch.block);
 			for member in members.iter() {
-				let Some(neuron) =
-					metagraph.neurons.iter().find(|n| n.hotkey == address(&member.hotkey))
-				else {
-					continue
-				};
+				let Some(neuron) = metagraph.neuron_by_hotkey(&member.hotkey) else { continue };
 				let total = totals.entry(member.name.clone()).or_insert(0.0);
-				*total += neuron.emission.parse::<u64>().unwrap_or(0) as f64 / RAO as f64;
+				*total += neuron.emission.parse::<u64>().unwrap_or(0) as f64 / TOKEN as f64;
 				series
 					.entry(member.name.clone())
 					.or_default()
@@ -364,7 +361,7 @@ fn write_results(
 	let neurons: Vec<serde_json::Value> = members
 		.iter()
 		.map(|m| {
-			let neuron = metagraph.neurons.iter().find(|n| n.hotkey == address(&m.hotkey));
+			let neuron = metagraph.neuron_by_hotkey(&m.hotkey);
 			serde_json::json!({
 				"name": m.name,
 				"uid": neuron.map(|n| n.uid),

@@ -5,7 +5,10 @@
 
 use sp_core::crypto::AccountId32;
 
-use crate::protocol::{REPRESENTATION_DIM, VOCAB_SIZE};
+use crate::{
+	data::rng::Rng,
+	net::protocol::{REPRESENTATION_DIM, VOCAB_SIZE},
+};
 
 /// Who sent a request, as the axon knows them from the metagraph.
 #[derive(Debug, Clone, PartialEq)]
@@ -57,17 +60,9 @@ pub struct EmbeddingModel {
 impl EmbeddingModel {
 	/// The table for `seed`, with entries uniform in [-1, 1).
 	pub fn new(seed: u64) -> Self {
-		let mut state = seed;
+		let mut rng = Rng::new(seed);
 		let table = (0..VOCAB_SIZE * REPRESENTATION_DIM)
-			.map(|_| {
-				// splitmix64: a fixed, portable sequence.
-				state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-				let mut z = state;
-				z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-				z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-				z ^= z >> 31;
-				(z >> 40) as f32 / (1u64 << 23) as f32 - 1.0
-			})
+			.map(|_| (rng.next_u64() >> 40) as f32 / (1u64 << 23) as f32 - 1.0)
 			.collect();
 		Self { table }
 	}

@@ -14,11 +14,14 @@ use tonic::{
 };
 
 use crate::{
-	auth::{now_nanos, sign_request},
-	protocol::{
-		wire::{neuron_client::NeuronClient, BackwardRequest, ForwardRequest},
-		Tensor, TensorError, MAX_MESSAGE_BYTES, REPRESENTATION_DIM,
+	net::{
+		auth::{now_nanos, sign_request},
+		protocol::{
+			wire::{neuron_client::NeuronClient, BackwardRequest, ForwardRequest},
+			Tensor, TensorError, MAX_MESSAGE_BYTES, REPRESENTATION_DIM,
+		},
 	},
+	sync::lock,
 };
 
 /// A peer to query: its uid, hotkey and axon address, as the metagraph lists them.
@@ -102,7 +105,7 @@ impl Dendrite {
 
 	/// The connection to `address`, opened on first use and kept.
 	fn client(&self, address: SocketAddr) -> Result<NeuronClient<Channel>, Outcome> {
-		let mut channels = self.channels.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+		let mut channels = lock(&self.channels);
 		let channel = match channels.get(&address) {
 			Some(channel) => channel.clone(),
 			None => {

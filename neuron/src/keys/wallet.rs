@@ -13,7 +13,7 @@ use std::{
 
 use sp_core::{sr25519, Pair};
 
-use crate::keyfile::{KeyFile, KeyFileError};
+use crate::keys::keyfile::{KeyFile, KeyFileError};
 
 /// What went wrong with a wallet.
 #[derive(Debug, thiserror::Error)]

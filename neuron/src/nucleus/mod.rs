@@ -1,0 +1,174 @@
+//! The nucleus: the neuron's learning model (seed 004, sections 05–08), in burn.
+//!
+//! - The **encoder** is a byte-level causal transformer; its output `h` ([batch, seq, d]) is the
+//!   representation the axon serves to other peers, and a local head predicts the next byte from it
+//!   (the *local loss*).
+//! - The **gate** reads the input (`h` averaged over the sequence) and scores every peer it can
+//!   route to; the trainer queries the top k and joins their representations with the softmax of
+//!   their scores, failed peers masked out (`-inf` before the softmax).
+//! - The **target head** predicts the next byte from `[h, joined]` (the *network loss*). Its
+//!   gradient with respect to each peer's representation goes back to that peer (Backward).
+//! - The **distillation** network learns to imitate `joined` from `h` (mean squared error) and the
+//!   target head is trained on `[h, distilled]` as well (the *student loss*), so the neuron keeps
+//!   working, and can run fully offline, without its peers.
+//! - Each answering peer is **scored** by leave-one-out: how much the network loss rises when its
+//!   gated share is removed from `joined`.
+
+use burn::{
+	module::Module,
+	nn::{
+		attention::generate_autoregressive_mask,
+		transformer::{TransformerEncoder, TransformerEncoderConfig, TransformerEncoderInput},
+		Embedding, EmbeddingConfig, LayerNorm, LayerNormConfig, Linear, LinearConfig,
+	},
+	prelude::*,
+	tensor::activation::gelu,
+};
+
+use crate::net::protocol::{REPRESENTATION_DIM, VOCAB_SIZE};
+
+pub mod grads;
+pub mod served;
+pub mod trainer;
+
+pub use grads::{add_scaled, gradient_norm};
+pub use trainer::{Evaluation, PendingStep, RemoteAnswers, StepReport, Trainer};
+
+/// The shape and learning rates of a nucleus.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NucleusConfig {
+	/// Transformer layers.
+	pub layers: usize,
+	/// Attention heads.
+	pub heads: usize,
+	/// Width of the feed-forward layers.
+	pub feed_forward: usize,
+	/// Longest sequence the encoder accepts (learned positions).
+	pub context: usize,
+	/// Number of gate outputs: a peer with uid `u` is scored by output `u % gate_width`.
+	pub gate_width: usize,
+	/// Peers queried per step.
+	pub top_k: usize,
+	/// Adam's learning rate for the local, network, distillation and student losses.
+	pub learning_rate: f64,
+	/// SGD's learning rate for gradients that callers send back (seed 001, equation 3).
+	pub remote_learning_rate: f64,
+}
+
+impl Default for NucleusConfig {
+	fn default() -> Self {
+		Self {
+			layers: 2,
+			heads: 4,
+			feed_forward: 4 * REPRESENTATION_DIM,
+			context: 256,
+			gate_width: 256,
+			top_k: 4,
+			learning_rate: 1e-3,
+			remote_learning_rate: 1e-2,
+		}
+	}
+}
+
+/// The byte-level causal transformer whose output is served to peers.
+#[derive(Module, Debug)]
+pub struct Encoder {
+	tokens: Embedding,
+	positions: Embedding,
+	transformer: TransformerEncoder,
+	norm: LayerNorm,
+}
+
+impl Encoder {
+	fn new(config: &NucleusConfig, device: &Device) -> Self {
+		Self {
+			tokens: EmbeddingConfig::new(VOCAB_SIZE, REPRESENTATION_DIM).init(device),
+			positions: EmbeddingConfig::new(config.context, REPRESENTATION_DIM).init(device),
+			transformer: TransformerEncoderConfig::new(
+				REPRESENTATION_DIM,
+				config.feed_forward,
+				config.heads,
+				config.layers,
+			)
+			.with_dropout(0.0)
+			.with_norm_first(true)
+			.init(device),
+			norm: LayerNormConfig::new(REPRESENTATION_DIM).init(device),
+		}
+	}
+
+	/// The representation of `tokens` ([batch, seq] → [batch, seq, d]); position `t` depends
+	/// only on tokens `0..=t`.
+	pub fn forward(&self, tokens: Tensor<2, Int>) -> Tensor<3> {
+		let [batch, seq] = tokens.dims();
+		let device = tokens.device();
+		let positions = Tensor::<1, Int>::arange(0..seq as i64, &device)
+			.reshape([1, seq])
+			.repeat_dim(0, batch);
+		let x = self.tokens.forward(tokens) + self.positions.forward(positions);
+		let mask = generate_autoregressive_mask(batch, seq, &device);
+		self.norm
+			.forward(self.transformer.forward(TransformerEncoderInput::new(x).mask_attn(mask)))
+	}
+}
+
+/// The whole model: encoder, local head, gate, distillation network and target head.
+#[derive(Module, Debug)]
+pub struct Nucleus {
+	/// The served part.
+	pub encoder: Encoder,
+	local_head: Linear,
+	gate: Linear,
+	distill_hidden: Linear,
+	distill_out: Linear,
+	target_head: Linear,
+}
+
+impl Nucleus {
+	/// A freshly initialised nucleus on `device`.
+	pub fn new(config: &NucleusConfig, device: &Device) -> Self {
+		let d = REPRESENTATION_DIM;
+		Self {
+			encoder: Encoder::new(config, device),
+			local_head: LinearConfig::new(d, VOCAB_SIZE).init(device),
+			gate: LinearConfig::new(d, config.gate_width).init(device),
+			distill_hidden: LinearConfig::new(d, d).init(device),
+			distill_out: LinearConfig::new(d, d).init(device),
+			target_head: LinearConfig::new(2 * d, VOCAB_SIZE).init(device),
+		}
+	}
+
+	/// Gate scores of every gate output, from the input: [batch, gate_width].
+	fn gate_logits(&self, h: Tensor<3>) -> Tensor<2> {
+		self.gate.forward(h.mean_dim(1).squeeze_dim::<2>(1))
+	}
+
+	/// The distillation network's imitation of the joined remote representation.
+	fn distill(&self, h: Tensor<3>) -> Tensor<3> {
+		self.distill_out.forward(gelu(self.distill_hidden.forward(h)))
+	}
+
+	/// Next-byte logits from the local representation alone: [batch·seq, vocab].
+	fn local_logits(&self, h: Tensor<3>) -> Tensor<2> {
+		let [batch, seq, _] = h.dims();
+		self.local_head.forward(h).reshape([batch * seq, VOCAB_SIZE])
+	}
+
+	/// Next-byte logits from the local representation and a context (joined or distilled).
+	fn target_logits(&self, h: Tensor<3>, context: Tensor<3>) -> Tensor<2> {
+		let [batch, seq, _] = h.dims();
+		self.target_head
+			.forward(Tensor::cat(vec![h, context], 2))
+			.reshape([batch * seq, VOCAB_SIZE])
+	}
+}
+
+/// Token ids as a tensor on `device`.
+pub fn tokens_tensor(tokens: &[i64], batch: usize, seq: usize, device: &Device) -> Tensor<2, Int> {
+	Tensor::from_data(TensorData::new(tokens.to_vec(), [batch, seq]), device)
+}
+
+/// A tensor's float32 values.
+pub fn values(tensor: Tensor<3>) -> Vec<f32> {
+	tensor.into_data().convert::<f32>().try_into_vec::<f32>().unwrap_or_default()
+}
