@@ -82,20 +82,45 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> WalletError + '_ {
 
 /// Writes a key file readable by its owner only.
 fn write_key_file(path: &Path, file: &KeyFile, overwrite: bool) -> Result<(), WalletError> {
-	if path.exists() && !overwrite {
+	// Anything at the path counts, a dangling symbolic link too.
+	if path.symlink_metadata().is_ok() && !overwrite {
 		return Err(WalletError::Exists(path.to_path_buf()));
 	}
+	let json = serde_json::to_string_pretty(file).unwrap_or_default();
+	write_atomically(path, json.as_bytes(), 0o600)
+}
+
+/// Writes `bytes` to `path` as a new file with permissions `mode` from its first byte: a
+/// staging file beside it is created exclusively (never opening an existing file or following
+/// a symbolic link), written, flushed to disk and renamed over `path`, which replaces whatever
+/// was there, a symbolic link included, without writing through it.
+fn write_atomically(path: &Path, bytes: &[u8], mode: u32) -> Result<(), WalletError> {
+	use std::io::Write;
 	if let Some(dir) = path.parent() {
 		fs::create_dir_all(dir).map_err(io(dir))?;
 	}
-	let json = serde_json::to_string_pretty(file).unwrap_or_default();
-	fs::write(path, json).map_err(io(path))?;
-	#[cfg(unix)]
-	{
-		use std::os::unix::fs::PermissionsExt;
-		fs::set_permissions(path, fs::Permissions::from_mode(0o600)).map_err(io(path))?;
+	let name = path.file_name().map(|name| name.to_string_lossy()).unwrap_or_default();
+	let staging = path.with_file_name(format!(".{name}.new"));
+	let create = || {
+		let mut options = fs::OpenOptions::new();
+		options.write(true).create_new(true);
+		#[cfg(unix)]
+		std::os::unix::fs::OpenOptionsExt::mode(&mut options, mode);
+		#[cfg(not(unix))]
+		let _ = mode;
+		options.open(&staging)
+	};
+	// A staging file left by a crash (or planted there) is removed, never written through.
+	let mut staged = match create() {
+		Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {
+			fs::remove_file(&staging).map_err(io(&staging))?;
+			create()
+		},
+		result => result,
 	}
-	Ok(())
+	.map_err(io(&staging))?;
+	staged.write_all(bytes).and_then(|()| staged.sync_all()).map_err(io(&staging))?;
+	fs::rename(&staging, path).map_err(io(path))
 }
 
 /// Reads a key file.
@@ -146,8 +171,7 @@ impl Wallet {
 			KeyFile::encode(pair, Some(password), &format!("{} coldkey", self.name), now_ms())
 				.map_err(|source| WalletError::KeyFile { path: path.clone(), source })?;
 		write_key_file(&path, &file, overwrite)?;
-		let public = self.dir.join("coldkeypub.txt");
-		fs::write(&public, &file.address).map_err(io(&public))
+		write_atomically(&self.dir.join("coldkeypub.txt"), file.address.as_bytes(), 0o644)
 	}
 
 	/// Saves `pair` as the hotkey `name`, unencrypted so that the neuron can run unattended.
@@ -274,5 +298,44 @@ mod tests {
 			let mode = fs::metadata(wallet.coldkey_path()).expect("metadata").permissions().mode();
 			assert_eq!(mode & 0o777, 0o600);
 		}
+	}
+
+	#[cfg(unix)]
+	#[test]
+	fn key_files_are_never_written_through_a_symbolic_link() {
+		use std::os::unix::fs::{symlink, PermissionsExt};
+		let root = tempfile::tempdir().expect("temp dir");
+		let wallet = Wallet::new(root.path(), "miner");
+		let (hotkey, _) = generate();
+		let victim = root.path().join("victim");
+		fs::write(&victim, "not a key").expect("write");
+		fs::create_dir_all(wallet.hotkey_path("default").parent().expect("dir")).expect("dir");
+		symlink(&victim, wallet.hotkey_path("default")).expect("symlink");
+
+		// Without --overwrite a link counts as a key that exists, even a dangling one.
+		assert!(matches!(
+			wallet.set_hotkey("default", &hotkey, false),
+			Err(WalletError::Exists(_))
+		));
+		symlink(root.path().join("nowhere"), wallet.hotkey_path("dangling")).expect("symlink");
+		assert!(matches!(
+			wallet.set_hotkey("dangling", &hotkey, false),
+			Err(WalletError::Exists(_))
+		));
+
+		// With it, the link itself is replaced by a new private file; its target is untouched.
+		wallet.set_hotkey("default", &hotkey, true).expect("overwrite");
+		assert_eq!(fs::read_to_string(&victim).expect("read"), "not a key");
+		let written = fs::symlink_metadata(wallet.hotkey_path("default")).expect("metadata");
+		assert!(written.file_type().is_file());
+		assert_eq!(written.permissions().mode() & 0o777, 0o600);
+		assert_eq!(wallet.hotkey("default").expect("hotkey").public(), hotkey.public());
+
+		// A link planted at the staging path is removed, not followed.
+		let staging = wallet.hotkey_path("default").with_file_name(".default.new");
+		symlink(&victim, &staging).expect("symlink");
+		wallet.set_hotkey("default", &hotkey, true).expect("overwrite again");
+		assert_eq!(fs::read_to_string(&victim).expect("read"), "not a key");
+		assert!(staging.symlink_metadata().is_err(), "the staging file is gone");
 	}
 }
