@@ -111,7 +111,7 @@ pub fn chain_weights(
 	for _ in 0..(4 * count + 64) {
 		let sum: u64 = quantized.iter().map(|q| u64::from(*q)).sum();
 		let Some((index, value)) = quantized.iter().enumerate().max_by_key(|(_, q)| **q) else {
-			break
+			break;
 		};
 		if (f64::from(*value) / sum as f64) <= limit || *value <= 1 {
 			break;

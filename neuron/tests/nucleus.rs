@@ -266,8 +266,8 @@ fn the_distilled_model_approaches_the_gated_network() {
 			let chosen: Vec<&dyn Model> = order.iter().map(|i| peers[*i]).collect();
 			trainer.evaluate_network(batch, &answers(&chosen, batch, &[false, false]), &order)
 		})
-		.sum::<f32>() /
-		held_out.len() as f32;
+		.sum::<f32>()
+		/ held_out.len() as f32;
 	assert!((student - network).abs() < 0.25, "student {student} against network {network}");
 }
 

@@ -325,8 +325,9 @@ fn merge_bonds(
 ) -> Vec<(Uid, u64)> {
 	let accumulate = |old: u64, new: u64| match mode {
 		BondsMode::Cumulative => old.saturating_add(new),
-		BondsMode::MovingAverage { alpha } =>
-			alpha.mul_floor(old).saturating_add(alpha.left_from_one().mul_floor(new)),
+		BondsMode::MovingAverage { alpha } => {
+			alpha.mul_floor(old).saturating_add(alpha.left_from_one().mul_floor(new))
+		},
 	};
 	let mut merged = Vec::with_capacity(previous.len().saturating_add(delta.len()));
 	let (mut old, mut new) = (previous.iter().peekable(), delta.iter().peekable());

@@ -23,8 +23,9 @@ pub fn ratio(part: u128, total: u128) -> U64F64 {
 	}
 	// part / total = (part << 64) / total; shift the divisor instead when part is too wide.
 	match part.checked_shl(64).filter(|shifted| shifted.checked_shr(64) == Some(part)) {
-		Some(shifted) =>
-			shifted.checked_div(total).map(U64F64::from_bits).unwrap_or(U64F64::from_num(0)),
+		Some(shifted) => {
+			shifted.checked_div(total).map(U64F64::from_bits).unwrap_or(U64F64::from_num(0))
+		},
 		None => {
 			let integer = part.checked_div(total).unwrap_or(0);
 			let remainder = part.checked_rem(total).unwrap_or(0);

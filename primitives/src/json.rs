@@ -206,8 +206,9 @@ impl From<Hyperparameters> for HyperparametersJson {
 			registration_interval: h.registration_interval,
 			bonds_mode: match h.bonds_mode {
 				BondsMode::Cumulative => BondsModeJson::Cumulative,
-				BondsMode::MovingAverage { alpha } =>
-					BondsModeJson::MovingAverage { alpha: decimal(alpha) },
+				BondsMode::MovingAverage { alpha } => {
+					BondsModeJson::MovingAverage { alpha: decimal(alpha) }
+				},
 			},
 			mechanism: h.mechanism,
 		}

@@ -100,8 +100,8 @@ mod reference {
 			&(0..n)
 				.map(|i| {
 					let own = if column[i] == 0.0 { incentive[i] } else { 0.5 * incentive[i] };
-					own + 0.5 *
-						(0..n)
+					own + 0.5
+						* (0..n)
 							.filter(|&j| column[j] > 0.0)
 							.map(|j| bonds[i][j] / column[j] * incentive[j])
 							.sum::<f64>()

@@ -75,8 +75,9 @@ where
 		let Some(hash) = at else { return Ok(self.client.info().best_hash) };
 		match self.client.header(hash) {
 			Ok(Some(_)) => Ok(hash),
-			Ok(None) =>
-				Err(error(UNKNOWN_BLOCK, format!("block {hash:?} is not known to this node"))),
+			Ok(None) => {
+				Err(error(UNKNOWN_BLOCK, format!("block {hash:?} is not known to this node")))
+			},
 			Err(e) => Err(error(UNKNOWN_BLOCK, format!("cannot read block {hash:?}: {e}"))),
 		}
 	}

@@ -105,8 +105,9 @@ pub async fn register(
 	chain.register(&coldkey, &hotkey).await.map_err(|e| e.to_string())?;
 	let metagraph = chain.metagraph().await.map_err(|e| e.to_string())?;
 	match uid_of(&metagraph, &hotkey) {
-		Some(uid) =>
-			println!("registered {} as uid {uid}", bittensor_primitives::json::address(&hotkey)),
+		Some(uid) => {
+			println!("registered {} as uid {uid}", bittensor_primitives::json::address(&hotkey))
+		},
 		None => println!("registered {}", bittensor_primitives::json::address(&hotkey)),
 	}
 	Ok(())

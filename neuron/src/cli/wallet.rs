@@ -148,8 +148,9 @@ pub fn run(root: PathBuf, command: WalletCommand) -> Result<(), String> {
 		WalletCommand::Export { wallet, hotkey, out } => {
 			let wallet = Wallet::new(&root, &wallet);
 			let (pair, name) = match &hotkey {
-				Some(name) =>
-					(wallet.hotkey(name).map_err(error)?, format!("{} hotkey {name}", wallet.name)),
+				Some(name) => {
+					(wallet.hotkey(name).map_err(error)?, format!("{} hotkey {name}", wallet.name))
+				},
 				None => (
 					wallet
 						.coldkey(&super::password("Password of the coldkey: ", false)?)

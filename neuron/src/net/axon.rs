@@ -191,10 +191,12 @@ impl<M: Model> AxonService<M> {
 				"the model took longer than {} ms",
 				self.config.model_timeout.as_millis()
 			))),
-			Ok(Err(join_error)) =>
-				Err(Status::internal(format!("the model crashed: {join_error}"))),
-			Ok(Ok(Err(ModelError::InvalidInput(message)))) =>
-				Err(Status::invalid_argument(message)),
+			Ok(Err(join_error)) => {
+				Err(Status::internal(format!("the model crashed: {join_error}")))
+			},
+			Ok(Ok(Err(ModelError::InvalidInput(message)))) => {
+				Err(Status::invalid_argument(message))
+			},
 			Ok(Ok(Err(ModelError::Failed(message)))) => Err(Status::internal(message)),
 			Ok(Ok(Err(ModelError::Busy(message)))) => Err(Status::resource_exhausted(message)),
 			Ok(Ok(Ok(value))) => Ok(value),

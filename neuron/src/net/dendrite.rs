@@ -216,11 +216,15 @@ impl Dendrite {
 			Ok(Ok(response)) => Ok(response.into_inner()),
 			Ok(Err(status))
 				if status.code() == Code::DeadlineExceeded || status.code() == Code::Cancelled =>
-				Err(Outcome::Timeout),
-			Ok(Err(status)) if status.code() == Code::Unavailable =>
-				Err(Outcome::Unreachable(status.message().to_string())),
-			Ok(Err(status)) =>
-				Err(Outcome::Refused { code: status.code(), message: status.message().to_string() }),
+			{
+				Err(Outcome::Timeout)
+			},
+			Ok(Err(status)) if status.code() == Code::Unavailable => {
+				Err(Outcome::Unreachable(status.message().to_string()))
+			},
+			Ok(Err(status)) => {
+				Err(Outcome::Refused { code: status.code(), message: status.message().to_string() })
+			},
 		}
 	}
 }

@@ -136,8 +136,9 @@ impl ServedNucleus {
 			)));
 		}
 		match tokens.iter().find(|t| !(0..VOCAB_SIZE as i64).contains(*t)) {
-			Some(token) =>
-				Err(ModelError::InvalidInput(format!("token {token} is outside 0..{VOCAB_SIZE}"))),
+			Some(token) => {
+				Err(ModelError::InvalidInput(format!("token {token} is outside 0..{VOCAB_SIZE}")))
+			},
 			None => Ok(()),
 		}
 	}
@@ -155,7 +156,9 @@ impl ServedNucleus {
 		*tokens = (*tokens + refilled.elapsed().as_secs_f64() * rate).min(rate.max(1.0));
 		*refilled = Instant::now();
 		if *tokens < 1.0 {
-			return Err(ModelError::Busy(format!("backward is limited to {rate} calls per second")));
+			return Err(ModelError::Busy(format!(
+				"backward is limited to {rate} calls per second"
+			)));
 		}
 		*tokens -= 1.0;
 		Ok(())

@@ -240,8 +240,8 @@ impl Trainer {
 					if *failed {
 						return 0.0;
 					}
-					let share = remote.clone().narrow(0, i, 1).reshape([batch, seq, d]) *
-						weights.clone().narrow(1, i, 1).reshape([batch, 1, 1]);
+					let share = remote.clone().narrow(0, i, 1).reshape([batch, seq, d])
+						* weights.clone().narrow(1, i, 1).reshape([batch, 1, 1]);
 					scalar(&cross_entropy(
 						model.target_logits(h.clone(), joined.clone() - share),
 						targets.clone(),

@@ -102,7 +102,7 @@ impl NetworkView {
 			let Some(axon) = &neuron.axon else { continue };
 			let Ok(ip) = axon.ip.parse::<std::net::IpAddr>() else { continue };
 			let Ok(hotkey) = sp_core::crypto::Ss58Codec::from_ss58check(&neuron.hotkey) else {
-				continue
+				continue;
 			};
 			view.endpoints.push(PeerEndpoint {
 				uid: neuron.uid,
@@ -419,8 +419,8 @@ fn train(
 		steps += 1;
 		tokens += report.tokens;
 
-		if last_print.elapsed() >= Duration::from_secs(10) ||
-			config.max_steps.is_some_and(|max| steps == max)
+		if last_print.elapsed() >= Duration::from_secs(10)
+			|| config.max_steps.is_some_and(|max| steps == max)
 		{
 			let weights = lock(&shared.last_weights).clone();
 			let rate = tokens as f64 / since.elapsed().as_secs_f64();

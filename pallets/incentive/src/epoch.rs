@@ -164,11 +164,12 @@ pub fn to_signed_quintill(loss: I64F64) -> SignedQuintill {
 		.map(|x| x.checked_shr(64).unwrap_or(0));
 	match scaled {
 		Some(value) => i64::try_from(value).unwrap_or(if value < 0 { i64::MIN } else { i64::MAX }),
-		None =>
+		None => {
 			if loss < I64F64::from_num(0) {
 				i64::MIN
 			} else {
 				i64::MAX
-			},
+			}
+		},
 	}
 }

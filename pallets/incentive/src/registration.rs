@@ -40,8 +40,8 @@ impl<T: Config> Pallet<T> {
 			Error::<T>::TooManyRegistrationsThisBlock
 		);
 		let (interval_start, this_interval) = RegistrationsThisInterval::<T>::get();
-		let interval_elapsed = now.saturating_sub(interval_start) >=
-			BlockNumberFor::<T>::from(hyperparameters.registration_interval);
+		let interval_elapsed = now.saturating_sub(interval_start)
+			>= BlockNumberFor::<T>::from(hyperparameters.registration_interval);
 		let (interval_start, this_interval) =
 			if interval_elapsed { (now, 0) } else { (interval_start, this_interval) };
 		ensure!(

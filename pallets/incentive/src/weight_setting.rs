@@ -29,8 +29,8 @@ impl<T: Config> Pallet<T> {
 		let now = frame_system::Pallet::<T>::block_number();
 		if let Some(last) = WeightsSetAt::<T>::get(uid) {
 			ensure!(
-				now.saturating_sub(last) >=
-					BlockNumberFor::<T>::from(hyperparameters.weights_set_rate_limit),
+				now.saturating_sub(last)
+					>= BlockNumberFor::<T>::from(hyperparameters.weights_set_rate_limit),
 				Error::<T>::SettingWeightsTooFast
 			);
 		}
@@ -100,8 +100,9 @@ impl<T: Config> Pallet<T> {
 			},
 			Hyperparameter::ImmunityPeriod(period) => hyperparameters.immunity_period = period,
 			Hyperparameter::RegistrationCost(cost) => hyperparameters.registration_cost = cost,
-			Hyperparameter::WeightsSetRateLimit(limit) =>
-				hyperparameters.weights_set_rate_limit = limit,
+			Hyperparameter::WeightsSetRateLimit(limit) => {
+				hyperparameters.weights_set_rate_limit = limit
+			},
 			Hyperparameter::WeightsVersionKey(key) => hyperparameters.weights_version_key = key,
 			Hyperparameter::MaxRegistrationsPerBlock(max) => {
 				ensure!(max > 0, invalid);
