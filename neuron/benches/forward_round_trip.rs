@@ -1,6 +1,6 @@
 //! Forward round trip over loopback: a dendrite asks an axon for the representation of
-//! [8, 64] tokens and gets [8, 64, d] float32 back (0.52 MB at d = 256), signed, checked and
-//! validated both ways. The model is a table lookup, so the network layer is what is measured.
+//! [8, 64] tokens and gets [8, 64, d] float32 back (0.52 MB at d = 256), signed, checked by the
+//! axon's gate before its body is read, and validated both ways. The model is a table lookup, so the network layer is what is measured.
 //! `concurrency_1` is one request at a time (its time is the round trip); `concurrency_8` keeps
 //! eight in flight (its throughput is requests per second).
 
@@ -21,6 +21,8 @@ use sp_core::{crypto::AccountId32, sr25519, Pair};
 
 const BATCH: usize = 8;
 const SEQ: usize = 64;
+/// The chain the requests are signed for.
+const GENESIS: [u8; 32] = [1; 32];
 
 fn forward_round_trip(c: &mut Criterion) {
 	let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
@@ -34,6 +36,7 @@ fn forward_round_trip(c: &mut Criterion) {
 	let axon = runtime
 		.block_on(axon::serve(
 			AccountId32::from(server.public()),
+			GENESIS,
 			EmbeddingModel::new(1),
 			peers,
 			config,
@@ -45,7 +48,7 @@ fn forward_round_trip(c: &mut Criterion) {
 		hotkey: AccountId32::from(server.public()),
 		address: axon.local_addr,
 	};
-	let dendrite = Dendrite::new(client, Duration::from_secs(5));
+	let dendrite = Dendrite::new(client, GENESIS, Duration::from_secs(5));
 	let tokens: Vec<i64> = (0..BATCH * SEQ).map(|i| (i % 256) as i64).collect();
 	let query = || async {
 		let results = dendrite.forward(std::slice::from_ref(&peer), &tokens, BATCH, SEQ).await;

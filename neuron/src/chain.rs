@@ -102,6 +102,12 @@ impl ChainClient {
 		Ok(Self { api, rpc })
 	}
 
+	/// The hash of the chain's genesis block: the network that signed requests between neurons
+	/// name, so that a request for one chain is void on another.
+	pub fn genesis_hash(&self) -> [u8; 32] {
+		self.api.genesis_hash().0
+	}
+
 	/// Submits `pallet.call(args)` signed by `signer` and waits until it is finalized.
 	async fn submit(
 		&self,

@@ -10,7 +10,7 @@ use std::{
 };
 
 use bittensor_neuron::net::{
-	auth::{now_nanos, sign_request},
+	auth::{now_nanos, sign_request, GenesisHash},
 	axon::{self, AxonConfig, AxonHandle, Peers},
 	dendrite::{Dendrite, Outcome, PeerEndpoint},
 	protocol::{
@@ -18,15 +18,19 @@ use bittensor_neuron::net::{
 			neuron_client::NeuronClient, neuron_server, BackwardRequest, BackwardResponse,
 			ForwardRequest, ForwardResponse,
 		},
-		Dtype, Tensor, MAX_MESSAGE_BYTES, REPRESENTATION_DIM,
+		Dtype, Method, Tensor, MAX_MESSAGE_BYTES, REPRESENTATION_DIM,
 	},
 	served_model::{Caller, EmbeddingModel, Model, ModelError},
 };
+use bittensor_primitives::TOKEN;
 use prost::Message;
 use sp_core::{crypto::AccountId32, sr25519, Pair};
+use futures::StreamExt;
 use tonic::{transport::Channel, Code, Request, Status};
 
 const D: usize = REPRESENTATION_DIM;
+/// The chain every request in these tests is signed for.
+const CHAIN: GenesisHash = [42; 32];
 
 fn key(uri: &str) -> sr25519::Pair {
 	sr25519::Pair::from_string(uri, None).unwrap()
@@ -42,8 +46,15 @@ fn loopback() -> SocketAddr {
 
 /// An axon for `//Server` that knows `//Client` (and `//Other`) as registered peers.
 async fn start<M: Model>(model: M, config: AxonConfig) -> AxonHandle {
-	let peers = Peers::new([(account(&key("//Client")), 100), (account(&key("//Other")), 100)]);
-	axon::serve(account(&key("//Server")), model, peers, config, loopback())
+	let peers = Peers::new([
+		(account(&key("//Client")), 100 * TOKEN),
+		(account(&key("//Other")), 100 * TOKEN),
+	]);
+	start_with(model, config, peers).await
+}
+
+async fn start_with<M: Model>(model: M, config: AxonConfig, peers: Peers) -> AxonHandle {
+	axon::serve(account(&key("//Server")), CHAIN, model, peers, config, loopback())
 		.await
 		.unwrap()
 }
@@ -57,12 +68,13 @@ async fn raw_client(axon: &AxonHandle) -> NeuronClient<Channel> {
 }
 
 /// `message` signed by `signer` for the server with `nonce`.
-fn signed<T: Message>(signer: &str, method: &str, message: T, nonce: u64) -> Request<T> {
+fn signed<T: Message>(signer: &str, method: Method, message: T, nonce: u64) -> Request<T> {
 	let body = message.encode_to_vec();
 	let mut request = Request::new(message);
 	sign_request(
 		request.metadata_mut(),
 		&key(signer),
+		&CHAIN,
 		method,
 		&account(&key("//Server")),
 		nonce,
@@ -84,7 +96,7 @@ async fn a_signed_request_from_a_registered_peer_is_answered() {
 	let axon = start(EmbeddingModel::new(5), AxonConfig::default()).await;
 	let response = raw_client(&axon)
 		.await
-		.forward(signed("//Client", "Forward", forward_request(&[1, 2, 3, 4], 2, 2), now_nanos()))
+		.forward(signed("//Client", Method::Forward, forward_request(&[1, 2, 3, 4], 2, 2), now_nanos()))
 		.await
 		.unwrap()
 		.into_inner();
@@ -97,7 +109,7 @@ async fn a_signed_request_from_a_registered_peer_is_answered() {
 	};
 	raw_client(&axon)
 		.await
-		.backward(signed("//Client", "Backward", backward, now_nanos()))
+		.backward(signed("//Client", Method::Backward, backward, now_nanos()))
 		.await
 		.unwrap();
 	axon.shutdown().await.unwrap();
@@ -111,23 +123,23 @@ async fn unsigned_forged_replayed_and_stale_requests_are_unauthenticated() {
 	assert!(unsigned.message().contains("bt-hotkey"), "{unsigned:?}");
 
 	// Signed over one body, sent with another.
-	let mut forged = signed("//Client", "Forward", forward_request(&[1], 1, 1), now_nanos());
+	let mut forged = signed("//Client", Method::Forward, forward_request(&[1], 1, 1), now_nanos());
 	*forged.get_mut() = forward_request(&[2], 1, 1);
 	let status = forward_status(&axon, forged).await;
 	assert_eq!((status.code(), status.message()), (Code::Unauthenticated, "bad signature"));
 
 	// Signed for Backward, sent to Forward.
-	let wrong_method = signed("//Client", "Backward", forward_request(&[1], 1, 1), now_nanos());
+	let wrong_method = signed("//Client", Method::Backward, forward_request(&[1], 1, 1), now_nanos());
 	assert_eq!(forward_status(&axon, wrong_method).await.code(), Code::Unauthenticated);
 
 	let nonce = now_nanos();
 	let mut client = raw_client(&axon).await;
 	client
-		.forward(signed("//Client", "Forward", forward_request(&[1], 1, 1), nonce))
+		.forward(signed("//Client", Method::Forward, forward_request(&[1], 1, 1), nonce))
 		.await
 		.unwrap();
 	let replay = client
-		.forward(signed("//Client", "Forward", forward_request(&[1], 1, 1), nonce))
+		.forward(signed("//Client", Method::Forward, forward_request(&[1], 1, 1), nonce))
 		.await
 		.unwrap_err();
 	assert_eq!(replay.code(), Code::Unauthenticated);
@@ -136,7 +148,7 @@ async fn unsigned_forged_replayed_and_stale_requests_are_unauthenticated() {
 	let ten_minutes_ago = now_nanos() - 600_000_000_000;
 	let stale = forward_status(
 		&axon,
-		signed("//Client", "Forward", forward_request(&[1], 1, 1), ten_minutes_ago),
+		signed("//Client", Method::Forward, forward_request(&[1], 1, 1), ten_minutes_ago),
 	)
 	.await;
 	assert_eq!(stale.code(), Code::Unauthenticated);
@@ -149,7 +161,7 @@ async fn unregistered_callers_are_denied() {
 	let axon = start(EmbeddingModel::new(5), AxonConfig::default()).await;
 	let status = forward_status(
 		&axon,
-		signed("//Stranger", "Forward", forward_request(&[1], 1, 1), now_nanos()),
+		signed("//Stranger", Method::Forward, forward_request(&[1], 1, 1), now_nanos()),
 	)
 	.await;
 	assert_eq!(status.code(), Code::PermissionDenied);
@@ -158,7 +170,7 @@ async fn unregistered_callers_are_denied() {
 	axon.set_peers(Peers::new([(account(&key("//Stranger")), 1)]));
 	raw_client(&axon)
 		.await
-		.forward(signed("//Stranger", "Forward", forward_request(&[1], 1, 1), now_nanos()))
+		.forward(signed("//Stranger", Method::Forward, forward_request(&[1], 1, 1), now_nanos()))
 		.await
 		.unwrap();
 	axon.shutdown().await.unwrap();
@@ -184,7 +196,7 @@ async fn garbage_nan_and_oversized_tensors_are_refused() {
 	];
 	for request in bad_requests {
 		let status =
-			forward_status(&axon, signed("//Client", "Forward", request.clone(), now_nanos()))
+			forward_status(&axon, signed("//Client", Method::Forward, request.clone(), now_nanos()))
 				.await;
 		assert_eq!(status.code(), Code::InvalidArgument, "{request:?}: {status:?}");
 	}
@@ -197,7 +209,7 @@ async fn garbage_nan_and_oversized_tensors_are_refused() {
 	};
 	let status = raw_client(&axon)
 		.await
-		.backward(signed("//Client", "Backward", nan, now_nanos()))
+		.backward(signed("//Client", Method::Backward, nan, now_nanos()))
 		.await
 		.unwrap_err();
 	assert_eq!(status.code(), Code::InvalidArgument);
@@ -210,7 +222,7 @@ async fn garbage_nan_and_oversized_tensors_are_refused() {
 	};
 	let status = raw_client(&axon)
 		.await
-		.backward(signed("//Client", "Backward", huge, now_nanos()))
+		.backward(signed("//Client", Method::Backward, huge, now_nanos()))
 		.await
 		.unwrap_err();
 	assert_eq!(status.code(), Code::OutOfRange, "{status:?}");
@@ -246,11 +258,11 @@ async fn a_busy_model_sheds_load_and_a_slow_one_times_out() {
 	let axon = start(SlowModel { delay: Duration::from_millis(500) }, config).await;
 	let (mut first, mut second) = (raw_client(&axon).await, raw_client(&axon).await);
 	let busy =
-		first.forward(signed("//Client", "Forward", forward_request(&[1], 1, 1), now_nanos()));
+		first.forward(signed("//Client", Method::Forward, forward_request(&[1], 1, 1), now_nanos()));
 	let shed = async {
 		tokio::time::sleep(Duration::from_millis(100)).await;
 		second
-			.forward(signed("//Other", "Forward", forward_request(&[1], 1, 1), now_nanos()))
+			.forward(signed("//Other", Method::Forward, forward_request(&[1], 1, 1), now_nanos()))
 			.await
 	};
 	let (busy, shed) = tokio::join!(busy, shed);
@@ -264,7 +276,7 @@ async fn a_busy_model_sheds_load_and_a_slow_one_times_out() {
 	let axon = start(SlowModel { delay: Duration::from_millis(400) }, config).await;
 	let status = forward_status(
 		&axon,
-		signed("//Client", "Forward", forward_request(&[1], 1, 1), now_nanos()),
+		signed("//Client", Method::Forward, forward_request(&[1], 1, 1), now_nanos()),
 	)
 	.await;
 	assert_eq!(status.code(), Code::DeadlineExceeded);
@@ -286,7 +298,7 @@ async fn callers_are_rate_limited_by_stake() {
 	let mut limited = None;
 	for _ in 0..20 {
 		match client
-			.forward(signed("//Client", "Forward", forward_request(&[1], 1, 1), now_nanos()))
+			.forward(signed("//Client", Method::Forward, forward_request(&[1], 1, 1), now_nanos()))
 			.await
 		{
 			Ok(_) => served += 1,
@@ -302,7 +314,7 @@ async fn callers_are_rate_limited_by_stake() {
 	assert!((5..=6).contains(&served), "served {served}");
 	// The other caller has its own bucket.
 	client
-		.forward(signed("//Other", "Forward", forward_request(&[1], 1, 1), now_nanos()))
+		.forward(signed("//Other", Method::Forward, forward_request(&[1], 1, 1), now_nanos()))
 		.await
 		.unwrap();
 	axon.shutdown().await.unwrap();
@@ -373,7 +385,7 @@ async fn the_dendrite_masks_broken_and_stalling_peers_within_its_deadline() {
 			address: *address,
 		})
 		.collect();
-	let dendrite = Dendrite::new(key("//Client"), Duration::from_millis(800));
+	let dendrite = Dendrite::new(key("//Client"), CHAIN, Duration::from_millis(800));
 	let started = Instant::now();
 	let results = dendrite.forward(&peers, &[1, 2, 3, 4], 2, 2).await;
 	assert!(
@@ -416,4 +428,301 @@ async fn the_dendrite_masks_broken_and_stalling_peers_within_its_deadline() {
 	let outcomes = dendrite.backward(&peers[..1], &[1, 2, 3, 4], &[vec![0.1; 4 * D]], 2, 2).await;
 	assert_eq!(outcomes, vec![Outcome::Success]);
 	good.shutdown().await.unwrap();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Hostile traffic: what a flood, a slow sender, a crowd of zero-stake registrations or a
+// request for another chain gains (nothing), and what the axon spends on them.
+
+/// A gRPC body carrying `message` as its one uncompressed frame.
+fn grpc_frame(message: &[u8]) -> bytes::Bytes {
+	let mut frame = Vec::with_capacity(message.len() + 5);
+	frame.push(0);
+	frame.extend_from_slice(&(message.len() as u32).to_be_bytes());
+	frame.extend_from_slice(message);
+	frame.into()
+}
+
+/// A connection to `axon` made from the loopback address `from` (127.0.0.0/8 is all local),
+/// so that one test can play callers on different machines.
+async fn channel_from(axon: &AxonHandle, from: &str) -> Channel {
+	tonic::transport::Endpoint::from_shared(format!("http://{}", axon.local_addr))
+		.unwrap()
+		.local_address(Some(from.parse().unwrap()))
+		.connect()
+		.await
+		.unwrap()
+}
+
+/// Sends `body` to `method` over `channel` with `headers` and returns the gRPC status of the
+/// answer (`Ok` when there is none: a success still streaming its message).
+async fn raw_call(
+	channel: &mut Channel,
+	method: Method,
+	headers: tonic::metadata::MetadataMap,
+	body: tonic::body::Body,
+) -> Status {
+	use tower_service::Service;
+	let mut request = http::Request::builder()
+		.method("POST")
+		.uri(format!("http://axon/bittensor.neuron.v1.Neuron/{}", method.name()))
+		.header("content-type", "application/grpc")
+		.header("te", "trailers")
+		.body(body)
+		.unwrap();
+	request.headers_mut().extend(headers.into_headers());
+	futures::future::poll_fn(|cx| channel.poll_ready(cx)).await.unwrap();
+	let response = channel.call(request).await.unwrap();
+	Status::from_header_map(response.headers()).unwrap_or_else(|| Status::ok(""))
+}
+
+/// Resident memory of this process, in bytes.
+fn resident_bytes() -> u64 {
+	let status = std::fs::read_to_string("/proc/self/status").unwrap();
+	let line = status.lines().find(|line| line.starts_with("VmRSS:")).unwrap();
+	let kib: u64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
+	kib * 1024
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_unauthenticated_flood_costs_no_memory_and_starves_no_staked_caller() {
+	const FLOOD: usize = 500;
+	let axon = start(EmbeddingModel::new(5), AxonConfig::default()).await;
+	// One 8 MiB body, shared by every flood request: the client holds it once.
+	let tokens = MAX_MESSAGE_BYTES / 8 - 1024;
+	let body = grpc_frame(&forward_request(&vec![1; tokens], tokens, 1).encode_to_vec());
+	assert!(body.len() > 8 * 1024 * 1024);
+	let mut client = raw_client(&axon).await;
+	client
+		.forward(signed("//Client", Method::Forward, forward_request(&[1], 1, 1), now_nanos()))
+		.await
+		.unwrap();
+	let baseline = resident_bytes();
+
+	let peak = Arc::new(Mutex::new(baseline));
+	let sampling = {
+		let peak = peak.clone();
+		tokio::spawn(async move {
+			loop {
+				let now = resident_bytes();
+				{
+					let mut peak = peak.lock().unwrap();
+					*peak = (*peak).max(now);
+				}
+				tokio::time::sleep(Duration::from_millis(10)).await;
+			}
+		})
+	};
+	let flood = {
+		let channel = channel_from(&axon, "127.0.0.2").await;
+		let calls = (0..FLOOD).map(|_| {
+			let (mut channel, body) = (channel.clone(), body.clone());
+			async move {
+				let body = tonic::body::Body::new(http_body_util::Full::new(body));
+				raw_call(&mut channel, Method::Forward, Default::default(), body).await.code()
+			}
+		});
+		tokio::spawn(futures::future::join_all(calls))
+	};
+	// A staked caller on another machine keeps being served while the flood lasts.
+	let mut served = 0;
+	while !flood.is_finished() || served < 20 {
+		client
+			.forward(signed("//Client", Method::Forward, forward_request(&[1], 1, 1), now_nanos()))
+			.await
+			.expect("the staked caller is served during the flood");
+		served += 1;
+	}
+	let codes = flood.await.unwrap();
+	sampling.abort();
+	let growth = peak.lock().unwrap().saturating_sub(baseline);
+	println!(
+		"{FLOOD} unsigned {} MiB Forward calls: resident memory {:.0} MB, peak growth {:.1} MB; \
+		 {served} staked calls served meanwhile",
+		body.len() >> 20,
+		baseline as f64 / 1e6,
+		growth as f64 / 1e6
+	);
+	assert!(
+		codes.iter().all(|code| matches!(code, Code::Unauthenticated | Code::ResourceExhausted)),
+		"{codes:?}"
+	);
+	assert!(growth < 100_000_000, "resident memory grew by {growth} bytes");
+	axon.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn failed_authentications_are_limited_per_address() {
+	let config = AxonConfig {
+		failed_auth_burst: 3.0,
+		failed_auth_per_second: 0.01,
+		..AxonConfig::default()
+	};
+	let axon = start(EmbeddingModel::new(5), config).await;
+	let mut attacker = NeuronClient::new(channel_from(&axon, "127.0.0.3").await);
+	for _ in 0..3 {
+		let status = attacker.forward(Request::new(forward_request(&[1], 1, 1))).await.unwrap_err();
+		assert_eq!(status.code(), Code::Unauthenticated);
+	}
+	// Even a good request from that address is refused unread now; another address is served.
+	let status = attacker
+		.forward(signed("//Client", Method::Forward, forward_request(&[1], 1, 1), now_nanos()))
+		.await
+		.unwrap_err();
+	assert_eq!(status.code(), Code::ResourceExhausted);
+	assert!(status.message().contains("too many failed authentications"), "{status:?}");
+	raw_client(&axon)
+		.await
+		.forward(signed("//Client", Method::Forward, forward_request(&[1], 1, 1), now_nanos()))
+		.await
+		.unwrap();
+	axon.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn slow_senders_are_cut_off() {
+	let config = AxonConfig { body_timeout: Duration::from_millis(300), ..AxonConfig::default() };
+	let axon = start(EmbeddingModel::new(5), config).await;
+	let message = forward_request(&[1, 2, 3, 4], 2, 2).encode_to_vec();
+	let mut headers = tonic::metadata::MetadataMap::new();
+	let server = account(&key("//Server"));
+	sign_request(&mut headers, &key("//Client"), &CHAIN, Method::Forward, &server, now_nanos(), &message);
+	let frame = grpc_frame(&message);
+	// Half the body now, the rest in an hour.
+	let (first, rest) = (frame.slice(..4), frame.slice(4..));
+	let chunks = futures::stream::iter([(Duration::ZERO, first), (Duration::from_secs(3600), rest)])
+		.then(|(delay, chunk)| async move {
+			tokio::time::sleep(delay).await;
+			Ok::<_, std::convert::Infallible>(http_body::Frame::data(chunk))
+		});
+	let body = tonic::body::Body::new(http_body_util::StreamBody::new(chunks));
+	let mut channel = channel_from(&axon, "127.0.0.1").await;
+	let started = Instant::now();
+	let status = raw_call(&mut channel, Method::Forward, headers, body).await;
+	assert_eq!(status.code(), Code::DeadlineExceeded, "{status:?}");
+	assert!(status.message().contains("took longer than 300 ms"), "{status:?}");
+	assert!(started.elapsed() < Duration::from_secs(5), "cut off after {:?}", started.elapsed());
+	axon.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn zero_stake_callers_cannot_crowd_out_staked_ones() {
+	let config = AxonConfig {
+		open_requests: 4,
+		staked_requests: 8,
+		per_caller_requests: 2,
+		max_in_flight: 16,
+		..AxonConfig::default()
+	};
+	let crowd: Vec<String> = (0..12).map(|i| format!("//Zero{i}")).collect();
+	let peers = Peers::new(
+		crowd
+			.iter()
+			.map(|uri| (account(&key(uri)), 0))
+			.chain([(account(&key("//Client")), 100 * TOKEN)]),
+	);
+	let axon = start_with(SlowModel { delay: Duration::from_millis(300) }, config, peers).await;
+	let channel = raw_client(&axon).await;
+	let call = |signer: String| {
+		let mut client = channel.clone();
+		async move {
+			client
+				.forward(signed(&signer, Method::Forward, forward_request(&[1], 1, 1), now_nanos()))
+				.await
+				.map(|_| ())
+		}
+	};
+	// Each of 12 zero-stake callers sends two at once, beside two of the staked caller's.
+	let crowd_calls = crowd.iter().flat_map(|uri| [call(uri.clone()), call(uri.clone())]);
+	let (crowd_results, staked_results) = tokio::join!(
+		futures::future::join_all(crowd_calls),
+		futures::future::join_all([call("//Client".into()), call("//Client".into())]),
+	);
+	for result in staked_results {
+		result.expect("the staked caller is served");
+	}
+	let admitted = crowd_results.iter().filter(|result| result.is_ok()).count();
+	assert!(admitted <= 4, "{admitted} zero-stake requests admitted");
+	let refused = crowd_results.iter().filter_map(|result| result.as_ref().err());
+	for status in refused {
+		assert_eq!(status.code(), Code::ResourceExhausted);
+		assert!(status.message().contains("callers below the staked threshold"), "{status:?}");
+	}
+	// A staked caller is held to its own share too: a third request at once is refused.
+	let three = futures::future::join_all((0..3).map(|_| call("//Client".into()))).await;
+	let refused: Vec<_> = three.iter().filter_map(|result| result.as_ref().err()).collect();
+	assert_eq!(refused.len(), 1, "{three:?}");
+	assert!(refused[0].message().contains("already has 2 requests"), "{refused:?}");
+	// Backward needs stake: a zero-stake caller is refused before its gradient is read.
+	let backward = BackwardRequest {
+		tokens: Some(Tensor::from_tokens(&[1], 1, 1)),
+		grad: Some(Tensor::from_f32(&[0.0; D], &[1, 1, D])),
+	};
+	let status = raw_client(&axon)
+		.await
+		.backward(signed("//Zero0", Method::Backward, backward, now_nanos()))
+		.await
+		.unwrap_err();
+	assert_eq!(status.code(), Code::PermissionDenied);
+	assert!(status.message().contains("Backward needs a stake"), "{status:?}");
+	axon.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_request_signed_for_another_chain_is_void() {
+	let axon = start(EmbeddingModel::new(5), AxonConfig::default()).await;
+	let peer = PeerEndpoint { uid: 0, hotkey: account(&key("//Server")), address: axon.local_addr };
+	let elsewhere = Dendrite::new(key("//Client"), [43; 32], Duration::from_secs(5));
+	let results = elsewhere.forward(std::slice::from_ref(&peer), &[1], 1, 1).await;
+	assert_eq!(
+		results.outcomes,
+		vec![Outcome::Refused { code: Code::Unauthenticated, message: "bad signature".into() }]
+	);
+	axon.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_dendrite_drops_connections_to_peers_that_left() {
+	let (first, second) = (
+		start(EmbeddingModel::new(1), AxonConfig::default()).await,
+		start(EmbeddingModel::new(2), AxonConfig::default()).await,
+	);
+	let peers: Vec<PeerEndpoint> = [&first, &second]
+		.iter()
+		.enumerate()
+		.map(|(uid, axon)| PeerEndpoint {
+			uid: uid as u16,
+			hotkey: account(&key("//Server")),
+			address: axon.local_addr,
+		})
+		.collect();
+	let dendrite = Dendrite::new(key("//Client"), CHAIN, Duration::from_secs(5));
+	let results = dendrite.forward(&peers, &[1], 1, 1).await;
+	assert_eq!(results.outcomes, vec![Outcome::Success, Outcome::Success]);
+	assert_eq!(dendrite.connections(), 2);
+	dendrite.keep_only(&peers[..1]);
+	assert_eq!(dendrite.connections(), 1);
+	first.shutdown().await.unwrap();
+	second.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn an_axon_stops_within_its_grace_while_a_caller_holds_a_request_open() {
+	let config = AxonConfig {
+		shutdown_grace: Duration::from_millis(300),
+		model_timeout: Duration::from_secs(60),
+		..AxonConfig::default()
+	};
+	let axon = start(SlowModel { delay: Duration::from_secs(5) }, config).await;
+	let mut client = raw_client(&axon).await;
+	let pending = tokio::spawn(async move {
+		client
+			.forward(signed("//Client", Method::Forward, forward_request(&[1], 1, 1), now_nanos()))
+			.await
+	});
+	tokio::time::sleep(Duration::from_millis(200)).await;
+	let started = Instant::now();
+	axon.shutdown().await.unwrap();
+	assert!(started.elapsed() < Duration::from_secs(2), "stopped after {:?}", started.elapsed());
+	pending.abort();
 }

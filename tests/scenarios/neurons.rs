@@ -69,8 +69,10 @@ fn two_neurons_register_serve_query_each_other_and_set_weights() {
 
 		let metagraph = chain.metagraph().await.expect("read the metagraph");
 		let listen: SocketAddr = "127.0.0.1:0".parse().expect("an address");
+		let genesis = chain.genesis_hash();
 		let axon_a = axon::serve(
 			a.clone(),
+			genesis,
 			EmbeddingModel::new(1),
 			Peers::from_metagraph(&metagraph),
 			AxonConfig::default(),
@@ -80,6 +82,7 @@ fn two_neurons_register_serve_query_each_other_and_set_weights() {
 		.expect("axon A listens");
 		let axon_b = axon::serve(
 			b.clone(),
+			genesis,
 			EmbeddingModel::new(2),
 			Peers::from_metagraph(&metagraph),
 			AxonConfig::default(),
@@ -98,7 +101,7 @@ fn two_neurons_register_serve_query_each_other_and_set_weights() {
 		let metagraph = chain.metagraph().await.expect("read the metagraph");
 		let peer_b = endpoint(&metagraph, &b);
 		assert_eq!(peer_b.address, axon_b.local_addr);
-		let dendrite = Dendrite::new(hot_a.clone(), Duration::from_secs(5));
+		let dendrite = Dendrite::new(hot_a.clone(), genesis, Duration::from_secs(5));
 		let tokens: Vec<i64> = (0..16).collect();
 		let results = dendrite.forward(std::slice::from_ref(&peer_b), &tokens, 2, 8).await;
 		assert_eq!(results.outcomes, vec![Outcome::Success]);
@@ -108,7 +111,7 @@ fn two_neurons_register_serve_query_each_other_and_set_weights() {
 		);
 
 		// A caller B does not know is refused; so is a peer that went away (masked, zeros).
-		let stranger = Dendrite::new(key("//Stranger"), Duration::from_secs(5));
+		let stranger = Dendrite::new(key("//Stranger"), genesis, Duration::from_secs(5));
 		let refused = stranger.forward(std::slice::from_ref(&peer_b), &tokens, 2, 8).await;
 		assert!(matches!(
 			&refused.outcomes[0],
@@ -116,7 +119,7 @@ fn two_neurons_register_serve_query_each_other_and_set_weights() {
 		));
 		let peer_a = endpoint(&metagraph, &a);
 		axon_a.shutdown().await.expect("stop axon A");
-		let gone = Dendrite::new(hot_b.clone(), Duration::from_secs(2))
+		let gone = Dendrite::new(hot_b.clone(), genesis, Duration::from_secs(2))
 			.forward(std::slice::from_ref(&peer_a), &tokens, 2, 8)
 			.await;
 		assert_eq!(gone.mask(), vec![true]);
@@ -179,10 +182,17 @@ fn the_neuron_command_line_registers_stakes_serves_and_prints_the_metagraph() {
 		neuron(wallets, &args.iter().map(String::as_str).collect::<Vec<_>>())
 	};
 
-	succeeded(neuron(wallets, &["wallet", "import", "--wallet", "dev", "--secret", "//Alice"]));
+	// Secrets go in files (or on standard input), never on the command line.
+	let secret_file = |name: &str, secret: &str| {
+		let path = dir.path().join(name);
+		std::fs::write(&path, secret).expect("write a secret file");
+		path.display().to_string()
+	};
+	let (cold, hot) = (secret_file("cold", "//Alice"), secret_file("hot", "//Alice//hot"));
+	succeeded(neuron(wallets, &["wallet", "import", "--wallet", "dev", "--mnemonic-file", &cold]));
 	succeeded(neuron(
 		wallets,
-		&["wallet", "import", "--wallet", "dev", "--hotkey", "hot", "--secret", "//Alice//hot"],
+		&["wallet", "import", "--wallet", "dev", "--hotkey", "hot", "--mnemonic-file", &hot],
 	));
 	let hotkey = account(&key("//Alice//hot"));
 	let address = hotkey.to_ss58check();

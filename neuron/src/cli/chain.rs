@@ -12,7 +12,10 @@ use bittensor_neuron::{
 	},
 	runner::PROTOCOL_VERSION,
 };
-use bittensor_primitives::{json::MetagraphJson, TOKEN_DECIMALS, TOKEN_SYMBOL};
+use bittensor_primitives::{
+	json::{self, MetagraphJson, NeuronJson},
+	TOKEN_DECIMALS, TOKEN_SYMBOL,
+};
 use sp_core::{crypto::AccountId32, Pair};
 
 /// A token amount in TAO with up to nine decimals (`1.5`), as rao.
@@ -92,23 +95,52 @@ pub fn uid_of(metagraph: &MetagraphJson, hotkey: &AccountId32) -> Option<u16> {
 	metagraph.neuron_by_hotkey(hotkey).map(|neuron| neuron.uid)
 }
 
-/// `neuron register`: the coldkey pays to register the hotkey; prints its uid.
-pub async fn register(
-	url: &str,
-	wallet: &Wallet,
-	hotkey: &str,
-	password: &str,
+/// Refuses a hotkey that is `registered` on chain to a coldkey other than the wallet's
+/// `coldkey`: a neuron started with it would work for that other coldkey's stake. A hotkey that
+/// is not registered (`None`) passes.
+pub fn check_hotkey_owner(
+	registered: Option<&NeuronJson>,
+	coldkey: &AccountId32,
 ) -> Result<(), String> {
-	let coldkey = wallet.coldkey(password).map_err(|e| e.to_string())?;
+	let Some(neuron) = registered else {
+		return Ok(());
+	};
+	let coldkey = json::address(coldkey);
+	if neuron.coldkey == coldkey {
+		return Ok(());
+	}
+	Err(format!(
+		"hotkey {} is registered to coldkey {} on chain, but this wallet's coldkey is {coldkey}",
+		neuron.hotkey, neuron.coldkey
+	))
+}
+
+/// [`check_hotkey_owner`] for `wallet`'s `hotkey` in `metagraph`, as `neuron run` and `neuron
+/// serve` do at start; a wallet without a coldkey or `coldkeypub.txt` (the hotkeys-only wallet of
+/// `neuron localnet`) has nothing to compare and passes.
+pub fn check_wallet_owns_hotkey(
+	metagraph: &MetagraphJson,
+	wallet: &Wallet,
+	hotkey: &AccountId32,
+) -> Result<(), String> {
+	match wallet.coldkey_public().map_err(|e| e.to_string())? {
+		Some(coldkey) => {
+			check_hotkey_owner(metagraph.neuron_by_hotkey(hotkey), &AccountId32::from(coldkey))
+		},
+		None => Ok(()),
+	}
+}
+
+/// `neuron register`: the coldkey pays to register the hotkey; prints its uid.
+pub async fn register(url: &str, wallet: &Wallet, hotkey: &str) -> Result<(), String> {
+	let coldkey = super::coldkey(wallet)?;
 	let hotkey = AccountId32::from(wallet.hotkey(hotkey).map_err(|e| e.to_string())?.public());
 	let chain = ChainClient::connect(url).await.map_err(|e| e.to_string())?;
 	chain.register(&coldkey, &hotkey).await.map_err(|e| e.to_string())?;
 	let metagraph = chain.metagraph().await.map_err(|e| e.to_string())?;
 	match uid_of(&metagraph, &hotkey) {
-		Some(uid) => {
-			println!("registered {} as uid {uid}", bittensor_primitives::json::address(&hotkey))
-		},
-		None => println!("registered {}", bittensor_primitives::json::address(&hotkey)),
+		Some(uid) => println!("registered {} as uid {uid}", json::address(&hotkey)),
+		None => println!("registered {}", json::address(&hotkey)),
 	}
 	Ok(())
 }
@@ -118,11 +150,10 @@ pub async fn stake(
 	url: &str,
 	wallet: &Wallet,
 	hotkey: &str,
-	password: &str,
 	amount: u64,
 	add: bool,
 ) -> Result<(), String> {
-	let coldkey = wallet.coldkey(password).map_err(|e| e.to_string())?;
+	let coldkey = super::coldkey(wallet)?;
 	let hotkey = AccountId32::from(wallet.hotkey(hotkey).map_err(|e| e.to_string())?.public());
 	let chain = ChainClient::connect(url).await.map_err(|e| e.to_string())?;
 	if add {
@@ -132,7 +163,7 @@ pub async fn stake(
 	}
 	.map_err(|e| e.to_string())?;
 	let metagraph = chain.metagraph().await.map_err(|e| e.to_string())?;
-	let address = bittensor_primitives::json::address(&hotkey);
+	let address = json::address(&hotkey);
 	let stake = metagraph.neuron_by_hotkey(&hotkey).map(|n| n.stake.clone()).unwrap_or_default();
 	println!(
 		"{address} now has {} {TOKEN_SYMBOL} staked",
@@ -163,15 +194,14 @@ pub async fn serve(
 	let account = AccountId32::from(hotkey.public());
 	let chain = ChainClient::connect(url).await.map_err(|e| e.to_string())?;
 	let metagraph = chain.metagraph().await.map_err(|e| e.to_string())?;
+	check_wallet_owns_hotkey(&metagraph, wallet, &account)?;
 	let uid = uid_of(&metagraph, &account).ok_or_else(|| {
-		format!(
-			"{} is not registered: run `neuron register` first",
-			bittensor_primitives::json::address(&account)
-		)
+		format!("{} is not registered: run `neuron register` first", json::address(&account))
 	})?;
 	let model = EmbeddingModel::new(u64::from(uid));
 	let axon = axon::serve(
 		account,
+		chain.genesis_hash(),
 		model,
 		Peers::from_metagraph(&metagraph),
 		AxonConfig::default(),
@@ -202,6 +232,54 @@ pub async fn serve(
 #[cfg(test)]
 mod tests {
 	use super::*;
+
+	const ALICE: &str = "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY";
+	const BOB: &str = "5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty";
+
+	/// A peer with hotkey `hotkey`, owned by `coldkey`.
+	fn peer(hotkey: &str, coldkey: &str) -> NeuronJson {
+		NeuronJson {
+			uid: 0,
+			hotkey: hotkey.into(),
+			coldkey: coldkey.into(),
+			stake: "0".into(),
+			active: true,
+			last_update: 0,
+			registered_at: 0,
+			rank: 0.0,
+			trust: 0.0,
+			consensus: 0.0,
+			incentive: 0.0,
+			dividends: 0.0,
+			emission: "0".into(),
+			axon: None,
+			weights: Vec::new(),
+			bonds: Vec::new(),
+		}
+	}
+
+	fn account(address: &str) -> AccountId32 {
+		use sp_core::crypto::Ss58Codec;
+		AccountId32::from_ss58check(address).expect("an address")
+	}
+
+	#[test]
+	fn a_hotkey_registered_to_another_coldkey_is_refused() {
+		let hotkey = "5DAAnrj7VHTznn2AWBemMuyBwZWs6FNFjdyVXUeYum3PTXFy";
+		let ours = peer(hotkey, ALICE);
+		assert_eq!(check_hotkey_owner(Some(&ours), &account(ALICE)), Ok(()));
+		assert_eq!(check_hotkey_owner(None, &account(ALICE)), Ok(()), "not registered yet");
+
+		let theirs = peer(hotkey, BOB);
+		let error = check_hotkey_owner(Some(&theirs), &account(ALICE)).expect_err("refused");
+		assert_eq!(
+			error,
+			format!(
+				"hotkey {hotkey} is registered to coldkey {BOB} on chain, but this wallet's \
+				 coldkey is {ALICE}"
+			)
+		);
+	}
 
 	#[test]
 	fn amounts_parse_to_rao_and_back() {

@@ -10,6 +10,7 @@ use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use bittensor_neuron::keys::wallet::Wallet;
 use clap::{Parser, Subcommand};
+use sp_core::sr25519;
 
 /// The BitTensor neuron.
 #[derive(Parser)]
@@ -114,13 +115,7 @@ pub fn run(root: PathBuf, command: Command) -> Result<(), String> {
 			Command::Wallet(command) => wallet::run(root, command),
 			Command::Register { chain } => {
 				let wallet = Wallet::new(&root, &chain.wallet);
-				chain::register(
-					&chain.url,
-					&wallet,
-					&chain.hotkey,
-					&password("Password of the coldkey: ", false)?,
-				)
-				.await
+				chain::register(&chain.url, &wallet, &chain.hotkey).await
 			},
 			Command::Stake { direction } => {
 				let (chain, amount, add) = match direction {
@@ -128,8 +123,7 @@ pub fn run(root: PathBuf, command: Command) -> Result<(), String> {
 					StakeCommand::Remove { chain, amount } => (chain, amount, false),
 				};
 				let wallet = Wallet::new(&root, &chain.wallet);
-				let password = password("Password of the coldkey: ", false)?;
-				chain::stake(&chain.url, &wallet, &chain.hotkey, &password, amount, add).await
+				chain::stake(&chain.url, &wallet, &chain.hotkey, amount, add).await
 			},
 			Command::Serve { chain, listen, external, refresh } => {
 				let wallet = Wallet::new(&root, &chain.wallet);
@@ -154,19 +148,73 @@ pub fn run(root: PathBuf, command: Command) -> Result<(), String> {
 	})
 }
 
-/// The password: `$BITTENSOR_PASSWORD` if set (for scripts), else asked on the terminal.
-pub fn password(prompt: &str, confirm: bool) -> Result<String, String> {
-	if let Ok(password) = std::env::var("BITTENSOR_PASSWORD") {
-		return Ok(password);
+/// The environment variable through which scripts give passwords.
+const PASSWORD_VAR: &str = "BITTENSOR_PASSWORD";
+
+/// The error for an empty new password: it would protect nothing, so leaving a key
+/// unencrypted takes `--no-password`.
+const EMPTY_PASSWORD: &str = "the password is empty: choose one, or pass --no-password to \
+	store the key unencrypted on purpose";
+
+/// The password of an existing key: `$BITTENSOR_PASSWORD` if set (for scripts), else asked on
+/// the terminal.
+pub fn password(prompt: &str) -> Result<String, String> {
+	match std::env::var(PASSWORD_VAR) {
+		Ok(password) => Ok(password),
+		Err(_) => ask(prompt),
 	}
-	let first =
-		rpassword::prompt_password(prompt).map_err(|e| format!("cannot read a password: {e}"))?;
-	if confirm {
-		let second = rpassword::prompt_password("Repeat it: ")
-			.map_err(|e| format!("cannot read a password: {e}"))?;
-		if first != second {
-			return Err("the passwords differ".into());
-		}
+}
+
+/// The password of a new key file: `None`, for an unencrypted file, only with `--no-password`
+/// (`no_password`); else `$BITTENSOR_PASSWORD` if set, or one typed twice on the terminal, which
+/// must not be empty (the error names `--no-password`).
+pub fn new_password(prompt: &str, no_password: bool) -> Result<Option<String>, String> {
+	if no_password {
+		return Ok(None);
 	}
-	Ok(first)
+	if let Ok(password) = std::env::var(PASSWORD_VAR) {
+		return not_empty(password).map(Some);
+	}
+	let first = not_empty(ask(prompt)?)?;
+	if ask("Repeat it: ")? != first {
+		return Err("the passwords differ".into());
+	}
+	Ok(Some(first))
+}
+
+/// `password`, or the error that names `--no-password` when it is empty.
+fn not_empty(password: String) -> Result<String, String> {
+	if password.is_empty() {
+		return Err(EMPTY_PASSWORD.into());
+	}
+	Ok(password)
+}
+
+/// A password typed unseen on the terminal.
+fn ask(prompt: &str) -> Result<String, String> {
+	rpassword::prompt_password(prompt).map_err(|e| format!("cannot read a password: {e}"))
+}
+
+/// The wallet's coldkey, asking for its password only when it is encrypted.
+pub fn coldkey(wallet: &Wallet) -> Result<sr25519::Pair, String> {
+	let password = match wallet.coldkey_is_encrypted().map_err(|e| e.to_string())? {
+		true => Some(password("Password of the coldkey: ")?),
+		false => None,
+	};
+	wallet.coldkey(password.as_deref()).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn an_empty_new_password_names_the_flag() {
+		assert_eq!(not_empty("hunter2".into()), Ok("hunter2".to_string()));
+		let error = not_empty(String::new()).expect_err("empty");
+		assert_eq!(error, EMPTY_PASSWORD);
+		assert!(error.contains("--no-password"), "{error}");
+		// With the flag nothing is asked or read: the key is written unencrypted.
+		assert_eq!(new_password("unused: ", true), Ok(None));
+	}
 }

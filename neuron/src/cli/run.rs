@@ -3,12 +3,14 @@
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use bittensor_neuron::{
+	chain::ChainClient,
 	data::corpus::{self, Corpus},
 	keys::wallet::{self, Wallet},
 	localnet::{self, LocalnetConfig},
 	nucleus::{served::Serving, NucleusConfig},
 	runner::{self, RunConfig},
 };
+use sp_core::{crypto::AccountId32, Pair};
 
 use super::ChainArgs;
 
@@ -144,6 +146,15 @@ pub async fn run(root: PathBuf, args: RunArgs) -> Result<(), String> {
 		Err(_) if args.offline => wallet::generate().0,
 		result => result.map_err(|e| e.to_string())?,
 	};
+	if !args.offline {
+		let chain = ChainClient::connect(&args.chain.url).await.map_err(|e| e.to_string())?;
+		let metagraph = chain.metagraph().await.map_err(|e| e.to_string())?;
+		super::chain::check_wallet_owns_hotkey(
+			&metagraph,
+			&wallet,
+			&AccountId32::from(hotkey.public()),
+		)?;
+	}
 	let corpus = Corpus::load(&corpus_dir(args.corpus)?, args.slice.0, args.slice.1)
 		.map_err(|e| e.to_string())?;
 	let external = args.external.unwrap_or_else(|| match args.listen.ip().is_unspecified() {

@@ -1,10 +1,13 @@
 //! `neuron wallet`: create, list, show, import and export keys.
 
-use std::path::PathBuf;
+use std::{
+	io::IsTerminal,
+	path::{Path, PathBuf},
+};
 
 use bittensor_neuron::keys::{
 	keyfile::{address_of, KeyFile},
-	wallet::{self, read_key_file, Wallet, WalletError},
+	wallet::{self, read_key_file, write_key_file, Wallet, WalletError},
 };
 use clap::Subcommand;
 use sp_core::{sr25519, Pair};
@@ -24,6 +27,9 @@ pub enum WalletCommand {
 		/// Replace keys that already exist.
 		#[arg(long)]
 		overwrite: bool,
+		/// Store the coldkey unencrypted, without a password (an empty password is refused).
+		#[arg(long)]
+		no_password: bool,
 	},
 	/// List the wallets with their coldkey and hotkey addresses.
 	List,
@@ -33,8 +39,10 @@ pub enum WalletCommand {
 		#[arg(long, default_value = "default")]
 		wallet: String,
 	},
-	/// Import a coldkey (or, with --hotkey, a hotkey) from a mnemonic, a secret URI such as
-	/// //Alice, or a polkadot.js JSON account file.
+	/// Import a coldkey (or, with --hotkey, a hotkey) from a BIP-39 mnemonic or a secret URI
+	/// such as //Alice (with optional derivation path), read from --mnemonic-file, else
+	/// $BITTENSOR_MNEMONIC, else standard input (typed unseen at a terminal) and never from the
+	/// command line; or from a polkadot.js JSON account file.
 	Import {
 		/// The wallet's name.
 		#[arg(long, default_value = "default")]
@@ -42,18 +50,22 @@ pub enum WalletCommand {
 		/// Import a hotkey with this name instead of the coldkey.
 		#[arg(long)]
 		hotkey: Option<String>,
-		/// A BIP-39 mnemonic or secret URI, with optional derivation path.
-		#[arg(long, conflicts_with = "json", required_unless_present = "json")]
-		secret: Option<String>,
+		/// A file that holds the mnemonic or secret URI.
+		#[arg(long, conflicts_with = "json")]
+		mnemonic_file: Option<PathBuf>,
 		/// A polkadot.js JSON account file (asks for its password if it is encrypted).
 		#[arg(long)]
 		json: Option<PathBuf>,
 		/// Replace a key that already exists.
 		#[arg(long)]
 		overwrite: bool,
+		/// Store the coldkey unencrypted, without a password (an empty password is refused);
+		/// hotkeys are always stored unencrypted.
+		#[arg(long, conflicts_with = "hotkey")]
+		no_password: bool,
 	},
 	/// Export the coldkey (or, with --hotkey, a hotkey) as a polkadot.js JSON account file,
-	/// encrypted with a password.
+	/// encrypted with a password (unencrypted only with --no-password).
 	Export {
 		/// The wallet's name.
 		#[arg(long, default_value = "default")]
@@ -64,22 +76,75 @@ pub enum WalletCommand {
 		/// Where to write the file.
 		#[arg(long)]
 		out: PathBuf,
+		/// Write the file unencrypted, without a password (an empty password is refused).
+		#[arg(long)]
+		no_password: bool,
 	},
 }
+
+/// The environment variable through which scripts give the mnemonic or secret URI to import.
+const MNEMONIC_VAR: &str = "BITTENSOR_MNEMONIC";
 
 fn error(e: WalletError) -> String {
 	e.to_string()
 }
 
+/// The mnemonic or secret URI to import, never taken from the command line (where other users
+/// and the shell's history would see it): from `file`, else `$BITTENSOR_MNEMONIC`, else one
+/// line of standard input, typed unseen when it is a terminal.
+fn read_secret(file: Option<&Path>) -> Result<String, String> {
+	let (text, source) = match file {
+		Some(path) => (
+			std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?,
+			path.display().to_string(),
+		),
+		None => match std::env::var(MNEMONIC_VAR) {
+			Ok(text) => (text, format!("${MNEMONIC_VAR}")),
+			Err(std::env::VarError::NotUnicode(_)) => {
+				return Err(format!("${MNEMONIC_VAR} is not UTF-8"))
+			},
+			Err(std::env::VarError::NotPresent) => (read_stdin()?, "standard input".to_string()),
+		},
+	};
+	secret_in(&text, &source)
+}
+
+/// One line of standard input, or, when it is a terminal, a line typed there unseen.
+fn read_stdin() -> Result<String, String> {
+	let stdin = std::io::stdin();
+	if stdin.is_terminal() {
+		return rpassword::prompt_password("Mnemonic or secret URI: ")
+			.map_err(|e| format!("cannot read the mnemonic: {e}"));
+	}
+	let mut line = String::new();
+	stdin
+		.read_line(&mut line)
+		.map_err(|e| format!("cannot read the mnemonic from standard input: {e}"))?;
+	Ok(line)
+}
+
+/// The secret in `text`, read from `source`, without the white space around it; none at all is
+/// an error.
+fn secret_in(text: &str, source: &str) -> Result<String, String> {
+	let secret = text.trim();
+	if secret.is_empty() {
+		return Err(format!(
+			"no mnemonic or secret URI in {source}: give it on standard input, with \
+			 --mnemonic-file FILE or in ${MNEMONIC_VAR}"
+		));
+	}
+	Ok(secret.to_string())
+}
+
 /// Runs a `neuron wallet` command.
 pub fn run(root: PathBuf, command: WalletCommand) -> Result<(), String> {
 	match command {
-		WalletCommand::New { wallet, hotkey, overwrite } => {
+		WalletCommand::New { wallet, hotkey, overwrite, no_password } => {
 			let wallet = Wallet::new(&root, &wallet);
+			let password = super::new_password("Password for the new coldkey: ", no_password)?;
 			let (coldkey, cold_phrase) = wallet::generate();
 			let (hot, hot_phrase) = wallet::generate();
-			let password = super::password("Password for the new coldkey: ", true)?;
-			wallet.set_coldkey(&coldkey, &password, overwrite).map_err(error)?;
+			wallet.set_coldkey(&coldkey, password.as_deref(), overwrite).map_err(error)?;
 			wallet.set_hotkey(&hotkey, &hot, overwrite).map_err(error)?;
 			println!("wallet {} in {}", wallet.name, root.display());
 			println!(
@@ -117,21 +182,21 @@ pub fn run(root: PathBuf, command: WalletCommand) -> Result<(), String> {
 				println!("hotkey   {name:<16} {address}");
 			}
 		},
-		WalletCommand::Import { wallet, hotkey, secret, json, overwrite } => {
+		WalletCommand::Import { wallet, hotkey, mnemonic_file, json, overwrite, no_password } => {
 			let wallet = Wallet::new(&root, &wallet);
-			let pair: sr25519::Pair = match (secret, json) {
-				(Some(secret), _) => wallet::pair_from_secret(&secret).map_err(error)?,
-				(None, Some(path)) => {
+			let pair: sr25519::Pair = match json {
+				Some(path) => {
 					let file: KeyFile = read_key_file(&path).map_err(error)?;
 					let password = if file.is_encrypted() {
-						Some(super::password("Password of the JSON file: ", false)?)
+						Some(super::password("Password of the JSON file: ")?)
 					} else {
 						None
 					};
 					file.decode(password.as_deref())
 						.map_err(|e| format!("{}: {e}", path.display()))?
 				},
-				(None, None) => return Err("give --secret or --json".into()),
+				None => wallet::pair_from_secret(&read_secret(mnemonic_file.as_deref())?)
+					.map_err(error)?,
 			};
 			match hotkey {
 				Some(name) => {
@@ -139,37 +204,71 @@ pub fn run(root: PathBuf, command: WalletCommand) -> Result<(), String> {
 					println!("hotkey {name} {}", address_of(&pair.public()));
 				},
 				None => {
-					let password = super::password("Password for the coldkey: ", true)?;
-					wallet.set_coldkey(&pair, &password, overwrite).map_err(error)?;
+					let password = super::new_password("Password for the coldkey: ", no_password)?;
+					wallet.set_coldkey(&pair, password.as_deref(), overwrite).map_err(error)?;
 					println!("coldkey {}", address_of(&pair.public()));
 				},
 			}
 		},
-		WalletCommand::Export { wallet, hotkey, out } => {
+		WalletCommand::Export { wallet, hotkey, out, no_password } => {
 			let wallet = Wallet::new(&root, &wallet);
 			let (pair, name) = match &hotkey {
 				Some(name) => {
 					(wallet.hotkey(name).map_err(error)?, format!("{} hotkey {name}", wallet.name))
 				},
-				None => (
-					wallet
-						.coldkey(&super::password("Password of the coldkey: ", false)?)
-						.map_err(error)?,
-					format!("{} coldkey", wallet.name),
-				),
+				None => (super::coldkey(&wallet)?, format!("{} coldkey", wallet.name)),
 			};
 			let export_password =
-				super::password("Password for the exported file: ", hotkey.is_some())?;
+				super::new_password("Password for the exported file: ", no_password)?;
 			let now = std::time::SystemTime::now()
 				.duration_since(std::time::UNIX_EPOCH)
 				.map(|d| d.as_millis() as u64)
 				.unwrap_or(0);
-			let file = KeyFile::encode(&pair, Some(&export_password), &name, now)
+			let file = KeyFile::encode(&pair, export_password.as_deref(), &name, now)
 				.map_err(|e| e.to_string())?;
-			let json = serde_json::to_string_pretty(&file).map_err(|e| e.to_string())?;
-			std::fs::write(&out, json).map_err(|e| format!("{}: {e}", out.display()))?;
+			write_key_file(&out, &file, false).map_err(error)?;
 			println!("{} written to {}", file.address, out.display());
 		},
 	}
 	Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn a_secret_is_trimmed_and_never_empty() {
+		assert_eq!(secret_in("  //Alice\n", "a file"), Ok("//Alice".to_string()));
+		let error = secret_in(" \n", "standard input").expect_err("empty");
+		assert!(error.contains("standard input") && error.contains("--mnemonic-file"), "{error}");
+	}
+
+	#[test]
+	fn a_secret_is_read_from_a_file() {
+		let dir = tempfile::tempdir().expect("temp dir");
+		let path = dir.path().join("mnemonic");
+		std::fs::write(&path, "//Alice\n").expect("write");
+		assert_eq!(read_secret(Some(path.as_path())), Ok("//Alice".to_string()));
+		let missing = read_secret(Some(dir.path().join("nowhere").as_path())).expect_err("missing");
+		assert!(missing.contains("nowhere"), "{missing}");
+	}
+
+	#[test]
+	fn the_mnemonic_is_not_a_command_line_argument() {
+		use clap::Parser;
+		let parsed = super::super::Cli::try_parse_from([
+			"neuron", "wallet", "import", "--secret", "//Alice",
+		]);
+		assert!(parsed.is_err(), "--secret is gone");
+		let parsed = super::super::Cli::try_parse_from([
+			"neuron",
+			"wallet",
+			"import",
+			"--hotkey",
+			"hot",
+			"--no-password",
+		]);
+		assert!(parsed.is_err(), "--no-password is for the coldkey");
+	}
 }

@@ -38,6 +38,21 @@ pub enum KeyFileError {
 	/// The operating system's random source failed.
 	#[error("no randomness from the operating system: {0}")]
 	Random(String),
+	/// scrypt parameters outside the set polkadot.js accepts, refused before scrypt runs (a key
+	/// file claiming a huge N, p or r would otherwise take memory and time without bound).
+	#[error(
+		"scrypt parameters N = {n}, p = {p}, r = {r} refused: polkadot.js accepts only \
+		 N = 2^13, p = 10; N = 2^14, p = 5; N = 2^15, p = 3 or 1; N = 2^16, p = 2; N = 2^17, \
+		 p = 1; each with r = 8"
+	)]
+	UnsafeScrypt {
+		/// The cost N the file claims.
+		n: u32,
+		/// The parallelism p it claims.
+		p: u32,
+		/// The block size r it claims.
+		r: u32,
+	},
 }
 
 /// `content` and `type` of a key file's encoding.
@@ -88,6 +103,10 @@ const NONCE_LEN: usize = 24;
 const SCRYPT_LOG_N: u8 = 15;
 const SCRYPT_P: u32 = 1;
 const SCRYPT_R: u32 = 8;
+/// The scrypt parameters `(log2 N, p, r)` polkadot.js reads (`ALLOWED_PARAMS` in
+/// util-crypto's `scrypt/fromU8a.js`); a key file with any others is refused.
+const SCRYPT_ALLOWED: [(u8, u32, u32); 6] =
+	[(13, 10, 8), (14, 5, 8), (15, 3, 8), (15, 1, 8), (16, 2, 8), (17, 1, 8)];
 
 /// The SS58 address of a public key with the chain's prefix.
 pub fn address_of(public: &sr25519::Public) -> String {
@@ -98,6 +117,17 @@ fn random<const N: usize>() -> Result<[u8; N], KeyFileError> {
 	let mut bytes = [0u8; N];
 	getrandom::getrandom(&mut bytes).map_err(|e| KeyFileError::Random(e.to_string()))?;
 	Ok(bytes)
+}
+
+/// `log2 N` of scrypt parameters polkadot.js accepts, or [`KeyFileError::UnsafeScrypt`].
+fn scrypt_log_n(n: u32, p: u32, r: u32) -> Result<u8, KeyFileError> {
+	SCRYPT_ALLOWED
+		.iter()
+		.find(|&&(log_n, allowed_p, allowed_r)| {
+			1u32 << log_n == n && allowed_p == p && allowed_r == r
+		})
+		.map(|&(log_n, _, _)| log_n)
+		.ok_or(KeyFileError::UnsafeScrypt { n, p, r })
 }
 
 fn secretbox_key(
@@ -182,7 +212,6 @@ impl KeyFile {
 			.decode(&self.encoded)
 			.map_err(|e| KeyFileError::Format(format!("base64: {e}")))?;
 		let payload = if self.is_encrypted() {
-			let password = password.ok_or(KeyFileError::PasswordRequired)?;
 			let too_short = || KeyFileError::Format("encrypted key too short".into());
 			let (salt, rest) = encoded.split_at_checked(SALT_LEN).ok_or_else(too_short)?;
 			let (params, rest) = rest.split_at_checked(12).ok_or_else(too_short)?;
@@ -192,11 +221,11 @@ impl KeyFile {
 				bytes.copy_from_slice(params.get(i * 4..i * 4 + 4).unwrap_or(&[0; 4]));
 				u32::from_le_bytes(bytes)
 			};
+			// Checked before the password and before scrypt, which would allocate 128·r·N bytes
+			// and run p times over them.
 			let (n, p, r) = (word(0), word(1), word(2));
-			if !n.is_power_of_two() {
-				return Err(KeyFileError::Format(format!("scrypt N = {n} is not a power of two")));
-			}
-			let log_n = u8::try_from(n.trailing_zeros()).unwrap_or(u8::MAX);
+			let log_n = scrypt_log_n(n, p, r)?;
+			let password = password.ok_or(KeyFileError::PasswordRequired)?;
 			let key = secretbox_key(password, salt, log_n, p, r)?;
 			let nonce: [u8; NONCE_LEN] = nonce.try_into().map_err(|_| too_short())?;
 			XSalsa20Poly1305::new(&key.into())
@@ -267,6 +296,57 @@ mod tests {
 		assert!(matches!(file.decode(None), Err(KeyFileError::Format(_))));
 		file.encoding.content[1] = "ed25519".into();
 		assert!(matches!(file.decode(None), Err(KeyFileError::UnsupportedKeyType(_))));
+	}
+
+	#[test]
+	fn only_polkadot_js_scrypt_parameters_are_accepted() {
+		for (log_n, p, r) in SCRYPT_ALLOWED {
+			assert_eq!(scrypt_log_n(1u32 << log_n, p, r).expect("allowed"), log_n);
+		}
+		assert_eq!(scrypt_log_n(1u32 << SCRYPT_LOG_N, SCRYPT_P, SCRYPT_R).expect("ours"), 15);
+		for (n, p, r) in [(1 << 14, 1, 8), (1 << 15, 2, 8), (1 << 15, 1, 16), (3, 1, 8), (0, 0, 0)]
+		{
+			assert!(matches!(scrypt_log_n(n, p, r), Err(KeyFileError::UnsafeScrypt { .. })));
+		}
+	}
+
+	/// Alice's key file, marked encrypted, claiming scrypt parameters `(n, p, r)`; its sealed
+	/// part is garbage, so no password could open it.
+	fn claiming(n: u32, p: u32, r: u32) -> KeyFile {
+		let mut file = KeyFile::encode(&alice(), None, "alice", 1).expect("encode");
+		let mut encoded = vec![7u8; SALT_LEN];
+		for word in [n, p, r] {
+			encoded.extend_from_slice(&word.to_le_bytes());
+		}
+		encoded.extend_from_slice(&[9u8; NONCE_LEN]);
+		encoded.extend_from_slice(&[1u8; 128]);
+		file.encoded = BASE64.encode(encoded);
+		file.encoding.kind = vec!["scrypt".into(), "xsalsa20-poly1305".into()];
+		file
+	}
+
+	#[test]
+	fn huge_scrypt_parameters_are_refused_at_once() {
+		for (n, p, r) in [(1 << 30, 1, 8), (1 << 15, u32::MAX, 8), (1 << 15, 1, u32::MAX)] {
+			let file = claiming(n, p, r);
+			assert!(file.is_encrypted());
+			let start = std::time::Instant::now();
+			let result = file.decode(Some("hunter2"));
+			let elapsed = start.elapsed();
+			match result {
+				Err(KeyFileError::UnsafeScrypt { n: got_n, p: got_p, r: got_r }) => {
+					assert_eq!((got_n, got_p, got_r), (n, p, r));
+				},
+				Err(other) => panic!("({n}, {p}, {r}): {other}"),
+				Ok(_) => panic!("({n}, {p}, {r}) was decrypted"),
+			}
+			assert!(elapsed < std::time::Duration::from_millis(100), "{elapsed:?}");
+			// Refused before the password is even asked for.
+			assert!(matches!(file.decode(None), Err(KeyFileError::UnsafeScrypt { .. })));
+		}
+		let message = KeyFileError::UnsafeScrypt { n: 1 << 30, p: 1, r: 8 }.to_string();
+		assert!(message.contains("N = 1073741824, p = 1, r = 8"), "{message}");
+		assert!(message.contains("polkadot.js accepts only"), "{message}");
 	}
 
 	#[test]

@@ -1,6 +1,7 @@
-//! Wallets: a coldkey, which owns stake and is kept encrypted, and any number of hotkeys, which
-//! sign the neuron's day-to-day calls and requests and are kept unencrypted for the running
-//! neuron. Every key is an sr25519 key stored as a polkadot.js JSON account ([`KeyFile`]).
+//! Wallets: a coldkey, which owns stake and is kept encrypted (unencrypted only when its
+//! creator asked for that explicitly), and any number of hotkeys, which sign the neuron's
+//! day-to-day calls and requests and are kept unencrypted for the running neuron. Every key is
+//! an sr25519 key stored as a polkadot.js JSON account ([`KeyFile`]).
 //!
 //! Layout: `<root>/<wallet>/coldkey` (encrypted), `<root>/<wallet>/coldkeypub.txt` (its
 //! address, readable without the password) and `<root>/<wallet>/hotkeys/<name>`.
@@ -11,7 +12,7 @@ use std::{
 	time::{SystemTime, UNIX_EPOCH},
 };
 
-use sp_core::{sr25519, Pair};
+use sp_core::{crypto::Ss58Codec, sr25519, Pair};
 
 use crate::keys::keyfile::{KeyFile, KeyFileError};
 
@@ -80,8 +81,9 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> WalletError + '_ {
 	move |source| WalletError::Io { path: path.to_path_buf(), source }
 }
 
-/// Writes a key file readable by its owner only.
-fn write_key_file(path: &Path, file: &KeyFile, overwrite: bool) -> Result<(), WalletError> {
+/// Writes a key file readable by its owner only; an existing file at `path` is an error unless
+/// `overwrite`.
+pub fn write_key_file(path: &Path, file: &KeyFile, overwrite: bool) -> Result<(), WalletError> {
 	// Anything at the path counts, a dangling symbolic link too.
 	if path.symlink_metadata().is_ok() && !overwrite {
 		return Err(WalletError::Exists(path.to_path_buf()));
@@ -159,19 +161,23 @@ impl Wallet {
 		self.dir.join("hotkeys").join(name)
 	}
 
-	/// Saves `pair` as the coldkey, encrypted with `password`.
+	/// Path of the file that holds the coldkey's address.
+	fn coldkeypub_path(&self) -> PathBuf {
+		self.dir.join("coldkeypub.txt")
+	}
+
+	/// Saves `pair` as the coldkey, encrypted with `password`, or unencrypted without one.
 	pub fn set_coldkey(
 		&self,
 		pair: &sr25519::Pair,
-		password: &str,
+		password: Option<&str>,
 		overwrite: bool,
 	) -> Result<(), WalletError> {
 		let path = self.coldkey_path();
-		let file =
-			KeyFile::encode(pair, Some(password), &format!("{} coldkey", self.name), now_ms())
-				.map_err(|source| WalletError::KeyFile { path: path.clone(), source })?;
+		let file = KeyFile::encode(pair, password, &format!("{} coldkey", self.name), now_ms())
+			.map_err(|source| WalletError::KeyFile { path: path.clone(), source })?;
 		write_key_file(&path, &file, overwrite)?;
-		write_atomically(&self.dir.join("coldkeypub.txt"), file.address.as_bytes(), 0o644)
+		write_atomically(&self.coldkeypub_path(), file.address.as_bytes(), 0o644)
 	}
 
 	/// Saves `pair` as the hotkey `name`, unencrypted so that the neuron can run unattended.
@@ -192,12 +198,41 @@ impl Wallet {
 		Ok(read_key_file(&self.coldkey_path())?.address)
 	}
 
-	/// The coldkey, opened with `password`.
-	pub fn coldkey(&self, password: &str) -> Result<sr25519::Pair, WalletError> {
+	/// Whether opening the coldkey needs its password.
+	pub fn coldkey_is_encrypted(&self) -> Result<bool, WalletError> {
+		Ok(read_key_file(&self.coldkey_path())?.is_encrypted())
+	}
+
+	/// The coldkey, opened with `password` if it is encrypted.
+	pub fn coldkey(&self, password: Option<&str>) -> Result<sr25519::Pair, WalletError> {
 		let path = self.coldkey_path();
 		read_key_file(&path)?
-			.decode(Some(password))
+			.decode(password)
 			.map_err(|source| WalletError::KeyFile { path, source })
+	}
+
+	/// The coldkey's public key, read without its password: from the coldkey file, else from
+	/// `coldkeypub.txt` (all a machine that only runs the neuron needs of the coldkey); `None`
+	/// for a wallet with neither, such as the hotkeys-only wallet `neuron localnet` writes.
+	pub fn coldkey_public(&self) -> Result<Option<sr25519::Public>, WalletError> {
+		let coldkey = self.coldkey_path();
+		let coldkeypub = self.coldkeypub_path();
+		let (path, address) = if coldkey.exists() {
+			let address = read_key_file(&coldkey)?.address;
+			(coldkey, address)
+		} else if coldkeypub.exists() {
+			let text = fs::read_to_string(&coldkeypub).map_err(io(&coldkeypub))?;
+			(coldkeypub, text.trim().to_string())
+		} else {
+			return Ok(None);
+		};
+		match sr25519::Public::from_ss58check_with_version(&address) {
+			Ok((public, _)) => Ok(Some(public)),
+			Err(e) => Err(WalletError::KeyFile {
+				path,
+				source: KeyFileError::Format(format!("{address:?} is not an address: {e}")),
+			}),
+		}
 	}
 
 	/// The hotkey `name`.
@@ -266,17 +301,22 @@ mod tests {
 		let wallet = Wallet::new(root.path(), "miner");
 		let coldkey = pair_from_secret("//Alice").expect("uri");
 		let hotkey = pair_from_secret("//Alice//hot").expect("uri");
-		wallet.set_coldkey(&coldkey, "pw", false).expect("coldkey");
+		wallet.set_coldkey(&coldkey, Some("pw"), false).expect("coldkey");
 		wallet.set_hotkey("default", &hotkey, false).expect("hotkey");
+		assert!(wallet.coldkey_is_encrypted().expect("read"));
 
 		assert_eq!(
 			wallet.coldkey_address().expect("address"),
 			"5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY"
 		);
-		assert_eq!(wallet.coldkey("pw").expect("coldkey").public(), coldkey.public());
+		assert_eq!(wallet.coldkey(Some("pw")).expect("coldkey").public(), coldkey.public());
 		assert!(matches!(
-			wallet.coldkey("wrong"),
+			wallet.coldkey(Some("wrong")),
 			Err(WalletError::KeyFile { source: KeyFileError::WrongPassword, .. })
+		));
+		assert!(matches!(
+			wallet.coldkey(None),
+			Err(WalletError::KeyFile { source: KeyFileError::PasswordRequired, .. })
 		));
 		assert_eq!(wallet.hotkey("default").expect("hotkey").public(), hotkey.public());
 		assert_eq!(wallet.hotkey_names().expect("names"), ["default"]);
@@ -298,6 +338,37 @@ mod tests {
 			let mode = fs::metadata(wallet.coldkey_path()).expect("metadata").permissions().mode();
 			assert_eq!(mode & 0o777, 0o600);
 		}
+	}
+
+	#[test]
+	fn a_coldkey_without_a_password_is_stored_unencrypted() {
+		let root = tempfile::tempdir().expect("temp dir");
+		let wallet = Wallet::new(root.path(), "open");
+		let coldkey = pair_from_secret("//Bob").expect("uri");
+		wallet.set_coldkey(&coldkey, None, false).expect("coldkey");
+		assert!(!wallet.coldkey_is_encrypted().expect("read"));
+		assert_eq!(wallet.coldkey(None).expect("coldkey").public(), coldkey.public());
+	}
+
+	#[test]
+	fn the_coldkey_public_key_is_read_without_the_password() {
+		let root = tempfile::tempdir().expect("temp dir");
+		let wallet = Wallet::new(root.path(), "miner");
+		let (hotkey, _) = generate();
+		wallet.set_hotkey("default", &hotkey, false).expect("hotkey");
+		assert_eq!(wallet.coldkey_public().expect("hotkeys only"), None);
+
+		let coldkey = pair_from_secret("//Alice").expect("uri");
+		wallet.set_coldkey(&coldkey, Some("pw"), false).expect("coldkey");
+		assert_eq!(wallet.coldkey_public().expect("coldkey"), Some(coldkey.public()));
+		// A machine that runs the neuron may hold coldkeypub.txt alone.
+		fs::remove_file(wallet.coldkey_path()).expect("remove the coldkey");
+		assert_eq!(wallet.coldkey_public().expect("coldkeypub.txt"), Some(coldkey.public()));
+		fs::write(wallet.coldkeypub_path(), "not an address").expect("write");
+		assert!(matches!(
+			wallet.coldkey_public(),
+			Err(WalletError::KeyFile { source: KeyFileError::Format(_), .. })
+		));
 	}
 
 	#[cfg(unix)]

@@ -2,13 +2,16 @@
 //! metadata, the caller's hotkey, a nonce and an sr25519 signature by that hotkey over
 //!
 //! ```text
-//! "bittensor.neuron.v1" ‖ method ‖ target hotkey (32 bytes) ‖ nonce (u64, LE) ‖ blake2-256(body)
+//! "bittensor.neuron.v1" ‖ genesis hash (32 bytes) ‖ method ‖ target hotkey (32 bytes)
+//!     ‖ nonce (u64, LE) ‖ blake2-256(body)
 //! ```
 //!
-//! where `body` is the request message in its protobuf encoding (fields in order, packed,
-//! defaults omitted: what prost writes). The nonce is the caller's clock in nanoseconds since
-//! the Unix epoch; the axon accepts each nonce once, and only within a window around its own
-//! clock, so a captured request cannot be replayed, nor sent to another axon.
+//! where `body` is the request message exactly as it travels, the payload of its one gRPC
+//! frame (the caller signs its protobuf encoding; the axon hashes the bytes it received, not a
+//! re-encoding, so no two encodings of one message can both pass). The nonce is the caller's
+//! clock in nanoseconds since the Unix epoch; the axon accepts each nonce once, and only within
+//! a window around its own clock, so a captured request cannot be replayed, nor sent to
+//! another axon, nor to the same hotkey's axon on another chain.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -18,6 +21,8 @@ use sp_core::{
 	sr25519, Pair,
 };
 use tonic::metadata::MetadataMap;
+
+use crate::net::protocol::Method;
 
 /// Metadata key of the caller's hotkey (an SS58 address).
 pub const HOTKEY_HEADER: &str = "bt-hotkey";
@@ -29,11 +34,22 @@ pub const SIGNATURE_HEADER: &str = "bt-signature";
 /// Domain separator at the start of every signed message.
 const DOMAIN: &[u8] = b"bittensor.neuron.v1";
 
+/// The hash of a chain's genesis block: which network a request belongs to.
+pub type GenesisHash = [u8; 32];
+
 /// The signed message for one request.
-pub fn signing_payload(method: &str, target: &AccountId32, nonce: u64, body: &[u8]) -> Vec<u8> {
-	let mut message = Vec::with_capacity(DOMAIN.len() + method.len() + 32 + 8 + 32);
+pub fn signing_payload(
+	genesis: &GenesisHash,
+	method: Method,
+	target: &AccountId32,
+	nonce: u64,
+	body: &[u8],
+) -> Vec<u8> {
+	let method = method.name().as_bytes();
+	let mut message = Vec::with_capacity(DOMAIN.len() + 32 + method.len() + 32 + 8 + 32);
 	message.extend_from_slice(DOMAIN);
-	message.extend_from_slice(method.as_bytes());
+	message.extend_from_slice(genesis);
+	message.extend_from_slice(method);
 	message.extend_from_slice(target.as_ref());
 	message.extend_from_slice(&nonce.to_le_bytes());
 	message.extend_from_slice(&blake2_256(body));
@@ -48,16 +64,18 @@ pub fn now_nanos() -> u64 {
 		.unwrap_or(0)
 }
 
-/// Writes the caller's hotkey, `nonce` and signature of `body` for `target` into `metadata`.
+/// Writes the caller's hotkey, `nonce` and signature of `body` for `method` of `target` on
+/// the chain `genesis` into `metadata`.
 pub fn sign_request(
 	metadata: &mut MetadataMap,
 	signer: &sr25519::Pair,
-	method: &str,
+	genesis: &GenesisHash,
+	method: Method,
 	target: &AccountId32,
 	nonce: u64,
 	body: &[u8],
 ) {
-	let signature = signer.sign(&signing_payload(method, target, nonce, body));
+	let signature = signer.sign(&signing_payload(genesis, method, target, nonce, body));
 	let hotkey = AccountId32::from(signer.public()).to_ss58check();
 	// SS58, decimal and hex text are always valid ASCII metadata values.
 	if let Ok(value) = hotkey.parse() {
@@ -77,7 +95,7 @@ pub enum AuthError {
 	/// A header is absent or unreadable.
 	#[error("missing or malformed {0} header")]
 	BadHeader(&'static str),
-	/// The signature does not match the hotkey, target, nonce and body.
+	/// The signature does not match the hotkey, chain, method, target, nonce and body.
 	#[error("bad signature")]
 	BadSignature,
 }
@@ -93,10 +111,10 @@ pub struct SignedRequest {
 }
 
 impl SignedRequest {
-	/// Reads the hotkey, nonce and signature headers.
-	pub fn from_metadata(metadata: &MetadataMap) -> Result<Self, AuthError> {
+	/// Reads the hotkey, nonce and signature headers: their shape only, nothing is verified.
+	pub fn from_headers(headers: &http::HeaderMap) -> Result<Self, AuthError> {
 		let text = |key: &'static str| {
-			metadata
+			headers
 				.get(key)
 				.and_then(|value| value.to_str().ok())
 				.ok_or(AuthError::BadHeader(key))
@@ -104,17 +122,25 @@ impl SignedRequest {
 		let hotkey = AccountId32::from_ss58check(text(HOTKEY_HEADER)?)
 			.map_err(|_| AuthError::BadHeader(HOTKEY_HEADER))?;
 		let nonce = text(NONCE_HEADER)?.parse().map_err(|_| AuthError::BadHeader(NONCE_HEADER))?;
-		let signature = hex_decode(text(SIGNATURE_HEADER)?)
+		let signature = Some(text(SIGNATURE_HEADER)?)
+			.filter(|hex| hex.len() == 128)
+			.and_then(hex_decode)
 			.and_then(|bytes| <[u8; 64]>::try_from(bytes).ok())
 			.map(sr25519::Signature::from_raw)
 			.ok_or(AuthError::BadHeader(SIGNATURE_HEADER))?;
 		Ok(Self { hotkey, nonce, signature })
 	}
 
-	/// Checks the signature over `method`, `target` and `body`.
-	pub fn verify(&self, method: &str, target: &AccountId32, body: &[u8]) -> Result<(), AuthError> {
+	/// Checks the signature over the chain `genesis`, `method`, `target` and `body`.
+	pub fn verify(
+		&self,
+		genesis: &GenesisHash,
+		method: Method,
+		target: &AccountId32,
+		body: &[u8],
+	) -> Result<(), AuthError> {
 		let public = sr25519::Public::from_raw(*self.hotkey.as_ref());
-		let payload = signing_payload(method, target, self.nonce, body);
+		let payload = signing_payload(genesis, method, target, self.nonce, body);
 		if sr25519::Pair::verify(&self.signature, payload, &public) {
 			Ok(())
 		} else {
@@ -141,52 +167,48 @@ fn hex_decode(text: &str) -> Option<Vec<u8>> {
 mod tests {
 	use super::*;
 
+	const CHAIN: GenesisHash = [7; 32];
+
 	fn pair(uri: &str) -> sr25519::Pair {
 		sr25519::Pair::from_string(uri, None).unwrap()
 	}
 
+	fn parse(metadata: MetadataMap) -> Result<SignedRequest, AuthError> {
+		SignedRequest::from_headers(&metadata.into_headers())
+	}
+
 	#[test]
-	fn a_signed_request_verifies_only_for_its_target_method_and_body() {
+	fn a_signed_request_verifies_only_for_its_chain_target_method_and_body() {
 		let (alice, bob) = (pair("//Alice"), pair("//Bob"));
 		let target = AccountId32::from(bob.public());
 		let mut metadata = MetadataMap::new();
-		sign_request(&mut metadata, &alice, "Forward", &target, 7, b"body");
-		let request = SignedRequest::from_metadata(&metadata).unwrap();
+		sign_request(&mut metadata, &alice, &CHAIN, Method::Forward, &target, 7, b"body");
+		let request = parse(metadata).unwrap();
 		assert_eq!(request.hotkey, AccountId32::from(alice.public()));
 		assert_eq!(request.nonce, 7);
-		assert_eq!(request.verify("Forward", &target, b"body"), Ok(()));
-		assert_eq!(request.verify("Forward", &target, b"other body"), Err(AuthError::BadSignature));
-		assert_eq!(request.verify("Backward", &target, b"body"), Err(AuthError::BadSignature));
+		let verify = |chain, method, target, body| request.verify(chain, method, target, body);
+		assert_eq!(verify(&CHAIN, Method::Forward, &target, b"body"), Ok(()));
+		let bad = Err(AuthError::BadSignature);
+		assert_eq!(verify(&CHAIN, Method::Forward, &target, b"other body"), bad);
+		assert_eq!(verify(&CHAIN, Method::Backward, &target, b"body"), bad);
+		assert_eq!(verify(&[8; 32], Method::Forward, &target, b"body"), bad);
 		let elsewhere = AccountId32::from(alice.public());
-		assert_eq!(request.verify("Forward", &elsewhere, b"body"), Err(AuthError::BadSignature));
+		assert_eq!(verify(&CHAIN, Method::Forward, &elsewhere, b"body"), bad);
 	}
 
 	#[test]
 	fn missing_or_malformed_headers_are_named() {
 		let mut metadata = MetadataMap::new();
-		assert_eq!(
-			SignedRequest::from_metadata(&metadata),
-			Err(AuthError::BadHeader(HOTKEY_HEADER))
-		);
-		sign_request(
-			&mut metadata,
-			&pair("//Alice"),
-			"Forward",
-			&AccountId32::new([0; 32]),
-			1,
-			b"",
-		);
+		assert_eq!(parse(metadata.clone()), Err(AuthError::BadHeader(HOTKEY_HEADER)));
+		let nobody = AccountId32::new([0; 32]);
+		sign_request(&mut metadata, &pair("//Alice"), &CHAIN, Method::Forward, &nobody, 1, b"");
 		metadata.insert(NONCE_HEADER, "soon".parse().unwrap());
-		assert_eq!(
-			SignedRequest::from_metadata(&metadata),
-			Err(AuthError::BadHeader(NONCE_HEADER))
-		);
+		assert_eq!(parse(metadata.clone()), Err(AuthError::BadHeader(NONCE_HEADER)));
 		metadata.insert(NONCE_HEADER, "1".parse().unwrap());
 		metadata.insert(SIGNATURE_HEADER, "abc".parse().unwrap());
-		assert_eq!(
-			SignedRequest::from_metadata(&metadata),
-			Err(AuthError::BadHeader(SIGNATURE_HEADER))
-		);
+		assert_eq!(parse(metadata.clone()), Err(AuthError::BadHeader(SIGNATURE_HEADER)));
+		metadata.insert(SIGNATURE_HEADER, "ab".repeat(65).parse().unwrap());
+		assert_eq!(parse(metadata), Err(AuthError::BadHeader(SIGNATURE_HEADER)));
 	}
 
 	#[test]

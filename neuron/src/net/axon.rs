@@ -1,39 +1,34 @@
 //! The axon: a neuron's gRPC server. It answers Forward and Backward for registered peers only,
 //! each request signed by the caller's hotkey (see [`crate::net::auth`]), once per nonce, within a
-//! per-caller rate limit proportional to stake; it sheds load with a clear status when the
-//! model is busy, and runs the model on blocking threads, off the async runtime.
+//! per-caller rate limit proportional to stake, all judged by its [`Gate`] before a request's
+//! body is read; it sheds load with a clear status when the model is busy, and runs the model
+//! on blocking threads, off the async runtime.
 //!
-//! Statuses: `PERMISSION_DENIED` (caller not registered), `UNAUTHENTICATED` (missing or bad
-//! signature, stale or replayed nonce), `RESOURCE_EXHAUSTED` (rate limited, or overloaded),
-//! `INVALID_ARGUMENT` (bad dtype, shape or values), `DEADLINE_EXCEEDED` (the model took too
-//! long), `OUT_OF_RANGE` (message over [`MAX_MESSAGE_BYTES`], from tonic).
+//! Statuses: `PERMISSION_DENIED` (caller not registered, or not staked enough for Backward),
+//! `UNAUTHENTICATED` (missing or bad signature, stale or replayed nonce), `RESOURCE_EXHAUSTED`
+//! (rate limited, busy, overloaded, or too many failed authentications from the address),
+//! `INVALID_ARGUMENT` (bad dtype, shape or values), `DEADLINE_EXCEEDED` (the body or the model
+//! took too long), `OUT_OF_RANGE` (a body over its method's limit).
 
-use std::{
-	collections::{BTreeSet, HashMap},
-	net::SocketAddr,
-	sync::{Arc, Mutex, RwLock},
-	time::{Duration, Instant},
-};
+use std::{collections::HashMap, net::SocketAddr, sync::Arc, time::Duration};
 
-use bittensor_primitives::json::MetagraphJson;
-use prost::Message;
+use bittensor_primitives::{json::MetagraphJson, TOKEN};
 use sp_core::crypto::{AccountId32, Ss58Codec};
 use tokio::{net::TcpListener, sync::Semaphore, task::JoinHandle};
 use tonic::{transport::Server, Request, Response, Status};
 
-use crate::{
-	net::{
-		auth::{now_nanos, SignedRequest},
-		protocol::{
-			wire::{
-				neuron_server, BackwardRequest, BackwardResponse, ForwardRequest, ForwardResponse,
-			},
-			Tensor, TensorError, MAX_MESSAGE_BYTES, REPRESENTATION_DIM,
-		},
-		served_model::{Caller, Model, ModelError},
+use crate::net::{
+	auth::GenesisHash,
+	gate::{Gate, GateLayer},
+	protocol::{
+		wire::{neuron_server, BackwardRequest, BackwardResponse, ForwardRequest, ForwardResponse},
+		Tensor, TensorError, MAX_MESSAGE_BYTES, REPRESENTATION_DIM,
 	},
-	sync::{lock, read, write},
+	served_model::{Caller, Model, ModelError},
 };
+
+/// Largest header block a request may send: the signed headers need well under 1 KiB.
+const HEADER_LIST_BYTES: u32 = 16 * 1024;
 
 /// The registered peers an axon serves: hotkey → stake.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -62,6 +57,11 @@ impl Peers {
 	pub fn stake(&self, hotkey: &AccountId32) -> Option<u64> {
 		self.stakes.get(hotkey).copied()
 	}
+
+	/// The stake of all registered hotkeys together.
+	pub fn total_stake(&self) -> u64 {
+		self.total_stake
+	}
 }
 
 /// Limits of an axon.
@@ -78,6 +78,27 @@ pub struct AxonConfig {
 	pub min_requests_per_second: f64,
 	/// How far a nonce may be from the axon's clock.
 	pub nonce_window: Duration,
+	/// Stake, in rao, from which a caller counts as staked and takes its slots from
+	/// [`AxonConfig::staked_requests`].
+	pub staked_threshold: u64,
+	/// Requests of staked callers admitted at once (body read, queued or running).
+	pub staked_requests: usize,
+	/// Requests of callers below the staked threshold admitted at once, all of them together.
+	pub open_requests: usize,
+	/// Requests of one caller admitted at once.
+	pub per_caller_requests: usize,
+	/// Stake, in rao, a caller needs to send Backward.
+	pub min_backward_stake: u64,
+	/// Longest a request body may take to arrive, once its headers are accepted.
+	pub body_timeout: Duration,
+	/// Failed authentications an address may have in a burst ...
+	pub failed_auth_burst: f64,
+	/// ... and per second after it; beyond them its requests are refused unread.
+	pub failed_auth_per_second: f64,
+	/// Streams one HTTP/2 connection may have open at once.
+	pub max_streams_per_connection: u32,
+	/// Longest the axon waits, when told to stop, for its connections to close.
+	pub shutdown_grace: Duration,
 }
 
 impl Default for AxonConfig {
@@ -88,87 +109,37 @@ impl Default for AxonConfig {
 			requests_per_second: 2_000.0,
 			min_requests_per_second: 10.0,
 			nonce_window: Duration::from_secs(60),
+			staked_threshold: TOKEN,
+			staked_requests: 48,
+			open_requests: 16,
+			per_caller_requests: 8,
+			min_backward_stake: TOKEN,
+			body_timeout: Duration::from_secs(10),
+			failed_auth_burst: 20.0,
+			failed_auth_per_second: 1.0,
+			max_streams_per_connection: 64,
+			shutdown_grace: Duration::from_secs(2),
 		}
 	}
 }
 
-/// What the axon remembers of one caller: its rate-limit bucket and recent nonces.
-struct CallerState {
-	tokens: f64,
-	refilled: Instant,
-	nonces: BTreeSet<u64>,
-}
-
-/// The gRPC service behind an axon.
+/// The gRPC service behind an axon's [`Gate`]: it runs admitted requests on the model.
 struct AxonService<M> {
-	hotkey: AccountId32,
 	model: Arc<M>,
-	peers: Arc<RwLock<Peers>>,
-	callers: Mutex<HashMap<AccountId32, CallerState>>,
 	in_flight: Arc<Semaphore>,
 	config: AxonConfig,
 }
 
+/// The caller the gate admitted, from the request's extensions.
+fn admitted_caller<T>(request: &Request<T>) -> Result<Caller, Status> {
+	request
+		.extensions()
+		.get::<Caller>()
+		.cloned()
+		.ok_or_else(|| Status::internal("a request reached the model without passing the gate"))
+}
+
 impl<M: Model> AxonService<M> {
-	/// Checks who is calling: registered, correctly signed, fresh nonce, within its rate.
-	fn admit(
-		&self,
-		method: &str,
-		metadata: &tonic::metadata::MetadataMap,
-		body: &[u8],
-	) -> Result<Caller, Status> {
-		let signed = SignedRequest::from_metadata(metadata)
-			.map_err(|e| Status::unauthenticated(e.to_string()))?;
-		let (stake, total_stake) = {
-			let peers = read(&self.peers);
-			let stake = peers.stake(&signed.hotkey).ok_or_else(|| {
-				Status::permission_denied(format!(
-					"{} is not registered",
-					signed.hotkey.to_ss58check()
-				))
-			})?;
-			(stake, peers.total_stake)
-		};
-		signed
-			.verify(method, &self.hotkey, body)
-			.map_err(|e| Status::unauthenticated(e.to_string()))?;
-
-		let now = now_nanos();
-		let window = u64::try_from(self.config.nonce_window.as_nanos()).unwrap_or(u64::MAX);
-		if signed.nonce.abs_diff(now) > window {
-			return Err(Status::unauthenticated(format!(
-				"stale nonce: {} s from this axon's clock",
-				signed.nonce.abs_diff(now) / 1_000_000_000
-			)));
-		}
-		let share = if total_stake == 0 { 0.0 } else { stake as f64 / total_stake as f64 };
-		let rate =
-			(self.config.requests_per_second * share).max(self.config.min_requests_per_second);
-
-		let mut callers = lock(&self.callers);
-		let state = callers.entry(signed.hotkey.clone()).or_insert_with(|| CallerState {
-			tokens: rate,
-			refilled: Instant::now(),
-			nonces: BTreeSet::new(),
-		});
-		let oldest_fresh = now.saturating_sub(window);
-		state.nonces = state.nonces.split_off(&oldest_fresh);
-		if state.nonces.contains(&signed.nonce) {
-			return Err(Status::unauthenticated(format!("replayed nonce {}", signed.nonce)));
-		}
-		let elapsed = state.refilled.elapsed().as_secs_f64();
-		state.tokens = (state.tokens + elapsed * rate).min(rate.max(1.0));
-		state.refilled = Instant::now();
-		if state.tokens < 1.0 {
-			return Err(Status::resource_exhausted(format!(
-				"rate limited: {rate:.1} requests/s for this caller's stake"
-			)));
-		}
-		state.tokens -= 1.0;
-		state.nonces.insert(signed.nonce);
-		Ok(Caller { hotkey: signed.hotkey, stake })
-	}
-
 	/// Runs `work` on the model on a blocking thread, if a slot is free and within the timeout.
 	async fn run<T: Send + 'static>(
 		&self,
@@ -214,7 +185,7 @@ impl<M: Model> neuron_server::Neuron for AxonService<M> {
 		&self,
 		request: Request<ForwardRequest>,
 	) -> Result<Response<ForwardResponse>, Status> {
-		self.admit("Forward", request.metadata(), &request.get_ref().encode_to_vec())?;
+		admitted_caller(&request)?;
 		let tokens = request
 			.into_inner()
 			.tokens
@@ -233,8 +204,7 @@ impl<M: Model> neuron_server::Neuron for AxonService<M> {
 		&self,
 		request: Request<BackwardRequest>,
 	) -> Result<Response<BackwardResponse>, Status> {
-		let caller =
-			self.admit("Backward", request.metadata(), &request.get_ref().encode_to_vec())?;
+		let caller = admitted_caller(&request)?;
 		let BackwardRequest { tokens, grad } = request.into_inner();
 		let (tokens, batch, seq) = tokens
 			.ok_or_else(|| invalid(TensorError::Missing("tokens")))?
@@ -254,7 +224,8 @@ impl<M: Model> neuron_server::Neuron for AxonService<M> {
 pub struct AxonHandle {
 	/// The address it listens on.
 	pub local_addr: SocketAddr,
-	peers: Arc<RwLock<Peers>>,
+	gate: Arc<Gate>,
+	grace: Duration,
 	shutdown: tokio::sync::oneshot::Sender<()>,
 	task: JoinHandle<Result<(), tonic::transport::Error>>,
 }
@@ -262,19 +233,29 @@ pub struct AxonHandle {
 impl AxonHandle {
 	/// Replaces the registered peers (after reading a newer metagraph).
 	pub fn set_peers(&self, peers: Peers) {
-		*write(&self.peers) = peers;
+		self.gate.set_peers(peers);
 	}
 
-	/// Stops accepting requests and waits for the server to finish.
+	/// Stops accepting requests and waits, at most the configured grace, for the open
+	/// connections to finish; a caller that keeps its connection open is cut off then.
 	pub async fn shutdown(self) -> Result<(), tonic::transport::Error> {
 		let _ = self.shutdown.send(());
-		self.task.await.unwrap_or(Ok(()))
+		let mut task = self.task;
+		match tokio::time::timeout(self.grace, &mut task).await {
+			Ok(finished) => finished.unwrap_or(Ok(())),
+			Err(_) => {
+				task.abort();
+				Ok(())
+			},
+		}
 	}
 }
 
-/// Starts an axon for `hotkey` on `listen` serving `model` to `peers`.
+/// Starts an axon for `hotkey` on the chain `genesis`, listening on `listen` and serving
+/// `model` to `peers`.
 pub async fn serve<M: Model>(
 	hotkey: AccountId32,
+	genesis: GenesisHash,
 	model: M,
 	peers: Peers,
 	config: AxonConfig,
@@ -282,12 +263,10 @@ pub async fn serve<M: Model>(
 ) -> std::io::Result<AxonHandle> {
 	let listener = TcpListener::bind(listen).await?;
 	let local_addr = listener.local_addr()?;
-	let peers = Arc::new(RwLock::new(peers));
+	let gate = Arc::new(Gate::new(hotkey, genesis, peers, config.clone()));
+	let (grace, streams) = (config.shutdown_grace, config.max_streams_per_connection);
 	let service = AxonService {
-		hotkey,
 		model: Arc::new(model),
-		peers: peers.clone(),
-		callers: Mutex::new(HashMap::new()),
 		in_flight: Arc::new(Semaphore::new(config.max_in_flight)),
 		config,
 	};
@@ -296,11 +275,15 @@ pub async fn serve<M: Model>(
 		.max_encoding_message_size(MAX_MESSAGE_BYTES);
 	let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
 	let (shutdown, stop) = tokio::sync::oneshot::channel();
-	let task = tokio::spawn(Server::builder().add_service(service).serve_with_incoming_shutdown(
-		incoming,
-		async {
-			let _ = stop.await;
-		},
-	));
-	Ok(AxonHandle { local_addr, peers, shutdown, task })
+	let server = Server::builder()
+		.max_concurrent_streams(streams)
+		.http2_max_header_list_size(HEADER_LIST_BYTES)
+		.http2_keepalive_interval(Some(Duration::from_secs(30)))
+		.http2_keepalive_timeout(Some(Duration::from_secs(10)))
+		.layer(GateLayer::new(gate.clone()))
+		.add_service(service);
+	let task = tokio::spawn(server.serve_with_incoming_shutdown(incoming, async {
+		let _ = stop.await;
+	}));
+	Ok(AxonHandle { local_addr, gate, grace, shutdown, task })
 }

@@ -15,10 +15,10 @@ use tonic::{
 
 use crate::{
 	net::{
-		auth::{now_nanos, sign_request},
+		auth::{now_nanos, sign_request, GenesisHash},
 		protocol::{
 			wire::{neuron_client::NeuronClient, BackwardRequest, ForwardRequest},
-			Tensor, TensorError, MAX_MESSAGE_BYTES, REPRESENTATION_DIM,
+			Method, Tensor, TensorError, MAX_MESSAGE_BYTES, REPRESENTATION_DIM,
 		},
 	},
 	sync::lock,
@@ -90,17 +90,30 @@ impl ForwardResults {
 	}
 }
 
-/// Queries peers' axons, signing every request with `hotkey`.
+/// Queries peers' axons, signing every request with `hotkey` for the chain `genesis`.
 pub struct Dendrite {
 	hotkey: sr25519::Pair,
+	genesis: GenesisHash,
 	timeout: Duration,
 	channels: Mutex<HashMap<SocketAddr, Channel>>,
 }
 
 impl Dendrite {
-	/// A dendrite that signs with `hotkey` and gives every query `timeout`.
-	pub fn new(hotkey: sr25519::Pair, timeout: Duration) -> Self {
-		Self { hotkey, timeout, channels: Mutex::new(HashMap::new()) }
+	/// A dendrite that signs with `hotkey` for the chain `genesis` and gives every query
+	/// `timeout`.
+	pub fn new(hotkey: sr25519::Pair, genesis: GenesisHash, timeout: Duration) -> Self {
+		Self { hotkey, genesis, timeout, channels: Mutex::new(HashMap::new()) }
+	}
+
+	/// Closes the connections to every address but those of `peers`: the peers that left the
+	/// metagraph, or moved.
+	pub fn keep_only(&self, peers: &[PeerEndpoint]) {
+		lock(&self.channels).retain(|address, _| peers.iter().any(|peer| peer.address == *address));
+	}
+
+	/// How many peers the dendrite holds a connection to.
+	pub fn connections(&self) -> usize {
+		lock(&self.channels).len()
 	}
 
 	/// The connection to `address`, opened on first use and kept.
@@ -124,13 +137,14 @@ impl Dendrite {
 	}
 
 	/// `message` as a request signed for `peer`'s `method`, with the deadline set.
-	fn signed<T: Message>(&self, peer: &PeerEndpoint, method: &str, message: T) -> Request<T> {
+	fn signed<T: Message>(&self, peer: &PeerEndpoint, method: Method, message: T) -> Request<T> {
 		let body = message.encode_to_vec();
 		let mut request = Request::new(message);
 		request.set_timeout(self.timeout);
 		sign_request(
 			request.metadata_mut(),
 			&self.hotkey,
+			&self.genesis,
 			method,
 			&peer.hotkey,
 			now_nanos(),
@@ -168,7 +182,7 @@ impl Dendrite {
 		seq: usize,
 	) -> Result<Vec<f32>, Outcome> {
 		let mut client = self.client(peer.address)?;
-		let request = self.signed(peer, "Forward", ForwardRequest { tokens: Some(tokens) });
+		let request = self.signed(peer, Method::Forward, ForwardRequest { tokens: Some(tokens) });
 		let response = self.within_deadline(client.forward(request)).await?;
 		response
 			.representation
@@ -195,7 +209,7 @@ impl Dendrite {
 			};
 			async move {
 				let mut client = self.client(peer.address)?;
-				let request = self.signed(peer, "Backward", request);
+				let request = self.signed(peer, Method::Backward, request);
 				self.within_deadline(client.backward(request)).await.map(|_| ())
 			}
 		});

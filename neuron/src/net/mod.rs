@@ -1,10 +1,13 @@
 //! The network layer between neurons: the wire protocol ([`protocol`]), every request signed
 //! by the caller's hotkey ([`auth`]), the axon that serves a model to registered peers
-//! ([`axon`]), the dendrite that queries peers under one deadline ([`dendrite`]), and what an
-//! axon serves ([`served_model`]).
+//! ([`axon`]) behind a door that judges each request before reading it ([`gate`]), the
+//! dendrite that queries peers under one deadline ([`dendrite`]), what an axon serves
+//! ([`served_model`]), and the rate limiter they share ([`rate`]).
 
 pub mod auth;
 pub mod axon;
 pub mod dendrite;
+pub mod gate;
 pub mod protocol;
+pub mod rate;
 pub mod served_model;

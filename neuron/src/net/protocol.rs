@@ -16,8 +16,48 @@ pub const VOCAB_SIZE: usize = 256;
 /// Largest batch × sequence a request may carry.
 pub const MAX_TOKENS: usize = 8 * 1024;
 /// Largest message, in bytes, either way: a full [`MAX_TOKENS`] × [`REPRESENTATION_DIM`]
-/// float32 tensor and its framing.
-pub const MAX_MESSAGE_BYTES: usize = MAX_TOKENS * REPRESENTATION_DIM * 4 + 64 * 1024;
+/// float32 tensor, [`MAX_TOKENS`] int64 token ids, and their framing.
+pub const MAX_MESSAGE_BYTES: usize = MAX_TOKENS * (REPRESENTATION_DIM * 4 + 8) + FRAMING_BYTES;
+/// Room for protobuf tags, lengths and shapes, and the gRPC frame header, in any message.
+const FRAMING_BYTES: usize = 1024;
+
+/// The calls of the service, each with the most bytes its request may take on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Method {
+	/// The callee's representation of some tokens.
+	Forward,
+	/// A gradient for the callee.
+	Backward,
+}
+
+impl Method {
+	/// The method's name, as signed (see [`crate::net::auth`]).
+	pub fn name(self) -> &'static str {
+		match self {
+			Method::Forward => "Forward",
+			Method::Backward => "Backward",
+		}
+	}
+
+	/// The method of a gRPC request path (`/bittensor.neuron.v1.Neuron/Forward`), if it is one
+	/// of the service's.
+	pub fn from_path(path: &str) -> Option<Self> {
+		match path.strip_prefix("/bittensor.neuron.v1.Neuron/")? {
+			"Forward" => Some(Method::Forward),
+			"Backward" => Some(Method::Backward),
+			_ => None,
+		}
+	}
+
+	/// The largest request body of this method, gRPC framing included: a Forward carries only
+	/// token ids, a Backward also a full gradient.
+	pub fn max_request_bytes(self) -> usize {
+		match self {
+			Method::Forward => MAX_TOKENS * 8 + FRAMING_BYTES,
+			Method::Backward => MAX_MESSAGE_BYTES,
+		}
+	}
+}
 
 /// Why a tensor was refused.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -185,7 +225,12 @@ impl Tensor {
 
 #[cfg(test)]
 mod tests {
-	use super::*;
+	use prost::Message;
+
+	use super::{
+		wire::{BackwardRequest, ForwardRequest},
+		*,
+	};
 
 	const D: usize = REPRESENTATION_DIM;
 
@@ -201,6 +246,27 @@ mod tests {
 		let tensor = Tensor::from_f32(&values, &[2, 3, D]);
 		assert_eq!(&tensor.data[4..8], &0.5f32.to_le_bytes());
 		assert_eq!(tensor.representation("out", 2, 3), Ok(values));
+	}
+
+	#[test]
+	fn methods_are_read_from_their_grpc_paths_with_their_own_size_limits() {
+		assert_eq!(Method::from_path("/bittensor.neuron.v1.Neuron/Forward"), Some(Method::Forward));
+		assert_eq!(
+			Method::from_path("/bittensor.neuron.v1.Neuron/Backward"),
+			Some(Method::Backward)
+		);
+		assert_eq!(Method::from_path("/bittensor.neuron.v1.Neuron/Other"), None);
+		assert_eq!(Method::from_path("/other.Service/Forward"), None);
+		let largest_forward = ForwardRequest {
+			tokens: Some(Tensor::from_tokens(&vec![i64::MIN; MAX_TOKENS], MAX_TOKENS, 1)),
+		};
+		assert!(largest_forward.encoded_len() + 5 <= Method::Forward.max_request_bytes());
+		let largest_backward = BackwardRequest {
+			tokens: Some(Tensor::from_tokens(&vec![i64::MIN; MAX_TOKENS], MAX_TOKENS, 1)),
+			grad: Some(Tensor::from_f32(&vec![1.0; MAX_TOKENS * D], &[MAX_TOKENS, 1, D])),
+		};
+		assert!(largest_backward.encoded_len() + 5 <= Method::Backward.max_request_bytes());
+		assert!(Method::Forward.max_request_bytes() < 100 * 1024);
 	}
 
 	#[test]

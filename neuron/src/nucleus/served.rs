@@ -10,7 +10,6 @@
 use std::{
 	collections::VecDeque,
 	sync::{Arc, Mutex, RwLock},
-	time::Instant,
 };
 
 use burn::{optim::GradientsParams, prelude::*};
@@ -21,6 +20,7 @@ use crate::{
 	data::rng::Rng,
 	net::{
 		protocol::{REPRESENTATION_DIM, VOCAB_SIZE},
+		rate::TokenBucket,
 		served_model::{Caller, Model, ModelError},
 	},
 	nucleus::{add_scaled, gradient_norm, tokens_tensor, values, Encoder},
@@ -51,7 +51,7 @@ struct Shared {
 	/// The encoder Forward runs, without autodiff.
 	published: RwLock<Option<Encoder>>,
 	queue: Mutex<VecDeque<QueuedGradient>>,
-	limiter: Mutex<(f64, Instant)>,
+	limiter: Mutex<TokenBucket>,
 	backward_per_second: f64,
 	/// Most gradients waiting at once.
 	queue_limit: usize,
@@ -83,7 +83,7 @@ impl ServedNucleus {
 			shared: Arc::new(Shared {
 				published: RwLock::new(None),
 				queue: Mutex::new(VecDeque::new()),
-				limiter: Mutex::new((backward_per_second, Instant::now())),
+				limiter: Mutex::new(TokenBucket::full(backward_per_second.max(1.0))),
 				backward_per_second,
 				queue_limit: (backward_per_second.ceil() as usize).max(1),
 				context,
@@ -151,17 +151,11 @@ impl ServedNucleus {
 
 	fn admit_backward(&self) -> Result<(), ModelError> {
 		let rate = self.shared.backward_per_second;
-		let mut limiter = lock(&self.shared.limiter);
-		let (tokens, refilled) = &mut *limiter;
-		*tokens = (*tokens + refilled.elapsed().as_secs_f64() * rate).min(rate.max(1.0));
-		*refilled = Instant::now();
-		if *tokens < 1.0 {
-			return Err(ModelError::Busy(format!(
-				"backward is limited to {rate} calls per second"
-			)));
+		if lock(&self.shared.limiter).take(rate, rate.max(1.0)) {
+			Ok(())
+		} else {
+			Err(ModelError::Busy(format!("backward is limited to {rate} calls per second")))
 		}
-		*tokens -= 1.0;
-		Ok(())
 	}
 }
 

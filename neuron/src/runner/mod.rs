@@ -25,7 +25,7 @@ use crate::{
 		rng::Rng,
 	},
 	net::{
-		axon::{self, AxonConfig, Peers},
+		axon::{self, AxonConfig, AxonHandle, Peers},
 		dendrite::{Dendrite, PeerEndpoint},
 	},
 	nucleus::{
@@ -175,12 +175,24 @@ fn progress_line(
 	)
 }
 
+/// The chain side of an online neuron: its connection, its axon and its uid.
+struct Online {
+	chain: ChainClient,
+	axon: AxonHandle,
+	uid: u16,
+}
+
 /// Runs a neuron until Ctrl-C or `max_steps`.
 pub async fn run(config: RunConfig, hotkey: sr25519::Pair) -> Result<(), String> {
-	let account = AccountId32::from(hotkey.public());
+	let shared = Arc::new(Shared {
+		view: RwLock::new(NetworkView::default()),
+		scores: Mutex::new(Scores::new(0.1)),
+		stop: AtomicBool::new(false),
+		last_weights: Mutex::new("-".into()),
+	});
+	let interrupted = stop_on_ctrl_c(shared.clone());
 	let mut trainer = Trainer::new(config.nucleus.clone(), &config.device, config.seed);
-	let mut scores = Scores::new(0.1);
-	if load_checkpoint(&mut trainer, &mut scores, &config.checkpoint_dir)? {
+	if load_checkpoint(&mut trainer, &mut lock(&shared.scores), &config.checkpoint_dir)? {
 		println!("resumed from {} at step {}", config.checkpoint_dir.display(), trainer.step);
 	}
 	let held_out = Batch::consecutive(&config.corpus.held_out, config.batch, config.seq, 4);
@@ -193,7 +205,6 @@ pub async fn run(config: RunConfig, hotkey: sr25519::Pair) -> Result<(), String>
 		evaluation.local_loss,
 		evaluation.student_loss
 	);
-
 	let served = ServedNucleus::new(
 		config.serving,
 		config.nucleus.context,
@@ -201,130 +212,159 @@ pub async fn run(config: RunConfig, hotkey: sr25519::Pair) -> Result<(), String>
 		config.seed,
 	);
 	served.publish(&trainer.model.encoder);
-	let shared = Arc::new(Shared {
-		view: RwLock::new(NetworkView::default()),
-		scores: Mutex::new(scores),
-		stop: AtomicBool::new(false),
-		last_weights: Mutex::new("-".into()),
-	});
-
-	let mut online = None;
-	if let Some(url) = &config.url {
-		let chain = ChainClient::connect(url).await.map_err(|e| e.to_string())?;
-		let metagraph = chain.metagraph().await.map_err(|e| e.to_string())?;
-		let view = NetworkView::from_metagraph(&metagraph, &account);
-		let uid = view.own_uid.ok_or_else(|| {
-			format!("{} is not registered: run `neuron register` first", address(&account))
-		})?;
-		*write(&shared.view) = view;
-		let axon = axon::serve(
-			account.clone(),
-			served.clone(),
-			Peers::from_metagraph(&metagraph),
-			AxonConfig::default(),
-			config.listen,
-		)
-		.await
-		.map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
-		chain
-			.serve_axon(&hotkey, config.external, 0, PROTOCOL_VERSION)
-			.await
-			.map_err(|e| e.to_string())?;
-		println!(
-			"uid {uid} serving on {} (published as {}); Ctrl-C stops",
-			axon.local_addr, config.external
-		);
-		online = Some((chain, axon, uid));
-	}
-
-	let dendrite = Arc::new(Dendrite::new(hotkey.clone(), config.query_timeout));
-	let handle = tokio::runtime::Handle::current();
+	let online = match &config.url {
+		Some(url) => Some(go_online(url, &config, &hotkey, &served, &shared).await?),
+		None => None,
+	};
+	let genesis = online.as_ref().map_or([0; 32], |online| online.chain.genesis_hash());
+	let dendrite = Arc::new(Dendrite::new(hotkey.clone(), genesis, config.query_timeout));
 	let training = {
-		let shared = shared.clone();
-		let config = config.clone();
-		let served = served.clone();
+		let (shared, config, served, dendrite) =
+			(shared.clone(), config.clone(), served.clone(), dendrite.clone());
+		let handle = tokio::runtime::Handle::current();
 		let offline = online.is_none();
 		tokio::task::spawn_blocking(move || {
 			train(trainer, config, served, dendrite, shared, handle, offline)
 		})
 	};
-
-	if let Some((chain, axon, uid)) = online {
-		let mut ticker = tokio::time::interval(Duration::from_secs(6));
-		let mut last_set: Option<u32> = None;
-		// One listener for the whole run: a listener made per iteration would miss a signal
-		// that arrives while the loop awaits the chain.
-		let mut interrupted = std::pin::pin!(tokio::signal::ctrl_c());
-		while !training.is_finished() {
-			tokio::select! {
-				_ = &mut interrupted => break,
-				_ = ticker.tick() => {},
-			}
-			let metagraph = match chain.metagraph().await {
-				Ok(metagraph) => metagraph,
-				Err(error) => {
-					eprintln!("warning: keeping the previous metagraph: {error}");
-					continue;
-				},
-			};
-			axon.set_peers(Peers::from_metagraph(&metagraph));
-			*write(&shared.view) = NetworkView::from_metagraph(&metagraph, &account);
-			let others: Vec<(u16, f64)> = {
-				let scores = lock(&shared.scores);
-				metagraph
-					.neurons
-					.iter()
-					.filter(|n| n.uid != uid)
-					.map(|n| (n.uid, scores.get(n.uid)))
-					.collect()
-			};
-			let rules = WeightRules::from_metagraph(&metagraph);
-			let row = match decide(&rules, &others, config.weights_every, last_set) {
-				WeightsDecision::Set(row) => row,
-				WeightsDecision::Wait | WeightsDecision::NothingScored => continue,
-				WeightsDecision::Impossible(error) => {
-					eprintln!("warning: no weights set: {error}");
-					continue;
-				},
-			};
-			let (uids, weights): (Vec<u16>, Vec<u16>) = row.iter().copied().unzip();
-			match chain
-				.set_weights(
-					&hotkey,
-					&uids,
-					&weights,
-					metagraph.hyperparameters.weights_version_key,
-				)
-				.await
-			{
-				Ok(()) => {
-					last_set = Some(metagraph.block);
-					let total: f64 = weights.iter().map(|w| f64::from(*w)).sum();
-					let text = row
-						.iter()
-						.map(|(u, w)| format!("{u}:{:.2}", f64::from(*w) / total))
-						.collect::<Vec<_>>()
-						.join(" ");
-					println!("weights set at block {}: {text}", metagraph.block);
-					*lock(&shared.last_weights) = format!("#{} [{text}]", metagraph.block);
-				},
-				Err(error) => eprintln!("warning: setting weights failed: {error}"),
-			}
+	if let Some(online) = &online {
+		tokio::select! {
+			_ = interrupted.notified() => {},
+			_ = follow_chain(online, &config, &hotkey, &shared, &dendrite) => {},
 		}
-		shared.stop.store(true, Ordering::SeqCst);
-		let trainer = training.await.map_err(|e| format!("the training thread failed: {e}"))?;
-		finish(&trainer, &shared, &config, &held_out)?;
-		axon.shutdown().await.map_err(|e| e.to_string())?;
-	} else {
-		let stop = shared.clone();
-		tokio::spawn(async move {
-			let _ = tokio::signal::ctrl_c().await;
-			stop.stop.store(true, Ordering::SeqCst);
-		});
-		let trainer = training.await.map_err(|e| format!("the training thread failed: {e}"))?;
-		finish(&trainer, &shared, &config, &held_out)?;
+	}
+	shared.stop.store(true, Ordering::SeqCst);
+	let trainer = training.await.map_err(|e| format!("the training thread failed: {e}"))?;
+	finish(&trainer, &shared, &config, &held_out)?;
+	if let Some(online) = online {
+		online.axon.shutdown().await.map_err(|e| e.to_string())?;
 	}
 	Ok(())
+}
+
+/// The one Ctrl-C listener of a run, made before anything else: it tells the training thread
+/// (through `stop`) and the chain loop (through the returned notification) to end. A listener
+/// made per loop iteration would lose a signal that arrives between two of them.
+fn stop_on_ctrl_c(shared: Arc<Shared>) -> Arc<tokio::sync::Notify> {
+	let interrupted = Arc::new(tokio::sync::Notify::new());
+	let notify = interrupted.clone();
+	tokio::spawn(async move {
+		if tokio::signal::ctrl_c().await.is_ok() {
+			println!("stopping: finishing the step and saving a checkpoint");
+			shared.stop.store(true, Ordering::SeqCst);
+			notify.notify_one();
+		}
+	});
+	interrupted
+}
+
+/// Reads the metagraph, starts the axon and publishes its endpoint.
+async fn go_online(
+	url: &str,
+	config: &RunConfig,
+	hotkey: &sr25519::Pair,
+	served: &ServedNucleus,
+	shared: &Shared,
+) -> Result<Online, String> {
+	let account = AccountId32::from(hotkey.public());
+	let chain = ChainClient::connect(url).await.map_err(|e| e.to_string())?;
+	let metagraph = chain.metagraph().await.map_err(|e| e.to_string())?;
+	let view = NetworkView::from_metagraph(&metagraph, &account);
+	let uid = view.own_uid.ok_or_else(|| {
+		format!("{} is not registered: run `neuron register` first", address(&account))
+	})?;
+	*write(&shared.view) = view;
+	let axon = axon::serve(
+		account,
+		chain.genesis_hash(),
+		served.clone(),
+		Peers::from_metagraph(&metagraph),
+		AxonConfig::default(),
+		config.listen,
+	)
+	.await
+	.map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
+	chain
+		.serve_axon(hotkey, config.external, 0, PROTOCOL_VERSION)
+		.await
+		.map_err(|e| e.to_string())?;
+	println!(
+		"uid {uid} serving on {} (published as {}); Ctrl-C stops",
+		axon.local_addr, config.external
+	);
+	Ok(Online { chain, axon, uid })
+}
+
+/// Every few seconds, until the run stops: reads the metagraph, updates the axon's peers, the
+/// network view and the dendrite's connections, and sets weights when they are due.
+async fn follow_chain(
+	online: &Online,
+	config: &RunConfig,
+	hotkey: &sr25519::Pair,
+	shared: &Shared,
+	dendrite: &Dendrite,
+) {
+	let account = AccountId32::from(hotkey.public());
+	let mut ticker = tokio::time::interval(Duration::from_secs(6));
+	let mut last_set: Option<u32> = None;
+	while !shared.stop.load(Ordering::SeqCst) {
+		ticker.tick().await;
+		let metagraph = match online.chain.metagraph().await {
+			Ok(metagraph) => metagraph,
+			Err(error) => {
+				eprintln!("warning: keeping the previous metagraph: {error}");
+				continue;
+			},
+		};
+		online.axon.set_peers(Peers::from_metagraph(&metagraph));
+		let view = NetworkView::from_metagraph(&metagraph, &account);
+		dendrite.keep_only(&view.endpoints);
+		*write(&shared.view) = view;
+		let others: Vec<(u16, f64)> = {
+			let scores = lock(&shared.scores);
+			metagraph
+				.neurons
+				.iter()
+				.filter(|n| n.uid != online.uid)
+				.map(|n| (n.uid, scores.get(n.uid)))
+				.collect()
+		};
+		let rules = WeightRules::from_metagraph(&metagraph);
+		match decide(&rules, &others, config.weights_every, last_set) {
+			WeightsDecision::Set(row) => {
+				if set_weights(&online.chain, hotkey, &metagraph, &row, shared).await {
+					last_set = Some(metagraph.block);
+				}
+			},
+			WeightsDecision::Wait | WeightsDecision::NothingScored => {},
+			WeightsDecision::Impossible(error) => eprintln!("warning: no weights set: {error}"),
+		}
+	}
+}
+
+/// Puts `row` on chain and reports it; says whether it landed.
+async fn set_weights(
+	chain: &ChainClient,
+	hotkey: &sr25519::Pair,
+	metagraph: &MetagraphJson,
+	row: &[(u16, u16)],
+	shared: &Shared,
+) -> bool {
+	let (uids, weights): (Vec<u16>, Vec<u16>) = row.iter().copied().unzip();
+	let version = metagraph.hyperparameters.weights_version_key;
+	if let Err(error) = chain.set_weights(hotkey, &uids, &weights, version).await {
+		eprintln!("warning: setting weights failed: {error}");
+		return false;
+	}
+	let total: f64 = weights.iter().map(|w| f64::from(*w)).sum();
+	let text = row
+		.iter()
+		.map(|(u, w)| format!("{u}:{:.2}", f64::from(*w) / total))
+		.collect::<Vec<_>>()
+		.join(" ");
+	println!("weights set at block {}: {text}", metagraph.block);
+	*lock(&shared.last_weights) = format!("#{} [{text}]", metagraph.block);
+	true
 }
 
 /// Saves the last checkpoint and prints the held-out losses.

@@ -1,0 +1,350 @@
+//! The axon's door. Reading and hashing the bodies of strangers is how a peer gets flooded
+//! (500 unsigned 8 MiB Forward calls once took a neuron from 0.26 to 4.3 GB, every one of them
+//! refused only after its body had arrived), so every request is judged on its headers first,
+//! cheapest check first:
+//!
+//! 1. its address has not failed authentication too often lately;
+//! 2. its path is one of the service's methods;
+//! 3. its headers are well formed (hotkey, nonce, a 64-byte signature);
+//! 4. the hotkey is registered, and for Backward holds the minimum stake;
+//! 5. the nonce is inside the window and unseen, and the caller's rate allows one more;
+//! 6. a slot is free: the caller's own, and one of its class; staked callers have slots that
+//!    callers below the staked threshold cannot take, however many of them there are.
+//!
+//! Only then is the body read, under its method's size limit and a time limit, and the
+//! signature checked over its exact bytes; the caller's rate is charged and its nonce
+//! remembered only for a request that passed. Refusals of type 1–4 (and bad signatures, stale
+//! or replayed nonces) count against the address.
+
+use std::{
+	collections::{BTreeSet, HashMap},
+	future::Future,
+	net::IpAddr,
+	pin::Pin,
+	sync::{Arc, Mutex, RwLock},
+	task::{Context, Poll},
+};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use sp_core::crypto::{AccountId32, Ss58Codec};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tonic::{body::Body, transport::server::TcpConnectInfo, Code, Status};
+
+use crate::{
+	net::{
+		auth::{now_nanos, GenesisHash, SignedRequest},
+		axon::{AxonConfig, Peers},
+		protocol::Method,
+		rate::TokenBucket,
+		served_model::Caller,
+	},
+	sync::{lock, read, write},
+};
+
+/// Bytes in front of a gRPC message: the compression flag and the length.
+const FRAME_HEADER_BYTES: usize = 5;
+/// Addresses remembered for their failed authentications before full buckets are forgotten.
+const REMEMBERED_ADDRESSES: usize = 4096;
+
+/// What the gate remembers of one registered caller.
+struct CallerState {
+	requests: TokenBucket,
+	nonces: BTreeSet<u64>,
+	slots: Arc<Semaphore>,
+}
+
+/// A request whose headers passed: who it claims to come from, and the slots it holds until
+/// its answer is ready.
+struct Admitted {
+	method: Method,
+	signed: SignedRequest,
+	stake: u64,
+	rate: f64,
+	_slots: [OwnedSemaphorePermit; 2],
+}
+
+/// The admission rules of one axon, shared by all its connections.
+pub struct Gate {
+	hotkey: AccountId32,
+	genesis: GenesisHash,
+	config: AxonConfig,
+	peers: RwLock<Peers>,
+	callers: Mutex<HashMap<AccountId32, CallerState>>,
+	failures: Mutex<HashMap<IpAddr, TokenBucket>>,
+	staked_slots: Arc<Semaphore>,
+	open_slots: Arc<Semaphore>,
+}
+
+impl Gate {
+	/// The gate of the axon of `hotkey` on the chain `genesis`, serving `peers`.
+	pub fn new(hotkey: AccountId32, genesis: GenesisHash, peers: Peers, config: AxonConfig) -> Self {
+		Self {
+			hotkey,
+			genesis,
+			peers: RwLock::new(peers),
+			callers: Mutex::new(HashMap::new()),
+			failures: Mutex::new(HashMap::new()),
+			staked_slots: Arc::new(Semaphore::new(config.staked_requests)),
+			open_slots: Arc::new(Semaphore::new(config.open_requests)),
+			config,
+		}
+	}
+
+	/// Replaces the registered peers, forgetting the callers that left.
+	pub fn set_peers(&self, peers: Peers) {
+		lock(&self.callers).retain(|hotkey, _| peers.stake(hotkey).is_some());
+		*write(&self.peers) = peers;
+	}
+
+	/// The whole admission of one request: the headers, then the body, then the signature.
+	/// Returns the request with its body read and its [`Caller`] among its extensions, and the
+	/// slots to hold while it is served.
+	async fn pass(
+		&self,
+		address: Option<IpAddr>,
+		request: http::Request<Body>,
+	) -> Result<(http::Request<Body>, Admitted), Status> {
+		self.check_address(address)?;
+		let (mut parts, body) = request.into_parts();
+		let admitted = self
+			.admit(parts.uri.path(), &parts.headers)
+			.map_err(|refusal| self.charge(address, refusal))?;
+		let frame = self.read_body(admitted.method, body).await?;
+		let caller = self.verify(&admitted, &frame).map_err(|refusal| self.charge(address, refusal))?;
+		parts.extensions.insert(caller);
+		Ok((http::Request::from_parts(parts, Body::new(Full::new(frame))), admitted))
+	}
+
+	/// Refuses an address whose failed authentications used up its allowance.
+	fn check_address(&self, address: Option<IpAddr>) -> Result<(), Status> {
+		let Some(address) = address else { return Ok(()) };
+		let (rate, burst) = (self.config.failed_auth_per_second, self.config.failed_auth_burst);
+		let exhausted = lock(&self.failures)
+			.get_mut(&address)
+			.is_some_and(|bucket| !bucket.has_token(rate, burst));
+		if exhausted {
+			return Err(Status::resource_exhausted(format!(
+				"too many failed authentications from {address}; retry later"
+			)));
+		}
+		Ok(())
+	}
+
+	/// Counts `refusal` against `address` if it is an authentication failure; returns it.
+	fn charge(&self, address: Option<IpAddr>, refusal: Status) -> Status {
+		let failed = matches!(
+			refusal.code(),
+			Code::Unauthenticated | Code::PermissionDenied | Code::Unimplemented
+		);
+		if let (true, Some(address)) = (failed, address) {
+			let (rate, burst) = (self.config.failed_auth_per_second, self.config.failed_auth_burst);
+			let mut failures = lock(&self.failures);
+			if failures.len() >= REMEMBERED_ADDRESSES {
+				failures.retain(|_, bucket| !bucket.is_full(rate, burst));
+			}
+			if failures.len() < REMEMBERED_ADDRESSES {
+				failures.entry(address).or_insert_with(|| TokenBucket::full(burst)).take(rate, burst);
+			}
+		}
+		refusal
+	}
+
+	/// Every check that needs only the path and the headers; takes the request's slots.
+	fn admit(&self, path: &str, headers: &http::HeaderMap) -> Result<Admitted, Status> {
+		let method = Method::from_path(path)
+			.ok_or_else(|| Status::unimplemented(format!("no method {path}")))?;
+		let signed =
+			SignedRequest::from_headers(headers).map_err(|e| Status::unauthenticated(e.to_string()))?;
+		let (stake, total_stake) = {
+			let peers = read(&self.peers);
+			let stake = peers.stake(&signed.hotkey).ok_or_else(|| {
+				Status::permission_denied(format!(
+					"{} is not registered",
+					signed.hotkey.to_ss58check()
+				))
+			})?;
+			(stake, peers.total_stake())
+		};
+		if method == Method::Backward && stake < self.config.min_backward_stake {
+			return Err(Status::permission_denied(format!(
+				"Backward needs a stake of at least {} rao; {} has {stake}",
+				self.config.min_backward_stake,
+				signed.hotkey.to_ss58check()
+			)));
+		}
+		let now = now_nanos();
+		let window = self.nonce_window();
+		if signed.nonce.abs_diff(now) > window {
+			return Err(Status::unauthenticated(format!(
+				"stale nonce: {} s from this axon's clock",
+				signed.nonce.abs_diff(now) / 1_000_000_000
+			)));
+		}
+		let share = if total_stake == 0 { 0.0 } else { stake as f64 / total_stake as f64 };
+		let rate =
+			(self.config.requests_per_second * share).max(self.config.min_requests_per_second);
+		let own_slot = {
+			let mut callers = lock(&self.callers);
+			let state = callers.entry(signed.hotkey.clone()).or_insert_with(|| CallerState {
+				requests: TokenBucket::full(rate.max(1.0)),
+				nonces: BTreeSet::new(),
+				slots: Arc::new(Semaphore::new(self.config.per_caller_requests)),
+			});
+			if state.nonces.contains(&signed.nonce) {
+				return Err(replayed(signed.nonce));
+			}
+			if !state.requests.has_token(rate, rate.max(1.0)) {
+				return Err(rate_limited(rate));
+			}
+			state.slots.clone().try_acquire_owned().map_err(|_| {
+				Status::resource_exhausted(format!(
+					"busy: this caller already has {} requests in progress",
+					self.config.per_caller_requests
+				))
+			})?
+		};
+		let (class, what) = if stake >= self.config.staked_threshold {
+			(&self.staked_slots, "staked callers")
+		} else {
+			(&self.open_slots, "callers below the staked threshold")
+		};
+		let class_slot = class.clone().try_acquire_owned().map_err(|_| {
+			Status::resource_exhausted(format!(
+				"busy: every slot for {what} is taken; retry later"
+			))
+		})?;
+		Ok(Admitted { method, signed, stake, rate, _slots: [own_slot, class_slot] })
+	}
+
+	/// Reads a request body of `method` under its size limit and the read deadline.
+	async fn read_body(&self, method: Method, body: Body) -> Result<Bytes, Status> {
+		let limit = method.max_request_bytes();
+		let read = tokio::time::timeout(self.config.body_timeout, Limited::new(body, limit).collect());
+		match read.await {
+			Ok(Ok(collected)) => Ok(collected.to_bytes()),
+			Ok(Err(error)) if error.downcast_ref::<LengthLimitError>().is_some() => Err(
+				Status::out_of_range(format!("a {} request takes at most {limit} bytes", method.name())),
+			),
+			Ok(Err(error)) => Err(Status::cancelled(format!("the request body broke off: {error}"))),
+			Err(_) => Err(Status::deadline_exceeded(format!(
+				"the request body took longer than {} ms to arrive",
+				self.config.body_timeout.as_millis()
+			))),
+		}
+	}
+
+	/// Checks the signature over the one uncompressed gRPC message in `frame`, then charges the
+	/// caller's rate and remembers its nonce.
+	fn verify(&self, admitted: &Admitted, frame: &Bytes) -> Result<Caller, Status> {
+		let message = frame
+			.get(FRAME_HEADER_BYTES..)
+			.filter(|message| {
+				frame.first() == Some(&0) &&
+					frame.get(1..FRAME_HEADER_BYTES).and_then(|length| length.try_into().ok()).map(
+						u32::from_be_bytes,
+					) == u32::try_from(message.len()).ok()
+			})
+			.ok_or_else(|| {
+				Status::invalid_argument("the body is not one uncompressed gRPC message")
+			})?;
+		let signed = &admitted.signed;
+		signed
+			.verify(&self.genesis, admitted.method, &self.hotkey, message)
+			.map_err(|e| Status::unauthenticated(e.to_string()))?;
+		let mut callers = lock(&self.callers);
+		let state = callers
+			.get_mut(&signed.hotkey)
+			.ok_or_else(|| Status::permission_denied("the caller left the metagraph"))?;
+		if state.nonces.contains(&signed.nonce) {
+			return Err(replayed(signed.nonce));
+		}
+		if !state.requests.take(admitted.rate, admitted.rate.max(1.0)) {
+			return Err(rate_limited(admitted.rate));
+		}
+		let oldest_fresh = now_nanos().saturating_sub(self.nonce_window());
+		state.nonces = state.nonces.split_off(&oldest_fresh);
+		state.nonces.insert(signed.nonce);
+		Ok(Caller { hotkey: signed.hotkey.clone(), stake: admitted.stake })
+	}
+
+	fn nonce_window(&self) -> u64 {
+		u64::try_from(self.config.nonce_window.as_nanos()).unwrap_or(u64::MAX)
+	}
+}
+
+fn replayed(nonce: u64) -> Status {
+	Status::unauthenticated(format!("replayed nonce {nonce}"))
+}
+
+fn rate_limited(rate: f64) -> Status {
+	Status::resource_exhausted(format!("rate limited: {rate:.1} requests/s for this caller's stake"))
+}
+
+/// The tower layer that puts a [`Gate`] in front of the axon's gRPC routes.
+#[derive(Clone)]
+pub struct GateLayer {
+	gate: Arc<Gate>,
+}
+
+impl GateLayer {
+	/// The layer of `gate`.
+	pub fn new(gate: Arc<Gate>) -> Self {
+		Self { gate }
+	}
+}
+
+impl<S> tower_layer::Layer<S> for GateLayer {
+	type Service = Gated<S>;
+
+	fn layer(&self, inner: S) -> Gated<S> {
+		Gated { gate: self.gate.clone(), inner }
+	}
+}
+
+/// The axon's routes behind its [`Gate`].
+#[derive(Clone)]
+pub struct Gated<S> {
+	gate: Arc<Gate>,
+	inner: S,
+}
+
+impl<S> tower_service::Service<http::Request<Body>> for Gated<S>
+where
+	S: tower_service::Service<http::Request<Body>, Response = http::Response<Body>>
+		+ Clone
+		+ Send
+		+ 'static,
+	S::Future: Send + 'static,
+	S::Error: Send + 'static,
+{
+	type Response = http::Response<Body>;
+	type Error = S::Error;
+	type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
+
+	fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+		self.inner.poll_ready(cx)
+	}
+
+	fn call(&mut self, request: http::Request<Body>) -> Self::Future {
+		let gate = self.gate.clone();
+		// The clone that was made ready is the one to call; the fresh clone stays behind.
+		let fresh = self.inner.clone();
+		let mut inner = std::mem::replace(&mut self.inner, fresh);
+		Box::pin(async move {
+			let address = request
+				.extensions()
+				.get::<TcpConnectInfo>()
+				.and_then(TcpConnectInfo::remote_addr)
+				.map(|address| address.ip());
+			match gate.pass(address, request).await {
+				Err(refusal) => Ok(refusal.into_http()),
+				Ok((request, admitted)) => {
+					let response = inner.call(request).await;
+					drop(admitted);
+					response
+				},
+			}
+		})
+	}
+}
