@@ -1,8 +1,8 @@
 //! Forward round trip over loopback: a dendrite asks an axon for the representation of
 //! [8, 64] tokens and gets [8, 64, d] float32 back (0.52 MB at d = 256), signed, checked by the
-//! axon's gate before its body is read, and validated both ways. The model is a table lookup, so the network layer is what is measured.
-//! `concurrency_1` is one request at a time (its time is the round trip); `concurrency_8` keeps
-//! eight in flight (its throughput is requests per second).
+//! axon's gate before its body is read, and validated both ways. The model is a table lookup, so
+//! the network layer is what is measured. `concurrency_1` is one request at a time (its time is the
+//! round trip); `concurrency_8` keeps eight in flight (its throughput is requests per second).
 
 use std::{net::SocketAddr, time::Duration};
 

@@ -5,7 +5,7 @@
 use std::net::{IpAddr, SocketAddr};
 
 use bittensor_primitives::{
-	json::MetagraphJson,
+	json::{address, MetagraphJson},
 	metagraph::{IP_V4, IP_V6},
 };
 use sp_core::{crypto::AccountId32, sr25519, Pair};
@@ -17,6 +17,37 @@ use subxt::{
 	utils::{AccountId32 as SubxtAccountId, MultiAddress, MultiSignature},
 	OnlineClient, PolkadotConfig,
 };
+
+/// A hotkey that the chain lists under another coldkey than the wallet's: a neuron started
+/// with it would work for that other coldkey's stake.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error(
+	"hotkey {hotkey} is registered to coldkey {owner} on chain, but this wallet's coldkey is \
+	 {coldkey}"
+)]
+pub struct NotOwner {
+	/// The hotkey.
+	pub hotkey: String,
+	/// Its owner on chain.
+	pub owner: String,
+	/// The wallet's coldkey.
+	pub coldkey: String,
+}
+
+/// Refuses `hotkey` if `metagraph` lists it under a coldkey other than `coldkey`; a hotkey
+/// that is not registered yet passes.
+pub fn check_owner(
+	metagraph: &MetagraphJson,
+	hotkey: &AccountId32,
+	coldkey: &AccountId32,
+) -> Result<(), NotOwner> {
+	let Some(neuron) = metagraph.neuron_by_hotkey(hotkey) else { return Ok(()) };
+	let coldkey = address(coldkey);
+	if neuron.coldkey == coldkey {
+		return Ok(());
+	}
+	Err(NotOwner { hotkey: neuron.hotkey.clone(), owner: neuron.coldkey.clone(), coldkey })
+}
 
 /// Why a chain operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -226,5 +257,70 @@ impl ChainClient {
 			.request("metagraph_get", rpc_params![])
 			.await
 			.map_err(|e| ChainError::Rpc { method: "metagraph_get".into(), reason: e.to_string() })
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use bittensor_primitives::{
+		json::{EpochJson, HyperparametersJson, NeuronJson},
+		metagraph::Hyperparameters,
+	};
+
+	use super::*;
+
+	fn account(uri: &str) -> AccountId32 {
+		AccountId32::from(sr25519::Pair::from_string(uri, None).expect("a dev key").public())
+	}
+
+	/// A metagraph of one neuron: `hotkey`, owned by `coldkey`.
+	fn metagraph(hotkey: &AccountId32, coldkey: &AccountId32) -> MetagraphJson {
+		let neuron = NeuronJson {
+			uid: 0,
+			hotkey: address(hotkey),
+			coldkey: address(coldkey),
+			stake: "0".into(),
+			active: true,
+			last_update: 0,
+			registered_at: 0,
+			rank: 0.0,
+			trust: 0.0,
+			consensus: 0.0,
+			incentive: 0.0,
+			dividends: 0.0,
+			emission: "0".into(),
+			axon: None,
+			weights: Vec::new(),
+			bonds: Vec::new(),
+		};
+		MetagraphJson {
+			block: 1,
+			hyperparameters: HyperparametersJson::from(Hyperparameters::default()),
+			min_allowed_weights: 1,
+			total_stake: "0".into(),
+			last_epoch: EpochJson { block: 0, loss: 0.0, minted: "0".into() },
+			neurons: vec![neuron],
+		}
+	}
+
+	#[test]
+	fn a_hotkey_registered_to_another_coldkey_is_refused() {
+		let (hotkey, alice, bob) = (account("//Alice//hot"), account("//Alice"), account("//Bob"));
+		assert_eq!(check_owner(&metagraph(&hotkey, &alice), &hotkey, &alice), Ok(()));
+		assert_eq!(
+			check_owner(&metagraph(&bob, &bob), &hotkey, &alice),
+			Ok(()),
+			"not registered yet"
+		);
+		let error = check_owner(&metagraph(&hotkey, &bob), &hotkey, &alice).expect_err("refused");
+		assert_eq!(
+			error.to_string(),
+			format!(
+				"hotkey {} is registered to coldkey {} on chain, but this wallet's coldkey is {}",
+				address(&hotkey),
+				address(&bob),
+				address(&alice)
+			)
+		);
 	}
 }

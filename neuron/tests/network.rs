@@ -14,6 +14,7 @@ use bittensor_neuron::net::{
 	axon::{self, AxonConfig, AxonHandle, Peers},
 	dendrite::{Dendrite, Outcome, PeerEndpoint},
 	protocol::{
+		frame,
 		wire::{
 			neuron_client::NeuronClient, neuron_server, BackwardRequest, BackwardResponse,
 			ForwardRequest, ForwardResponse,
@@ -23,9 +24,9 @@ use bittensor_neuron::net::{
 	served_model::{Caller, EmbeddingModel, Model, ModelError},
 };
 use bittensor_primitives::TOKEN;
+use futures::StreamExt;
 use prost::Message;
 use sp_core::{crypto::AccountId32, sr25519, Pair};
-use futures::StreamExt;
 use tonic::{transport::Channel, Code, Request, Status};
 
 const D: usize = REPRESENTATION_DIM;
@@ -96,7 +97,12 @@ async fn a_signed_request_from_a_registered_peer_is_answered() {
 	let axon = start(EmbeddingModel::new(5), AxonConfig::default()).await;
 	let response = raw_client(&axon)
 		.await
-		.forward(signed("//Client", Method::Forward, forward_request(&[1, 2, 3, 4], 2, 2), now_nanos()))
+		.forward(signed(
+			"//Client",
+			Method::Forward,
+			forward_request(&[1, 2, 3, 4], 2, 2),
+			now_nanos(),
+		))
 		.await
 		.unwrap()
 		.into_inner();
@@ -129,7 +135,8 @@ async fn unsigned_forged_replayed_and_stale_requests_are_unauthenticated() {
 	assert_eq!((status.code(), status.message()), (Code::Unauthenticated, "bad signature"));
 
 	// Signed for Backward, sent to Forward.
-	let wrong_method = signed("//Client", Method::Backward, forward_request(&[1], 1, 1), now_nanos());
+	let wrong_method =
+		signed("//Client", Method::Backward, forward_request(&[1], 1, 1), now_nanos());
 	assert_eq!(forward_status(&axon, wrong_method).await.code(), Code::Unauthenticated);
 
 	let nonce = now_nanos();
@@ -195,9 +202,11 @@ async fn garbage_nan_and_oversized_tensors_are_refused() {
 		forward_request(&[300], 1, 1), // outside the byte vocabulary
 	];
 	for request in bad_requests {
-		let status =
-			forward_status(&axon, signed("//Client", Method::Forward, request.clone(), now_nanos()))
-				.await;
+		let status = forward_status(
+			&axon,
+			signed("//Client", Method::Forward, request.clone(), now_nanos()),
+		)
+		.await;
 		assert_eq!(status.code(), Code::InvalidArgument, "{request:?}: {status:?}");
 	}
 
@@ -257,8 +266,12 @@ async fn a_busy_model_sheds_load_and_a_slow_one_times_out() {
 	let config = AxonConfig { max_in_flight: 1, ..AxonConfig::default() };
 	let axon = start(SlowModel { delay: Duration::from_millis(500) }, config).await;
 	let (mut first, mut second) = (raw_client(&axon).await, raw_client(&axon).await);
-	let busy =
-		first.forward(signed("//Client", Method::Forward, forward_request(&[1], 1, 1), now_nanos()));
+	let busy = first.forward(signed(
+		"//Client",
+		Method::Forward,
+		forward_request(&[1], 1, 1),
+		now_nanos(),
+	));
 	let shed = async {
 		tokio::time::sleep(Duration::from_millis(100)).await;
 		second
@@ -434,15 +447,6 @@ async fn the_dendrite_masks_broken_and_stalling_peers_within_its_deadline() {
 // Hostile traffic: what a flood, a slow sender, a crowd of zero-stake registrations or a
 // request for another chain gains (nothing), and what the axon spends on them.
 
-/// A gRPC body carrying `message` as its one uncompressed frame.
-fn grpc_frame(message: &[u8]) -> bytes::Bytes {
-	let mut frame = Vec::with_capacity(message.len() + 5);
-	frame.push(0);
-	frame.extend_from_slice(&(message.len() as u32).to_be_bytes());
-	frame.extend_from_slice(message);
-	frame.into()
-}
-
 /// A connection to `axon` made from the loopback address `from` (127.0.0.0/8 is all local),
 /// so that one test can play callers on different machines.
 async fn channel_from(axon: &AxonHandle, from: &str) -> Channel {
@@ -490,7 +494,7 @@ async fn an_unauthenticated_flood_costs_no_memory_and_starves_no_staked_caller()
 	let axon = start(EmbeddingModel::new(5), AxonConfig::default()).await;
 	// One 8 MiB body, shared by every flood request: the client holds it once.
 	let tokens = MAX_MESSAGE_BYTES / 8 - 1024;
-	let body = grpc_frame(&forward_request(&vec![1; tokens], tokens, 1).encode_to_vec());
+	let body = frame(&forward_request(&vec![1; tokens], tokens, 1).encode_to_vec());
 	assert!(body.len() > 8 * 1024 * 1024);
 	let mut client = raw_client(&axon).await;
 	client
@@ -544,7 +548,9 @@ async fn an_unauthenticated_flood_costs_no_memory_and_starves_no_staked_caller()
 		growth as f64 / 1e6
 	);
 	assert!(
-		codes.iter().all(|code| matches!(code, Code::Unauthenticated | Code::ResourceExhausted)),
+		codes
+			.iter()
+			.all(|code| matches!(code, Code::Unauthenticated | Code::ResourceExhausted)),
 		"{codes:?}"
 	);
 	assert!(growth < 100_000_000, "resident memory grew by {growth} bytes");
@@ -586,15 +592,25 @@ async fn slow_senders_are_cut_off() {
 	let message = forward_request(&[1, 2, 3, 4], 2, 2).encode_to_vec();
 	let mut headers = tonic::metadata::MetadataMap::new();
 	let server = account(&key("//Server"));
-	sign_request(&mut headers, &key("//Client"), &CHAIN, Method::Forward, &server, now_nanos(), &message);
-	let frame = grpc_frame(&message);
+	sign_request(
+		&mut headers,
+		&key("//Client"),
+		&CHAIN,
+		Method::Forward,
+		&server,
+		now_nanos(),
+		&message,
+	);
+	let framed = frame(&message);
 	// Half the body now, the rest in an hour.
-	let (first, rest) = (frame.slice(..4), frame.slice(4..));
-	let chunks = futures::stream::iter([(Duration::ZERO, first), (Duration::from_secs(3600), rest)])
-		.then(|(delay, chunk)| async move {
-			tokio::time::sleep(delay).await;
-			Ok::<_, std::convert::Infallible>(http_body::Frame::data(chunk))
-		});
+	let (first, rest) = (framed.slice(..4), framed.slice(4..));
+	let chunks =
+		futures::stream::iter([(Duration::ZERO, first), (Duration::from_secs(3600), rest)]).then(
+			|(delay, chunk)| async move {
+				tokio::time::sleep(delay).await;
+				Ok::<_, std::convert::Infallible>(http_body::Frame::data(chunk))
+			},
+		);
 	let body = tonic::body::Body::new(http_body_util::StreamBody::new(chunks));
 	let mut channel = channel_from(&axon, "127.0.0.1").await;
 	let started = Instant::now();

@@ -303,3 +303,103 @@ fn checkpoints_resume_the_model_the_optimizers_and_the_scores() {
 	std::fs::write(path.join("model.bpk"), b"not a burnpack").unwrap();
 	assert!(load_checkpoint(&mut resumed, &mut resumed_scores, &path).is_err());
 }
+
+#[test]
+fn a_backward_flood_cannot_starve_the_training_loop() {
+	use bittensor_neuron::net::{
+		auth::now_nanos,
+		axon::{self, AxonConfig, Peers},
+		dendrite::{Dendrite, Outcome, PeerEndpoint},
+	};
+	use bittensor_primitives::TOKEN;
+	use sp_core::{sr25519, Pair};
+
+	const RATE: f64 = 4.0;
+	let runtime = tokio::runtime::Runtime::new().unwrap();
+	let (server, flooder) = (
+		sr25519::Pair::from_string("//Server", None).unwrap(),
+		sr25519::Pair::from_string("//Flooder", None).unwrap(),
+	);
+	let mut trainer = Trainer::new(small(), &Device::flex(), 8);
+	let served = ServedNucleus::new(Serving::Encoder, SEQ, RATE, 8);
+	served.publish(&trainer.model.encoder);
+	let genesis = [9; 32];
+	let peers = Peers::new([(AccountId32::from(flooder.public()), 1_000 * TOKEN)]);
+	let address = "127.0.0.1:0".parse().unwrap();
+	let server_account = AccountId32::from(server.public());
+	let axon = runtime
+		.block_on(axon::serve(
+			server_account.clone(),
+			genesis,
+			served.clone(),
+			peers,
+			AxonConfig::default(),
+			address,
+		))
+		.unwrap();
+	let peer = PeerEndpoint { uid: 0, hotkey: server_account, address: axon.local_addr };
+
+	// Eight callers' worth of Backward, back to back, for as long as the trainer runs.
+	let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+	let flood = {
+		let (stop, peer) = (stop.clone(), peer.clone());
+		let dendrite =
+			std::sync::Arc::new(Dendrite::new(flooder, genesis, std::time::Duration::from_secs(5)));
+		runtime.spawn(async move {
+			let tokens: Vec<i64> = (0..SEQ as i64).collect();
+			let grad = vec![vec![0.01; SEQ * REPRESENTATION_DIM]];
+			let one = |dendrite: std::sync::Arc<Dendrite>| {
+				let (stop, peer, tokens, grad) =
+					(stop.clone(), peer.clone(), tokens.clone(), grad.clone());
+				async move {
+					let (mut accepted, mut refused) = (0usize, 0usize);
+					while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+						let outcomes =
+							dendrite.backward(std::slice::from_ref(&peer), &tokens, &grad, 1, SEQ);
+						match outcomes.await.as_slice() {
+							[Outcome::Success] => accepted += 1,
+							_ => refused += 1,
+						}
+					}
+					(accepted, refused)
+				}
+			};
+			let callers = (0..8).map(|_| one(dendrite.clone()));
+			futures::future::join_all(callers).await
+		})
+	};
+
+	let corpus = Corpus::synthetic(20_000, 3);
+	let mut rng = Rng::new(3);
+	let started = now_nanos();
+	let mut taken = Vec::new();
+	for _ in 0..20 {
+		trainer.step_offline(&Batch::sample(&corpus.train, BATCH, SEQ, &mut rng));
+		if let Some(remote) = served.take_remote_gradients(&trainer.model.encoder) {
+			taken.push(remote.callers);
+			trainer.apply_remote(remote.grads);
+		}
+		served.publish(&trainer.model.encoder);
+	}
+	let seconds = (now_nanos() - started) as f64 / 1e9;
+	stop.store(true, std::sync::atomic::Ordering::SeqCst);
+	let counts = runtime.block_on(flood).unwrap();
+	let (accepted, refused) = counts
+		.iter()
+		.fold((0, 0), |(a, r), (accepted, refused)| (a + accepted, r + refused));
+	println!(
+		"20 training steps in {seconds:.2} s under a Backward flood: {accepted} accepted, \
+		 {refused} refused; gradients taken per step {taken:?}"
+	);
+	assert_eq!(trainer.step, 20, "every step ran");
+	assert!(
+		refused > accepted,
+		"the flood is mostly refused: {accepted} accepted, {refused} refused"
+	);
+	// However hard callers push, a step takes at most the queue's worth of their gradients,
+	// and over the run at most the rate's worth and a burst.
+	assert!(taken.iter().all(|callers| *callers <= RATE as usize), "{taken:?}");
+	let allowed = (RATE * seconds).ceil() as usize + RATE as usize + 1;
+	assert!(accepted <= allowed, "{accepted} Backward calls accepted in {seconds:.2} s");
+	runtime.block_on(axon.shutdown()).unwrap();
+}

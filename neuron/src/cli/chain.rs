@@ -4,19 +4,21 @@
 use std::{net::SocketAddr, time::Duration};
 
 use bittensor_neuron::{
-	chain::ChainClient,
-	keys::wallet::Wallet,
+	chain::{check_owner, ChainClient},
+	keys::wallet::{Wallet, WalletError},
 	net::{
 		axon::{self, AxonConfig, Peers},
 		served_model::EmbeddingModel,
 	},
-	runner::PROTOCOL_VERSION,
+	runner::{RunError, PROTOCOL_VERSION},
 };
 use bittensor_primitives::{
-	json::{self, MetagraphJson, NeuronJson},
+	json::{self, MetagraphJson},
 	TOKEN_DECIMALS, TOKEN_SYMBOL,
 };
 use sp_core::{crypto::AccountId32, Pair};
+
+use super::CliError;
 
 /// A token amount in TAO with up to nine decimals (`1.5`), as rao.
 pub fn parse_amount(text: &str) -> Result<u64, String> {
@@ -95,49 +97,20 @@ pub fn uid_of(metagraph: &MetagraphJson, hotkey: &AccountId32) -> Option<u16> {
 	metagraph.neuron_by_hotkey(hotkey).map(|neuron| neuron.uid)
 }
 
-/// Refuses a hotkey that is `registered` on chain to a coldkey other than the wallet's
-/// `coldkey`: a neuron started with it would work for that other coldkey's stake. A hotkey that
-/// is not registered (`None`) passes.
-pub fn check_hotkey_owner(
-	registered: Option<&NeuronJson>,
-	coldkey: &AccountId32,
-) -> Result<(), String> {
-	let Some(neuron) = registered else {
-		return Ok(());
-	};
-	let coldkey = json::address(coldkey);
-	if neuron.coldkey == coldkey {
-		return Ok(());
-	}
-	Err(format!(
-		"hotkey {} is registered to coldkey {} on chain, but this wallet's coldkey is {coldkey}",
-		neuron.hotkey, neuron.coldkey
-	))
-}
-
-/// [`check_hotkey_owner`] for `wallet`'s `hotkey` in `metagraph`, as `neuron run` and `neuron
-/// serve` do at start; a wallet without a coldkey or `coldkeypub.txt` (the hotkeys-only wallet of
-/// `neuron localnet`) has nothing to compare and passes.
-pub fn check_wallet_owns_hotkey(
-	metagraph: &MetagraphJson,
-	wallet: &Wallet,
-	hotkey: &AccountId32,
-) -> Result<(), String> {
-	match wallet.coldkey_public().map_err(|e| e.to_string())? {
-		Some(coldkey) => {
-			check_hotkey_owner(metagraph.neuron_by_hotkey(hotkey), &AccountId32::from(coldkey))
-		},
-		None => Ok(()),
-	}
+/// The wallet's coldkey, to check a hotkey's owner against ([`check_owner`]): `None` for a
+/// wallet without a coldkey or `coldkeypub.txt` (the hotkeys-only wallet of `neuron localnet`),
+/// which has nothing to compare.
+pub fn wallet_coldkey(wallet: &Wallet) -> Result<Option<AccountId32>, WalletError> {
+	Ok(wallet.coldkey_public()?.map(AccountId32::from))
 }
 
 /// `neuron register`: the coldkey pays to register the hotkey; prints its uid.
-pub async fn register(url: &str, wallet: &Wallet, hotkey: &str) -> Result<(), String> {
+pub async fn register(url: &str, wallet: &Wallet, hotkey: &str) -> Result<(), CliError> {
 	let coldkey = super::coldkey(wallet)?;
-	let hotkey = AccountId32::from(wallet.hotkey(hotkey).map_err(|e| e.to_string())?.public());
-	let chain = ChainClient::connect(url).await.map_err(|e| e.to_string())?;
-	chain.register(&coldkey, &hotkey).await.map_err(|e| e.to_string())?;
-	let metagraph = chain.metagraph().await.map_err(|e| e.to_string())?;
+	let hotkey = AccountId32::from(wallet.hotkey(hotkey)?.public());
+	let chain = ChainClient::connect(url).await?;
+	chain.register(&coldkey, &hotkey).await?;
+	let metagraph = chain.metagraph().await?;
 	match uid_of(&metagraph, &hotkey) {
 		Some(uid) => println!("registered {} as uid {uid}", json::address(&hotkey)),
 		None => println!("registered {}", json::address(&hotkey)),
@@ -152,17 +125,16 @@ pub async fn stake(
 	hotkey: &str,
 	amount: u64,
 	add: bool,
-) -> Result<(), String> {
+) -> Result<(), CliError> {
 	let coldkey = super::coldkey(wallet)?;
-	let hotkey = AccountId32::from(wallet.hotkey(hotkey).map_err(|e| e.to_string())?.public());
-	let chain = ChainClient::connect(url).await.map_err(|e| e.to_string())?;
+	let hotkey = AccountId32::from(wallet.hotkey(hotkey)?.public());
+	let chain = ChainClient::connect(url).await?;
 	if add {
 		chain.add_stake(&coldkey, &hotkey, amount).await
 	} else {
 		chain.remove_stake(&coldkey, &hotkey, amount).await
-	}
-	.map_err(|e| e.to_string())?;
-	let metagraph = chain.metagraph().await.map_err(|e| e.to_string())?;
+	}?;
+	let metagraph = chain.metagraph().await?;
 	let address = json::address(&hotkey);
 	let stake = metagraph.neuron_by_hotkey(&hotkey).map(|n| n.stake.clone()).unwrap_or_default();
 	println!(
@@ -173,9 +145,9 @@ pub async fn stake(
 }
 
 /// `neuron metagraph`: prints the table.
-pub async fn metagraph(url: &str) -> Result<(), String> {
-	let chain = ChainClient::connect(url).await.map_err(|e| e.to_string())?;
-	let metagraph = chain.metagraph().await.map_err(|e| e.to_string())?;
+pub async fn metagraph(url: &str) -> Result<(), CliError> {
+	let chain = ChainClient::connect(url).await?;
+	let metagraph = chain.metagraph().await?;
 	print!("{}", metagraph_table(&metagraph));
 	Ok(())
 }
@@ -189,15 +161,16 @@ pub async fn serve(
 	listen: SocketAddr,
 	external: SocketAddr,
 	refresh: Duration,
-) -> Result<(), String> {
-	let hotkey = wallet.hotkey(hotkey).map_err(|e| e.to_string())?;
+) -> Result<(), CliError> {
+	let hotkey = wallet.hotkey(hotkey)?;
 	let account = AccountId32::from(hotkey.public());
-	let chain = ChainClient::connect(url).await.map_err(|e| e.to_string())?;
-	let metagraph = chain.metagraph().await.map_err(|e| e.to_string())?;
-	check_wallet_owns_hotkey(&metagraph, wallet, &account)?;
-	let uid = uid_of(&metagraph, &account).ok_or_else(|| {
-		format!("{} is not registered: run `neuron register` first", json::address(&account))
-	})?;
+	let chain = ChainClient::connect(url).await?;
+	let metagraph = chain.metagraph().await?;
+	if let Some(coldkey) = wallet_coldkey(wallet)? {
+		check_owner(&metagraph, &account, &coldkey)?;
+	}
+	let uid = uid_of(&metagraph, &account)
+		.ok_or_else(|| RunError::NotRegistered(json::address(&account)))?;
 	let model = EmbeddingModel::new(u64::from(uid));
 	let axon = axon::serve(
 		account,
@@ -208,11 +181,8 @@ pub async fn serve(
 		listen,
 	)
 	.await
-	.map_err(|e| format!("cannot listen on {listen}: {e}"))?;
-	chain
-		.serve_axon(&hotkey, external, 0, PROTOCOL_VERSION)
-		.await
-		.map_err(|e| e.to_string())?;
+	.map_err(|source| RunError::Listen { address: listen, source })?;
+	chain.serve_axon(&hotkey, external, 0, PROTOCOL_VERSION).await?;
 	println!("uid {uid} serving on {} (published as {external}); Ctrl-C stops", axon.local_addr);
 	let mut ticker = tokio::time::interval(refresh);
 	// One listener for the whole run, so a signal that arrives during a metagraph read counts.
@@ -226,60 +196,13 @@ pub async fn serve(
 			},
 		}
 	}
-	axon.shutdown().await.map_err(|e| e.to_string())
+	axon.shutdown().await.map_err(RunError::from)?;
+	Ok(())
 }
 
 #[cfg(test)]
 mod tests {
 	use super::*;
-
-	const ALICE: &str = "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY";
-	const BOB: &str = "5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty";
-
-	/// A peer with hotkey `hotkey`, owned by `coldkey`.
-	fn peer(hotkey: &str, coldkey: &str) -> NeuronJson {
-		NeuronJson {
-			uid: 0,
-			hotkey: hotkey.into(),
-			coldkey: coldkey.into(),
-			stake: "0".into(),
-			active: true,
-			last_update: 0,
-			registered_at: 0,
-			rank: 0.0,
-			trust: 0.0,
-			consensus: 0.0,
-			incentive: 0.0,
-			dividends: 0.0,
-			emission: "0".into(),
-			axon: None,
-			weights: Vec::new(),
-			bonds: Vec::new(),
-		}
-	}
-
-	fn account(address: &str) -> AccountId32 {
-		use sp_core::crypto::Ss58Codec;
-		AccountId32::from_ss58check(address).expect("an address")
-	}
-
-	#[test]
-	fn a_hotkey_registered_to_another_coldkey_is_refused() {
-		let hotkey = "5DAAnrj7VHTznn2AWBemMuyBwZWs6FNFjdyVXUeYum3PTXFy";
-		let ours = peer(hotkey, ALICE);
-		assert_eq!(check_hotkey_owner(Some(&ours), &account(ALICE)), Ok(()));
-		assert_eq!(check_hotkey_owner(None, &account(ALICE)), Ok(()), "not registered yet");
-
-		let theirs = peer(hotkey, BOB);
-		let error = check_hotkey_owner(Some(&theirs), &account(ALICE)).expect_err("refused");
-		assert_eq!(
-			error,
-			format!(
-				"hotkey {hotkey} is registered to coldkey {BOB} on chain, but this wallet's \
-				 coldkey is {ALICE}"
-			)
-		);
-	}
 
 	#[test]
 	fn amounts_parse_to_rao_and_back() {

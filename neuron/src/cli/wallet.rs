@@ -7,10 +7,12 @@ use std::{
 
 use bittensor_neuron::keys::{
 	keyfile::{address_of, KeyFile},
-	wallet::{self, read_key_file, write_key_file, Wallet, WalletError},
+	wallet::{self, read_key_file, write_key_file, Wallet},
 };
 use clap::Subcommand;
 use sp_core::{sr25519, Pair};
+
+use super::CliError;
 
 /// What `neuron wallet` does.
 #[derive(Subcommand)]
@@ -85,23 +87,19 @@ pub enum WalletCommand {
 /// The environment variable through which scripts give the mnemonic or secret URI to import.
 const MNEMONIC_VAR: &str = "BITTENSOR_MNEMONIC";
 
-fn error(e: WalletError) -> String {
-	e.to_string()
-}
-
 /// The mnemonic or secret URI to import, never taken from the command line (where other users
 /// and the shell's history would see it): from `file`, else `$BITTENSOR_MNEMONIC`, else one
 /// line of standard input, typed unseen when it is a terminal.
-fn read_secret(file: Option<&Path>) -> Result<String, String> {
+fn read_secret(file: Option<&Path>) -> Result<String, CliError> {
 	let (text, source) = match file {
 		Some(path) => (
-			std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?,
+			std::fs::read_to_string(path).map_err(CliError::io(path.display()))?,
 			path.display().to_string(),
 		),
 		None => match std::env::var(MNEMONIC_VAR) {
 			Ok(text) => (text, format!("${MNEMONIC_VAR}")),
 			Err(std::env::VarError::NotUnicode(_)) => {
-				return Err(format!("${MNEMONIC_VAR} is not UTF-8"))
+				return Err(CliError::Input(format!("${MNEMONIC_VAR} is not UTF-8")))
 			},
 			Err(std::env::VarError::NotPresent) => (read_stdin()?, "standard input".to_string()),
 		},
@@ -110,42 +108,42 @@ fn read_secret(file: Option<&Path>) -> Result<String, String> {
 }
 
 /// One line of standard input, or, when it is a terminal, a line typed there unseen.
-fn read_stdin() -> Result<String, String> {
+fn read_stdin() -> Result<String, CliError> {
 	let stdin = std::io::stdin();
 	if stdin.is_terminal() {
 		return rpassword::prompt_password("Mnemonic or secret URI: ")
-			.map_err(|e| format!("cannot read the mnemonic: {e}"));
+			.map_err(CliError::io("cannot read the mnemonic"));
 	}
 	let mut line = String::new();
 	stdin
 		.read_line(&mut line)
-		.map_err(|e| format!("cannot read the mnemonic from standard input: {e}"))?;
+		.map_err(CliError::io("cannot read the mnemonic from standard input"))?;
 	Ok(line)
 }
 
 /// The secret in `text`, read from `source`, without the white space around it; none at all is
 /// an error.
-fn secret_in(text: &str, source: &str) -> Result<String, String> {
+fn secret_in(text: &str, source: &str) -> Result<String, CliError> {
 	let secret = text.trim();
 	if secret.is_empty() {
-		return Err(format!(
+		return Err(CliError::Input(format!(
 			"no mnemonic or secret URI in {source}: give it on standard input, with \
 			 --mnemonic-file FILE or in ${MNEMONIC_VAR}"
-		));
+		)));
 	}
 	Ok(secret.to_string())
 }
 
 /// Runs a `neuron wallet` command.
-pub fn run(root: PathBuf, command: WalletCommand) -> Result<(), String> {
+pub fn run(root: PathBuf, command: WalletCommand) -> Result<(), CliError> {
 	match command {
 		WalletCommand::New { wallet, hotkey, overwrite, no_password } => {
 			let wallet = Wallet::new(&root, &wallet);
 			let password = super::new_password("Password for the new coldkey: ", no_password)?;
 			let (coldkey, cold_phrase) = wallet::generate();
 			let (hot, hot_phrase) = wallet::generate();
-			wallet.set_coldkey(&coldkey, password.as_deref(), overwrite).map_err(error)?;
-			wallet.set_hotkey(&hotkey, &hot, overwrite).map_err(error)?;
+			wallet.set_coldkey(&coldkey, password.as_deref(), overwrite)?;
+			wallet.set_hotkey(&hotkey, &hot, overwrite)?;
 			println!("wallet {} in {}", wallet.name, root.display());
 			println!(
 				"coldkey {}\n  mnemonic (write it down, it is not stored): {cold_phrase}",
@@ -154,7 +152,7 @@ pub fn run(root: PathBuf, command: WalletCommand) -> Result<(), String> {
 			println!("hotkey {hotkey} {}\n  mnemonic: {hot_phrase}", address_of(&hot.public()));
 		},
 		WalletCommand::List => {
-			let wallets = wallet::list(&root).map_err(error)?;
+			let wallets = wallet::list(&root)?;
 			if wallets.is_empty() {
 				println!("no wallets in {} (create one with `neuron wallet new`)", root.display());
 			}
@@ -165,10 +163,10 @@ pub fn run(root: PathBuf, command: WalletCommand) -> Result<(), String> {
 					wallet.name,
 					"coldkey",
 					"",
-					wallet.coldkey_address().map_err(error)?
+					wallet.coldkey_address()?
 				);
-				for name in wallet.hotkey_names().map_err(error)? {
-					let address = read_key_file(&wallet.hotkey_path(&name)).map_err(error)?.address;
+				for name in wallet.hotkey_names()? {
+					let address = read_key_file(&wallet.hotkey_path(&name))?.address;
 					println!("{:<16} {:<10} {:<16} {}", "", "hotkey", name, address);
 				}
 			}
@@ -176,9 +174,9 @@ pub fn run(root: PathBuf, command: WalletCommand) -> Result<(), String> {
 		WalletCommand::Show { wallet } => {
 			let wallet = Wallet::new(&root, &wallet);
 			println!("wallet   {}", wallet.name);
-			println!("coldkey  {}", wallet.coldkey_address().map_err(error)?);
-			for name in wallet.hotkey_names().map_err(error)? {
-				let address = read_key_file(&wallet.hotkey_path(&name)).map_err(error)?.address;
+			println!("coldkey  {}", wallet.coldkey_address()?);
+			for name in wallet.hotkey_names()? {
+				let address = read_key_file(&wallet.hotkey_path(&name))?.address;
 				println!("hotkey   {name:<16} {address}");
 			}
 		},
@@ -186,26 +184,24 @@ pub fn run(root: PathBuf, command: WalletCommand) -> Result<(), String> {
 			let wallet = Wallet::new(&root, &wallet);
 			let pair: sr25519::Pair = match json {
 				Some(path) => {
-					let file: KeyFile = read_key_file(&path).map_err(error)?;
+					let file: KeyFile = read_key_file(&path)?;
 					let password = if file.is_encrypted() {
 						Some(super::password("Password of the JSON file: ")?)
 					} else {
 						None
 					};
-					file.decode(password.as_deref())
-						.map_err(|e| format!("{}: {e}", path.display()))?
+					file.decode(password.as_deref())?
 				},
-				None => wallet::pair_from_secret(&read_secret(mnemonic_file.as_deref())?)
-					.map_err(error)?,
+				None => wallet::pair_from_secret(&read_secret(mnemonic_file.as_deref())?)?,
 			};
 			match hotkey {
 				Some(name) => {
-					wallet.set_hotkey(&name, &pair, overwrite).map_err(error)?;
+					wallet.set_hotkey(&name, &pair, overwrite)?;
 					println!("hotkey {name} {}", address_of(&pair.public()));
 				},
 				None => {
 					let password = super::new_password("Password for the coldkey: ", no_password)?;
-					wallet.set_coldkey(&pair, password.as_deref(), overwrite).map_err(error)?;
+					wallet.set_coldkey(&pair, password.as_deref(), overwrite)?;
 					println!("coldkey {}", address_of(&pair.public()));
 				},
 			}
@@ -213,9 +209,7 @@ pub fn run(root: PathBuf, command: WalletCommand) -> Result<(), String> {
 		WalletCommand::Export { wallet, hotkey, out, no_password } => {
 			let wallet = Wallet::new(&root, &wallet);
 			let (pair, name) = match &hotkey {
-				Some(name) => {
-					(wallet.hotkey(name).map_err(error)?, format!("{} hotkey {name}", wallet.name))
-				},
+				Some(name) => (wallet.hotkey(name)?, format!("{} hotkey {name}", wallet.name)),
 				None => (super::coldkey(&wallet)?, format!("{} coldkey", wallet.name)),
 			};
 			let export_password =
@@ -224,9 +218,8 @@ pub fn run(root: PathBuf, command: WalletCommand) -> Result<(), String> {
 				.duration_since(std::time::UNIX_EPOCH)
 				.map(|d| d.as_millis() as u64)
 				.unwrap_or(0);
-			let file = KeyFile::encode(&pair, export_password.as_deref(), &name, now)
-				.map_err(|e| e.to_string())?;
-			write_key_file(&out, &file, false).map_err(error)?;
+			let file = KeyFile::encode(&pair, export_password.as_deref(), &name, now)?;
+			write_key_file(&out, &file, false)?;
 			println!("{} written to {}", file.address, out.display());
 		},
 	}
@@ -239,8 +232,8 @@ mod tests {
 
 	#[test]
 	fn a_secret_is_trimmed_and_never_empty() {
-		assert_eq!(secret_in("  //Alice\n", "a file"), Ok("//Alice".to_string()));
-		let error = secret_in(" \n", "standard input").expect_err("empty");
+		assert_eq!(secret_in("  //Alice\n", "a file").expect("a secret"), "//Alice");
+		let error = secret_in(" \n", "standard input").expect_err("empty").to_string();
 		assert!(error.contains("standard input") && error.contains("--mnemonic-file"), "{error}");
 	}
 
@@ -249,8 +242,10 @@ mod tests {
 		let dir = tempfile::tempdir().expect("temp dir");
 		let path = dir.path().join("mnemonic");
 		std::fs::write(&path, "//Alice\n").expect("write");
-		assert_eq!(read_secret(Some(path.as_path())), Ok("//Alice".to_string()));
-		let missing = read_secret(Some(dir.path().join("nowhere").as_path())).expect_err("missing");
+		assert_eq!(read_secret(Some(path.as_path())).expect("a secret"), "//Alice");
+		let missing = read_secret(Some(dir.path().join("nowhere").as_path()))
+			.expect_err("missing")
+			.to_string();
 		assert!(missing.contains("nowhere"), "{missing}");
 	}
 

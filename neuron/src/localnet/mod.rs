@@ -3,6 +3,12 @@
 //! (`neuron run`, one of them serving random noise), shows a live metagraph table, and on
 //! Ctrl-C (or after `--duration`) stops everything and writes the emission over time as an
 //! SVG chart, a CSV file and a JSON summary.
+//!
+//! [`run`] reads as that list of steps, one function each, so that a failure names its step
+//! ([`LocalnetError`]) and the children are stopped whichever step fails. The parts that touch
+//! no process or file (the emission count, the table, the chart lines, the CSV and the summary)
+//! are plain functions, unit-tested here; the whole network is tested end to end by
+//! `tests/scenarios/localnet.rs`.
 
 use std::{
 	collections::BTreeMap,
@@ -15,8 +21,9 @@ use std::{
 
 use bittensor_primitives::{
 	json::{address, MetagraphJson},
-	TOKEN,
+	BlockNumber, TOKEN,
 };
+use serde::Serialize;
 use sp_core::{crypto::AccountId32, Pair};
 
 use crate::{
@@ -24,12 +31,35 @@ use crate::{
 	keys::wallet::{pair_from_secret, Wallet},
 };
 
+mod error;
 pub mod plot;
 
+pub use error::LocalnetError;
 use plot::{line_chart, Series};
 
 /// Dev accounts that pay for the neurons' registration, stake and fees, one per neuron.
 pub const COLDKEYS: [&str; 6] = ["//Alice", "//Bob", "//Charlie", "//Dave", "//Eve", "//Ferdie"];
+
+/// The fewest neurons: at least one that learns, and the one that serves noise.
+const MIN_NEURONS: usize = 2;
+/// The wallet, under `<dir>/wallets`, that holds the neurons' hotkeys.
+const WALLET: &str = "localnet";
+/// TAO each dev account sends its neuron's hotkey, which pays its own transaction fees.
+const FEE_ALLOWANCE_TAO: u64 = 100;
+/// How long the node may take to answer on its RPC port.
+const NODE_START_TIMEOUT: Duration = Duration::from_secs(120);
+/// How often the node's RPC port is tried while it starts.
+const CONNECT_RETRY: Duration = Duration::from_millis(500);
+/// How often the metagraph is read (and the table redrawn on a terminal).
+const REFRESH: Duration = Duration::from_secs(3);
+/// How often the table is printed when stdout is not a terminal (a log, not a screen).
+const PRINT_TABLE_EVERY: Duration = Duration::from_secs(30);
+/// How long the neurons get after SIGINT to save their checkpoints and exit.
+const NEURON_GRACE: Duration = Duration::from_secs(60);
+/// How long the node gets after SIGINT to exit.
+const NODE_GRACE: Duration = Duration::from_secs(30);
+/// The most bytes of a neuron's last output the table shows.
+const LAST_OUTPUT_WIDTH: usize = 110;
 
 /// How to run a local network.
 #[derive(Debug, Clone)]
@@ -54,29 +84,312 @@ pub struct LocalnetConfig {
 	pub rpc_port: u16,
 }
 
-/// One neuron of the network.
+/// One neuron of the network: who it is and where it logs (its process is kept apart).
+#[derive(Debug)]
 struct Member {
+	/// Its position, from 0: its seed and its corpus slice.
+	index: usize,
+	/// `n<index>`: its hotkey's name in the wallet and its name in the table and the results.
 	name: String,
+	/// Its hotkey's account.
 	hotkey: AccountId32,
+	/// Whether it serves random noise (the last one does).
 	random: bool,
-	child: Child,
+	/// Its log file.
 	log: PathBuf,
 }
 
-/// A free TCP port on the loopback interface.
-fn free_port() -> std::io::Result<u16> {
-	Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+/// Runs the local network until Ctrl-C or the configured duration; returns the path of the
+/// summary.
+pub async fn run(config: LocalnetConfig) -> Result<PathBuf, LocalnetError> {
+	check_neuron_count(config.neurons)?;
+	create_directories(&config.dir)?;
+	check_port_free(config.rpc_port)?;
+	let mut node = start_node(&config)?;
+	let url = format!("ws://127.0.0.1:{}", config.rpc_port);
+	let mut processes = Vec::new();
+	let result = run_network(&config, &url, &mut node, &mut processes).await;
+	println!("[localnet] stopping {} neurons and the node", processes.len());
+	stop(&mut processes.iter_mut().collect::<Vec<_>>(), NEURON_GRACE);
+	stop(&mut [&mut node], NODE_GRACE);
+	result
 }
 
-/// The last non-empty line of a log file.
-fn last_line(path: &Path) -> String {
-	let Ok(file) = File::open(path) else { return String::new() };
-	std::io::BufReader::new(file)
-		.lines()
-		.map_while(Result::ok)
-		.filter(|l| !l.trim().is_empty())
-		.last()
-		.unwrap_or_default()
+/// Everything between starting the node and stopping the children: connects, sets up and
+/// starts the neurons (adding each process to `processes` as it starts, for [`run`] to stop),
+/// watches the network and writes the results.
+async fn run_network(
+	config: &LocalnetConfig,
+	url: &str,
+	node: &mut Child,
+	processes: &mut Vec<Child>,
+) -> Result<PathBuf, LocalnetError> {
+	let chain = connect(url, node).await?;
+	println!("[localnet] node up at {url}; registering {} neurons", config.neurons);
+	let hotkeys = write_hotkeys(config)?;
+	set_up_hotkeys(&chain, &hotkeys, config.stake).await?;
+	let members = roster(config, hotkeys);
+	for member in &members {
+		processes.push(spawn_neuron(config, url, member)?);
+	}
+	let (metagraph, emission) = watch(config, &chain, &members, processes).await?;
+	print!("{}", table(&metagraph, &members, &emission));
+	write_results(config, &metagraph, &members, &emission)
+}
+
+/// Fails unless there are between [`MIN_NEURONS`] and one per dev account ([`COLDKEYS`]).
+fn check_neuron_count(neurons: usize) -> Result<(), LocalnetError> {
+	if (MIN_NEURONS..=COLDKEYS.len()).contains(&neurons) {
+		Ok(())
+	} else {
+		Err(LocalnetError::NeuronCount { min: MIN_NEURONS, max: COLDKEYS.len() })
+	}
+}
+
+/// Creates the `logs`, `wallets` and `checkpoints` directories under `dir`.
+fn create_directories(dir: &Path) -> Result<(), LocalnetError> {
+	for name in ["logs", "wallets", "checkpoints"] {
+		let path = dir.join(name);
+		std::fs::create_dir_all(&path).map_err(LocalnetError::io(&path))?;
+	}
+	Ok(())
+}
+
+/// Fails if `port` cannot be bound on the loopback interface (another node holds it).
+fn check_port_free(port: u16) -> Result<(), LocalnetError> {
+	std::net::TcpListener::bind(("127.0.0.1", port))
+		.map_err(|source| LocalnetError::PortTaken { port, source })?;
+	Ok(())
+}
+
+/// A free TCP port on the loopback interface.
+fn free_port() -> Result<u16, LocalnetError> {
+	std::net::TcpListener::bind("127.0.0.1:0")
+		.and_then(|listener| listener.local_addr())
+		.map(|socket| socket.port())
+		.map_err(LocalnetError::FreePort)
+}
+
+/// Creates (or truncates) the log file at `path`, opened twice: for a child's stdout and for
+/// its stderr.
+fn create_log(path: &Path) -> Result<(File, File), LocalnetError> {
+	let stderr = File::create(path).map_err(LocalnetError::io(path))?;
+	let stdout = stderr.try_clone().map_err(LocalnetError::io(path))?;
+	Ok((stdout, stderr))
+}
+
+/// Starts a development node with a temporary database, RPC on the configured port and
+/// peer-to-peer on a free one, logging to `logs/node.log`.
+fn start_node(config: &LocalnetConfig) -> Result<Child, LocalnetError> {
+	let p2p_port = free_port()?;
+	let log = config.dir.join("logs/node.log");
+	println!("[localnet] starting {} (log {})", config.node_binary.display(), log.display());
+	let (stdout, stderr) = create_log(&log)?;
+	Command::new(&config.node_binary)
+		.args(["--dev", "--tmp", "--no-prometheus", "--no-telemetry", "--no-mdns"])
+		.args(["--rpc-port", &config.rpc_port.to_string(), "--port", &p2p_port.to_string()])
+		.stdout(stdout)
+		.stderr(stderr)
+		.spawn()
+		.map_err(|source| LocalnetError::Spawn { program: config.node_binary.clone(), source })
+}
+
+/// Connects to the node at `url`, retrying while it starts (for up to
+/// [`NODE_START_TIMEOUT`]); fails at once if the node exits.
+async fn connect(url: &str, node: &mut Child) -> Result<ChainClient, LocalnetError> {
+	let deadline = Instant::now() + NODE_START_TIMEOUT;
+	loop {
+		match ChainClient::connect(url).await {
+			Ok(chain) => return Ok(chain),
+			Err(error) if Instant::now() > deadline => return Err(error.into()),
+			Err(_) => {},
+		}
+		if let Ok(Some(status)) = node.try_wait() {
+			return Err(LocalnetError::NodeExited(status));
+		}
+		tokio::time::sleep(CONNECT_RETRY).await;
+	}
+}
+
+/// `n<index>`: a neuron's name, and its hotkey's name in the wallet.
+fn neuron_name(index: usize) -> String {
+	format!("n{index}")
+}
+
+/// Derives each neuron's hotkey from `//BitTensorLocalnet//<index>` and saves it in the
+/// [`WALLET`] wallet (replacing an earlier run's); returns their accounts, in neuron order.
+fn write_hotkeys(config: &LocalnetConfig) -> Result<Vec<AccountId32>, LocalnetError> {
+	let wallet = Wallet::new(&config.dir.join("wallets"), WALLET);
+	let mut hotkeys = Vec::with_capacity(config.neurons);
+	for index in 0..config.neurons {
+		let hotkey = pair_from_secret(&format!("//BitTensorLocalnet//{index}"))?;
+		wallet.set_hotkey(&neuron_name(index), &hotkey, true)?;
+		hotkeys.push(AccountId32::from(hotkey.public()));
+	}
+	Ok(hotkeys)
+}
+
+/// Sets up every hotkey ([`set_up_hotkey`]), each paid by its own dev account, all at once
+/// (one coldkey per hotkey, so their transactions never share a nonce); waits for all of them,
+/// then fails with the first failure in neuron order.
+async fn set_up_hotkeys(
+	chain: &ChainClient,
+	hotkeys: &[AccountId32],
+	stake: u64,
+) -> Result<(), LocalnetError> {
+	let setups = hotkeys
+		.iter()
+		.zip(COLDKEYS)
+		.map(|(hotkey, coldkey)| set_up_hotkey(chain, coldkey, hotkey, stake));
+	for result in futures::future::join_all(setups).await {
+		result?;
+	}
+	Ok(())
+}
+
+/// Registers `hotkey`, stakes `stake` TAO on it and sends it [`FEE_ALLOWANCE_TAO`] for its
+/// fees, all paid by the dev account `coldkey` (a secret URI such as `//Alice`).
+async fn set_up_hotkey(
+	chain: &ChainClient,
+	coldkey: &str,
+	hotkey: &AccountId32,
+	stake: u64,
+) -> Result<(), LocalnetError> {
+	let coldkey = pair_from_secret(coldkey)?;
+	chain.register(&coldkey, hotkey).await?;
+	chain.add_stake(&coldkey, hotkey, stake * TOKEN).await?;
+	chain.transfer(&coldkey, hotkey, FEE_ALLOWANCE_TAO * TOKEN).await?;
+	Ok(())
+}
+
+/// The network's neurons, one per hotkey, in order; the last one serves random noise.
+fn roster(config: &LocalnetConfig, hotkeys: Vec<AccountId32>) -> Vec<Member> {
+	let count = hotkeys.len();
+	hotkeys
+		.into_iter()
+		.enumerate()
+		.map(|(index, hotkey)| {
+			let name = neuron_name(index);
+			Member {
+				index,
+				log: config.dir.join(format!("logs/{name}.log")),
+				name,
+				hotkey,
+				random: index + 1 == count,
+			}
+		})
+		.collect()
+}
+
+/// The `neuron run` command of `member`: its hotkey, listening port, seed, corpus slice (the
+/// learning neurons split the corpus between them) and checkpoint directory, then the extra
+/// arguments, and `--random-output` for the neuron that serves noise.
+fn neuron_command(
+	config: &LocalnetConfig,
+	url: &str,
+	member: &Member,
+	listen_port: u16,
+) -> Command {
+	let learners = config.neurons - 1;
+	let mut command = Command::new(&config.neuron_binary);
+	command
+		.arg("--wallets")
+		.arg(config.dir.join("wallets"))
+		.args(["run", "--url", url, "--wallet", WALLET, "--hotkey", &member.name])
+		.args(["--listen", &format!("127.0.0.1:{listen_port}")])
+		.args(["--seed", &member.index.to_string()])
+		.arg("--corpus")
+		.arg(&config.corpus)
+		.args(["--slice", &format!("{}/{learners}", member.index % learners)])
+		.arg("--checkpoint-dir")
+		.arg(config.dir.join("checkpoints").join(&member.name))
+		.args(&config.neuron_args)
+		.env("RAYON_NUM_THREADS", "1");
+	if member.random {
+		command.arg("--random-output");
+	}
+	command
+}
+
+/// Starts `member`'s neuron on a free port, logging to its log file, and says so.
+fn spawn_neuron(
+	config: &LocalnetConfig,
+	url: &str,
+	member: &Member,
+) -> Result<Child, LocalnetError> {
+	let listen_port = free_port()?;
+	let (stdout, stderr) = create_log(&member.log)?;
+	let process = neuron_command(config, url, member, listen_port)
+		.stdin(Stdio::null())
+		.stdout(stdout)
+		.stderr(stderr)
+		.spawn()
+		.map_err(|source| LocalnetError::Spawn { program: config.neuron_binary.clone(), source })?;
+	println!(
+		"[localnet] {} {} {}",
+		member.name,
+		address(&member.hotkey),
+		if member.random { "(serves random noise)" } else { "" }
+	);
+	Ok(process)
+}
+
+/// Reads the metagraph every [`REFRESH`], counting each epoch's emission and showing the table
+/// (redrawn on a terminal, every [`PRINT_TABLE_EVERY`] otherwise), until the configured
+/// duration ends or Ctrl-C; fails if a neuron exits. Returns the last metagraph read and the
+/// emission counted.
+async fn watch(
+	config: &LocalnetConfig,
+	chain: &ChainClient,
+	members: &[Member],
+	processes: &mut [Child],
+) -> Result<(MetagraphJson, Emission), LocalnetError> {
+	let started = Instant::now();
+	let tty = std::io::stdout().is_terminal();
+	let mut emission = Emission::default();
+	let mut last_print = Instant::now();
+	let mut metagraph = chain.metagraph().await?;
+	// One listener for the whole run, so a signal that arrives during a metagraph read counts.
+	let mut interrupted = std::pin::pin!(tokio::signal::ctrl_c());
+	loop {
+		tokio::select! {
+			_ = &mut interrupted => break,
+			_ = tokio::time::sleep(REFRESH) => {},
+		}
+		if config.duration.is_some_and(|duration| started.elapsed() >= duration) {
+			break;
+		}
+		check_running(members, processes)?;
+		match chain.metagraph().await {
+			Ok(latest) => metagraph = latest,
+			Err(error) => {
+				eprintln!("[localnet] metagraph: {error}");
+				continue;
+			},
+		}
+		emission.record(&metagraph, members);
+		if tty {
+			print!("\x1b[2J\x1b[H{}", table(&metagraph, members, &emission));
+		} else if last_print.elapsed() >= PRINT_TABLE_EVERY {
+			print!("{}", table(&metagraph, members, &emission));
+			last_print = Instant::now();
+		}
+	}
+	Ok((metagraph, emission))
+}
+
+/// Fails, naming the neuron and its log, if one of the neurons' processes has exited.
+fn check_running(members: &[Member], processes: &mut [Child]) -> Result<(), LocalnetError> {
+	for (member, process) in members.iter().zip(processes.iter_mut()) {
+		if let Ok(Some(status)) = process.try_wait() {
+			return Err(LocalnetError::NeuronExited {
+				name: member.name.clone(),
+				status,
+				log: member.log.clone(),
+			});
+		}
+	}
+	Ok(())
 }
 
 /// Sends SIGINT to every child, waits up to `grace` for all of them, then kills the rest.
@@ -100,9 +413,74 @@ fn stop(children: &mut [&mut Child], grace: Duration) {
 	}
 }
 
+/// The emission of each neuron, counted epoch by epoch while the network runs.
+#[derive(Debug, Default)]
+struct Emission {
+	/// TAO earned so far, by neuron name.
+	totals: BTreeMap<String, f64>,
+	/// (epoch block, TAO earned by then), one point per epoch counted, by neuron name.
+	series: BTreeMap<String, Vec<(f64, f64)>>,
+	/// The block of the last epoch counted.
+	last_epoch: Option<BlockNumber>,
+}
+
+impl Emission {
+	/// Adds what the metagraph's last epoch emitted to each registered member, once per epoch
+	/// (a metagraph read twice within an epoch, or before the first one, adds nothing).
+	fn record(&mut self, metagraph: &MetagraphJson, members: &[Member]) {
+		let epoch = metagraph.last_epoch.block;
+		if epoch == 0 || self.last_epoch == Some(epoch) {
+			return;
+		}
+		self.last_epoch = Some(epoch);
+		for member in members {
+			let Some(peer) = metagraph.neuron_by_hotkey(&member.hotkey) else { continue };
+			let total = self.totals.entry(member.name.clone()).or_insert(0.0);
+			*total += tao(&peer.emission);
+			self.series
+				.entry(member.name.clone())
+				.or_default()
+				.push((f64::from(epoch), *total));
+		}
+	}
+
+	/// TAO the neuron `name` earned so far.
+	fn total(&self, name: &str) -> f64 {
+		self.totals.get(name).copied().unwrap_or(0.0)
+	}
+
+	/// The neuron `name`'s (epoch block, TAO earned by then) points.
+	fn points(&self, name: &str) -> Vec<(f64, f64)> {
+		self.series.get(name).cloned().unwrap_or_default()
+	}
+}
+
+/// A rao amount as the metagraph writes it (a decimal string), in TAO; 0 if unreadable.
+fn tao(rao: &str) -> f64 {
+	rao.parse::<u64>().unwrap_or(0) as f64 / TOKEN as f64
+}
+
+/// The last non-empty line of a log file.
+fn last_line(path: &Path) -> String {
+	let Ok(file) = File::open(path) else { return String::new() };
+	std::io::BufReader::new(file)
+		.lines()
+		.map_while(Result::ok)
+		.filter(|l| !l.trim().is_empty())
+		.last()
+		.unwrap_or_default()
+}
+
+/// `line` cut to at most `max` bytes, at a character boundary.
+fn truncated(mut line: String, max: usize) -> String {
+	let end = (0..=max.min(line.len())).rev().find(|i| line.is_char_boundary(*i)).unwrap_or(0);
+	line.truncate(end);
+	line
+}
+
 /// The live table: uid, name, stake, incentive, dividends, emission so far, and what the
-/// neuron last printed.
-fn table(metagraph: &MetagraphJson, members: &[Member], totals: &BTreeMap<String, f64>) -> String {
+/// neuron last printed. Members not registered yet are left out.
+fn table(metagraph: &MetagraphJson, members: &[Member], emission: &Emission) -> String {
 	let mut out = format!(
 		"block {}  last epoch {}  peers {}\n{:>4}  {:<12} {:>12} {:>9} {:>9} {:>9} {:>14}  {}\n",
 		metagraph.block,
@@ -118,278 +496,311 @@ fn table(metagraph: &MetagraphJson, members: &[Member], totals: &BTreeMap<String
 		"last output"
 	);
 	for member in members {
-		let Some(neuron) = metagraph.neuron_by_hotkey(&member.hotkey) else { continue };
-		let stake = neuron.stake.parse::<u64>().unwrap_or(0) as f64 / TOKEN as f64;
-		let mut line = last_line(&member.log);
-		line.truncate(110);
+		let Some(peer) = metagraph.neuron_by_hotkey(&member.hotkey) else { continue };
 		out.push_str(&format!(
 			"{:>4}  {:<12} {:>12.3} {:>9.4} {:>9.4} {:>9.4} {:>14.3}  {}\n",
-			neuron.uid,
+			peer.uid,
 			member.name,
-			stake,
-			neuron.rank,
-			neuron.incentive,
-			neuron.dividends,
-			totals.get(&member.name).copied().unwrap_or(0.0),
-			line
+			tao(&peer.stake),
+			peer.rank,
+			peer.incentive,
+			peer.dividends,
+			emission.total(&member.name),
+			truncated(last_line(&member.log), LAST_OUTPUT_WIDTH)
 		));
 	}
 	out
 }
 
-/// Runs the local network until Ctrl-C or the configured duration; returns the path of the
-/// summary.
-pub async fn run(config: LocalnetConfig) -> Result<PathBuf, String> {
-	if !(2..=COLDKEYS.len()).contains(&config.neurons) {
-		return Err(format!("--neurons must be between 2 and {}", COLDKEYS.len()));
-	}
-	for dir in ["logs", "wallets", "checkpoints"] {
-		std::fs::create_dir_all(config.dir.join(dir))
-			.map_err(|e| format!("{}: {e}", config.dir.display()))?;
-	}
-	let rpc_port = config.rpc_port;
-	if std::net::TcpListener::bind(("127.0.0.1", rpc_port)).is_err() {
-		return Err(format!(
-			"port {rpc_port} is taken (another node?): stop it or choose --rpc-port"
-		));
-	}
-	let p2p_port = free_port().map_err(|e| e.to_string())?;
-	let node_log = config.dir.join("logs/node.log");
-	println!("[localnet] starting {} (log {})", config.node_binary.display(), node_log.display());
-	let log = File::create(&node_log).map_err(|e| e.to_string())?;
-	let mut node = Command::new(&config.node_binary)
-		.args(["--dev", "--tmp", "--no-prometheus", "--no-telemetry", "--no-mdns"])
-		.args(["--rpc-port", &rpc_port.to_string(), "--port", &p2p_port.to_string()])
-		.stdout(log.try_clone().map_err(|e| e.to_string())?)
-		.stderr(log)
-		.spawn()
-		.map_err(|e| format!("cannot start {}: {e}", config.node_binary.display()))?;
-	let url = format!("ws://127.0.0.1:{rpc_port}");
-	let mut members = Vec::new();
-	let result = run_network(&config, &url, &mut node, &mut members).await;
-	println!("[localnet] stopping {} neurons and the node", members.len());
-	stop(
-		&mut members.iter_mut().map(|m| &mut m.child).collect::<Vec<_>>(),
-		Duration::from_secs(60),
-	);
-	stop(&mut [&mut node], Duration::from_secs(30));
-	result
-}
-
-async fn connect(url: &str, node: &mut Child) -> Result<ChainClient, String> {
-	let deadline = Instant::now() + Duration::from_secs(120);
-	loop {
-		match ChainClient::connect(url).await {
-			Ok(chain) => return Ok(chain),
-			Err(error) if Instant::now() > deadline => return Err(error.to_string()),
-			Err(_) => {},
-		}
-		if let Ok(Some(status)) = node.try_wait() {
-			return Err(format!("the node exited: {status}"));
-		}
-		tokio::time::sleep(Duration::from_millis(500)).await;
-	}
-}
-
-async fn run_network(
-	config: &LocalnetConfig,
-	url: &str,
-	node: &mut Child,
-	members: &mut Vec<Member>,
-) -> Result<PathBuf, String> {
-	let chain = connect(url, node).await?;
-	println!("[localnet] node up at {url}; registering {} neurons", config.neurons);
-	let wallet = Wallet::new(&config.dir.join("wallets"), "localnet");
-	let mut hotkeys = Vec::new();
-	for i in 0..config.neurons {
-		let hotkey =
-			pair_from_secret(&format!("//BitTensorLocalnet//{i}")).map_err(|e| e.to_string())?;
-		wallet.set_hotkey(&format!("n{i}"), &hotkey, true).map_err(|e| e.to_string())?;
-		hotkeys.push(hotkey);
-	}
-	// Each neuron's coldkey registers, stakes and funds its hotkey's fees; coldkeys in parallel.
-	let setups = hotkeys.iter().zip(COLDKEYS).map(|(hotkey, coldkey)| {
-		let chain = &chain;
-		async move {
-			let coldkey = pair_from_secret(coldkey).map_err(|e| e.to_string())?;
-			let account = AccountId32::from(hotkey.public());
-			chain.register(&coldkey, &account).await.map_err(|e| e.to_string())?;
-			chain
-				.add_stake(&coldkey, &account, config.stake * TOKEN)
-				.await
-				.map_err(|e| e.to_string())?;
-			chain.transfer(&coldkey, &account, 100 * TOKEN).await.map_err(|e| e.to_string())
-		}
-	});
-	for result in futures::future::join_all(setups).await {
-		result?;
-	}
-
-	for (i, hotkey) in hotkeys.iter().enumerate() {
-		let name = format!("n{i}");
-		let random = i + 1 == config.neurons;
-		let port = free_port().map_err(|e| e.to_string())?;
-		let log_path = config.dir.join(format!("logs/{name}.log"));
-		let log = File::create(&log_path).map_err(|e| e.to_string())?;
-		let useful = config.neurons - 1;
-		let mut command = Command::new(&config.neuron_binary);
-		command
-			.arg("--wallets")
-			.arg(config.dir.join("wallets"))
-			.args(["run", "--url", url, "--wallet", "localnet", "--hotkey", &name])
-			.args(["--listen", &format!("127.0.0.1:{port}"), "--seed", &i.to_string()])
-			.arg("--corpus")
-			.arg(&config.corpus)
-			.args(["--slice", &format!("{}/{useful}", i % useful)])
-			.arg("--checkpoint-dir")
-			.arg(config.dir.join("checkpoints").join(&name))
-			.args(&config.neuron_args)
-			.env("RAYON_NUM_THREADS", "1")
-			.stdin(Stdio::null())
-			.stdout(log.try_clone().map_err(|e| e.to_string())?)
-			.stderr(log);
-		if random {
-			command.arg("--random-output");
-		}
-		let child = command
-			.spawn()
-			.map_err(|e| format!("cannot start {}: {e}", config.neuron_binary.display()))?;
-		println!(
-			"[localnet] {name} {} {}",
-			address(&AccountId32::from(hotkey.public())),
-			if random { "(serves random noise)" } else { "" }
-		);
-		members.push(Member {
-			name,
-			hotkey: AccountId32::from(hotkey.public()),
-			random,
-			child,
-			log: log_path,
-		});
-	}
-
-	let started = Instant::now();
-	let tty = std::io::stdout().is_terminal();
-	let mut totals: BTreeMap<String, f64> = BTreeMap::new();
-	let mut series: BTreeMap<String, Vec<(f64, f64)>> = BTreeMap::new();
-	let mut last_epoch = None;
-	let mut last_print = Instant::now();
-	let mut metagraph = chain.metagraph().await.map_err(|e| e.to_string())?;
-	// One listener for the whole run, so a signal that arrives during a metagraph read counts.
-	let mut interrupted = std::pin::pin!(tokio::signal::ctrl_c());
-	loop {
-		tokio::select! {
-			_ = &mut interrupted => break,
-			_ = tokio::time::sleep(Duration::from_secs(3)) => {},
-		}
-		if config.duration.is_some_and(|d| started.elapsed() >= d) {
-			break;
-		}
-		for member in members.iter_mut() {
-			if let Ok(Some(status)) = member.child.try_wait() {
-				return Err(format!(
-					"{} exited ({status}); see {}",
-					member.name,
-					member.log.display()
-				));
-			}
-		}
-		match chain.metagraph().await {
-			Ok(latest) => metagraph = latest,
-			Err(error) => {
-				eprintln!("[localnet] metagraph: {error}");
-				continue;
-			},
-		}
-		if last_epoch != Some(metagraph.last_epoch.block) && metagraph.last_epoch.block > 0 {
-			last_epoch = Some(metagraph.last_epoch.block);
-			for member in members.iter() {
-				let Some(neuron) = metagraph.neuron_by_hotkey(&member.hotkey) else { continue };
-				let total = totals.entry(member.name.clone()).or_insert(0.0);
-				*total += neuron.emission.parse::<u64>().unwrap_or(0) as f64 / TOKEN as f64;
-				series
-					.entry(member.name.clone())
-					.or_default()
-					.push((f64::from(metagraph.last_epoch.block), *total));
-			}
-		}
-		if tty {
-			print!("\x1b[2J\x1b[H{}", table(&metagraph, members, &totals));
-		} else if last_print.elapsed() >= Duration::from_secs(30) {
-			print!("{}", table(&metagraph, members, &totals));
-			last_print = Instant::now();
-		}
-	}
-	print!("{}", table(&metagraph, members, &totals));
-	write_results(config, &metagraph, members, &totals, &series)
-}
-
-/// Writes `emission.svg`, `emission.csv`, `metagraph.json` and `summary.json`.
-fn write_results(
-	config: &LocalnetConfig,
-	metagraph: &MetagraphJson,
-	members: &[Member],
-	totals: &BTreeMap<String, f64>,
-	series: &BTreeMap<String, Vec<(f64, f64)>>,
-) -> Result<PathBuf, String> {
-	let write = |name: &str, text: String| {
-		let path = config.dir.join(name);
-		std::fs::write(&path, text)
-			.map_err(|e| format!("{}: {e}", path.display()))
-			.map(|_| path)
-	};
-	let label = |m: &Member| if m.random { format!("{} (random)", m.name) } else { m.name.clone() };
-	let lines: Vec<Series> = members
+/// One chart line per member: its cumulative emission at each epoch, labelled `(random)` for
+/// the neuron that serves noise.
+fn emission_series(members: &[Member], emission: &Emission) -> Vec<Series> {
+	members
 		.iter()
-		.map(|m| Series {
-			name: label(m),
-			points: series.get(&m.name).cloned().unwrap_or_default(),
+		.map(|member| Series {
+			name: if member.random {
+				format!("{} (random)", member.name)
+			} else {
+				member.name.clone()
+			},
+			points: emission.points(&member.name),
 		})
-		.collect();
-	let svg = write(
-		"emission.svg",
-		line_chart("Emission over time", "block", "TAO emitted (cumulative)", &lines),
-	)?;
+		.collect()
+}
+
+/// `neuron,block,cumulative_emission_tao` rows, one per point of each line.
+fn emission_csv(lines: &[Series]) -> String {
 	let mut csv = String::from("neuron,block,cumulative_emission_tao\n");
-	for line in &lines {
+	for line in lines {
 		for (block, total) in &line.points {
 			csv.push_str(&format!("{},{block},{total}\n", line.name));
 		}
 	}
-	write("emission.csv", csv)?;
-	write("metagraph.json", serde_json::to_string_pretty(metagraph).map_err(|e| e.to_string())?)?;
+	csv
+}
+
+/// `summary.json`: each member's name, uid, whether it serves noise, the TAO it earned and its
+/// weights on chain.
+fn summary_json(
+	metagraph: &MetagraphJson,
+	members: &[Member],
+	emission: &Emission,
+) -> serde_json::Value {
 	let neurons: Vec<serde_json::Value> = members
 		.iter()
-		.map(|m| {
-			let neuron = metagraph.neuron_by_hotkey(&m.hotkey);
+		.map(|member| {
+			let peer = metagraph.neuron_by_hotkey(&member.hotkey);
 			serde_json::json!({
-				"name": m.name,
-				"uid": neuron.map(|n| n.uid),
-				"random": m.random,
-				"emission_tao": totals.get(&m.name).copied().unwrap_or(0.0),
-				"weights": neuron.map(|n| n.weights.clone()).unwrap_or_default(),
+				"name": member.name,
+				"uid": peer.map(|p| p.uid),
+				"random": member.random,
+				"emission_tao": emission.total(&member.name),
+				"weights": peer.map(|p| p.weights.clone()).unwrap_or_default(),
 			})
 		})
 		.collect();
-	let summary = write(
-		"summary.json",
-		serde_json::to_string_pretty(&serde_json::json!({ "neurons": neurons }))
-			.map_err(|e| e.to_string())?,
-	)?;
-	let poor = members
+	serde_json::json!({ "neurons": neurons })
+}
+
+/// Whether the neuron that serves noise earned less than every learning one, as a sentence;
+/// `None` without such a neuron.
+fn random_neuron_verdict(members: &[Member], emission: &Emission) -> Option<String> {
+	let noise = members
 		.iter()
-		.find(|m| m.random)
-		.map(|m| totals.get(&m.name).copied().unwrap_or(0.0));
+		.find(|member| member.random)
+		.map(|member| emission.total(&member.name))?;
 	let least = members
 		.iter()
-		.filter(|m| !m.random)
-		.map(|m| totals.get(&m.name).copied().unwrap_or(0.0))
+		.filter(|member| !member.random)
+		.map(|member| emission.total(&member.name))
 		.fold(f64::MAX, f64::min);
-	if let Some(poor) = poor {
-		let verdict = if poor < least { "earned least" } else { "did NOT earn least" };
-		println!("[localnet] the random neuron {verdict}: {poor:.3} TAO against at least {least:.3} TAO for the others");
+	let outcome = if noise < least { "earned least" } else { "did NOT earn least" };
+	Some(format!(
+		"the random neuron {outcome}: {noise:.3} TAO against at least {least:.3} TAO for the \
+		 others"
+	))
+}
+
+/// Writes `text` to the file `name` in `dir`; returns its path.
+fn write_file(dir: &Path, name: &str, text: &str) -> Result<PathBuf, LocalnetError> {
+	let path = dir.join(name);
+	std::fs::write(&path, text).map_err(LocalnetError::io(&path))?;
+	Ok(path)
+}
+
+/// Writes `value` as pretty JSON to the file `name` in `dir`; returns its path.
+fn write_json(dir: &Path, name: &str, value: &impl Serialize) -> Result<PathBuf, LocalnetError> {
+	let text = serde_json::to_string_pretty(value)
+		.map_err(|source| LocalnetError::Json { path: dir.join(name), source })?;
+	write_file(dir, name, &text)
+}
+
+/// Writes `emission.svg`, `emission.csv`, `metagraph.json` and `summary.json`, says whether the
+/// random neuron earned least and where the chart and summary are; returns the summary's path.
+fn write_results(
+	config: &LocalnetConfig,
+	metagraph: &MetagraphJson,
+	members: &[Member],
+	emission: &Emission,
+) -> Result<PathBuf, LocalnetError> {
+	let lines = emission_series(members, emission);
+	let chart = write_file(
+		&config.dir,
+		"emission.svg",
+		&line_chart("Emission over time", "block", "TAO emitted (cumulative)", &lines),
+	)?;
+	write_file(&config.dir, "emission.csv", &emission_csv(&lines))?;
+	write_json(&config.dir, "metagraph.json", metagraph)?;
+	let summary =
+		write_json(&config.dir, "summary.json", &summary_json(metagraph, members, emission))?;
+	if let Some(verdict) = random_neuron_verdict(members, emission) {
+		println!("[localnet] {verdict}");
 	}
-	println!("[localnet] emission chart: {}", svg.display());
+	println!("[localnet] emission chart: {}", chart.display());
 	println!("[localnet] summary: {}", summary.display());
 	Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+	use bittensor_primitives::{
+		json::{EpochJson, HyperparametersJson, NeuronJson},
+		metagraph::Hyperparameters,
+	};
+
+	use super::*;
+
+	/// Three neurons, whose logs do not exist (the table shows no last output).
+	fn config() -> LocalnetConfig {
+		LocalnetConfig {
+			node_binary: "bittensor-node".into(),
+			neuron_binary: "neuron".into(),
+			dir: "localnet-test-dir-that-does-not-exist".into(),
+			neurons: 3,
+			corpus: "corpus".into(),
+			duration: None,
+			stake: 10,
+			neuron_args: vec!["--top-k".into(), "2".into()],
+			rpc_port: 9944,
+		}
+	}
+
+	/// The members of [`config`]'s network.
+	fn members() -> Vec<Member> {
+		roster(&config(), (0..3u8).map(|byte| AccountId32::new([byte; 32])).collect())
+	}
+
+	/// `member` registered at `uid` with 10 TAO of stake, emitting `emission` rao an epoch.
+	fn peer(member: &Member, uid: u16, emission: u64) -> NeuronJson {
+		NeuronJson {
+			uid,
+			hotkey: address(&member.hotkey),
+			coldkey: address(&member.hotkey),
+			stake: (10 * TOKEN).to_string(),
+			active: true,
+			last_update: 0,
+			registered_at: 0,
+			rank: 0.0,
+			trust: 0.0,
+			consensus: 0.0,
+			incentive: 0.0,
+			dividends: 0.0,
+			emission: emission.to_string(),
+			axon: None,
+			weights: vec![(uid, 65535)],
+			bonds: Vec::new(),
+		}
+	}
+
+	/// A metagraph whose last epoch ran at block `epoch`, with `peers`.
+	fn metagraph(epoch: BlockNumber, peers: Vec<NeuronJson>) -> MetagraphJson {
+		MetagraphJson {
+			block: epoch + 1,
+			hyperparameters: HyperparametersJson::from(Hyperparameters::default()),
+			min_allowed_weights: 1,
+			total_stake: "0".into(),
+			last_epoch: EpochJson { block: epoch, loss: 0.0, minted: "0".into() },
+			neurons: peers,
+		}
+	}
+
+	/// The value after `--slice` in a command's arguments.
+	fn slice(args: &[String]) -> &str {
+		let at = args.iter().position(|arg| arg == "--slice").expect("--slice");
+		&args[at + 1]
+	}
+
+	#[test]
+	fn the_neuron_count_fits_the_dev_accounts() {
+		assert!(check_neuron_count(2).is_ok());
+		assert!(check_neuron_count(COLDKEYS.len()).is_ok());
+		for count in [0, 1, COLDKEYS.len() + 1] {
+			let error = check_neuron_count(count).expect_err("refused");
+			assert_eq!(error.to_string(), "--neurons must be between 2 and 6");
+		}
+	}
+
+	#[test]
+	fn the_last_neuron_serves_noise_and_the_others_split_the_corpus() {
+		let config = config();
+		let members = members();
+		let names: Vec<&str> = members.iter().map(|member| member.name.as_str()).collect();
+		assert_eq!(names, ["n0", "n1", "n2"]);
+		let random: Vec<bool> = members.iter().map(|member| member.random).collect();
+		assert_eq!(random, [false, false, true]);
+		assert_eq!(members[1].log, config.dir.join("logs/n1.log"));
+
+		let args = |member: &Member| -> Vec<String> {
+			neuron_command(&config, "ws://127.0.0.1:9944", member, 4000)
+				.get_args()
+				.map(|arg| arg.to_string_lossy().into_owned())
+				.collect()
+		};
+		let (first, second, noise) = (args(&members[0]), args(&members[1]), args(&members[2]));
+		assert_eq!([slice(&first), slice(&second), slice(&noise)], ["0/2", "1/2", "0/2"]);
+		assert!(first.windows(2).any(|pair| pair == ["--hotkey", "n0"]));
+		assert!(first.windows(2).any(|pair| pair == ["--listen", "127.0.0.1:4000"]));
+		assert!(!first.iter().any(|arg| arg == "--random-output"));
+		assert_eq!(noise[noise.len() - 3..], ["--top-k", "2", "--random-output"]);
+	}
+
+	#[test]
+	fn emission_is_counted_once_per_epoch() {
+		let members = members();
+		let peers = |n0: u64, n2: u64| vec![peer(&members[0], 0, n0), peer(&members[2], 1, n2)];
+		let mut emission = Emission::default();
+		emission.record(&metagraph(0, peers(TOKEN, TOKEN)), &members);
+		assert!(emission.points("n0").is_empty(), "no epoch yet");
+		emission.record(&metagraph(10, peers(TOKEN, TOKEN / 2)), &members);
+		emission.record(&metagraph(10, peers(TOKEN, TOKEN / 2)), &members);
+		emission.record(&metagraph(20, peers(2 * TOKEN, 0)), &members);
+		assert_eq!(emission.points("n0"), [(10.0, 1.0), (20.0, 3.0)]);
+		assert_eq!(emission.points("n2"), [(10.0, 0.5), (20.0, 0.5)]);
+		assert_eq!(emission.total("n0"), 3.0);
+		assert_eq!(emission.total("n1"), 0.0, "not registered");
+		assert!(emission.points("n1").is_empty());
+	}
+
+	#[test]
+	fn the_table_shows_the_registered_neurons_and_their_emission() {
+		let members = members();
+		let metagraph = metagraph(10, vec![peer(&members[0], 0, TOKEN), peer(&members[2], 1, 0)]);
+		let mut emission = Emission::default();
+		emission.record(&metagraph, &members);
+		let text = table(&metagraph, &members, &emission);
+		let rows: Vec<&str> = text.lines().collect();
+		assert_eq!(rows.len(), 4, "two header lines, and n1 is not registered:\n{text}");
+		assert_eq!(rows[0], "block 11  last epoch 10  peers 2");
+		assert!(rows[1].starts_with(" uid  neuron"));
+		assert!(rows[2].starts_with("   0  n0 ") && rows[2].contains(" 10.000 "), "{text}");
+		assert!(rows[2].contains(" 1.000  "), "{text}");
+		assert!(rows[3].starts_with("   1  n2 "), "{text}");
+	}
+
+	#[test]
+	fn the_results_label_the_noise_and_say_whether_it_earned_least() {
+		let members = members();
+		let peers = vec![
+			peer(&members[0], 0, TOKEN),
+			peer(&members[1], 1, TOKEN),
+			peer(&members[2], 2, TOKEN / 4),
+		];
+		let metagraph = metagraph(10, peers);
+		let mut emission = Emission::default();
+		emission.record(&metagraph, &members);
+
+		let lines = emission_series(&members, &emission);
+		let labels: Vec<&str> = lines.iter().map(|line| line.name.as_str()).collect();
+		assert_eq!(labels, ["n0", "n1", "n2 (random)"]);
+		assert_eq!(
+			emission_csv(&lines),
+			"neuron,block,cumulative_emission_tao\nn0,10,1\nn1,10,1\nn2 (random),10,0.25\n"
+		);
+		let summary = summary_json(&metagraph, &members, &emission);
+		assert_eq!(
+			summary["neurons"][2],
+			serde_json::json!({
+				"name": "n2",
+				"uid": 2,
+				"random": true,
+				"emission_tao": 0.25,
+				"weights": [[2, 65535]],
+			})
+		);
+		assert_eq!(summary["neurons"].as_array().map(Vec::len), Some(3));
+		assert_eq!(
+			random_neuron_verdict(&members, &emission).as_deref(),
+			Some(
+				"the random neuron earned least: 0.250 TAO against at least 1.000 TAO for the \
+				 others"
+			)
+		);
+	}
+
+	#[test]
+	fn the_last_output_is_cut_at_a_character_boundary() {
+		assert_eq!(truncated("abcdef".into(), 4), "abcd");
+		assert_eq!(truncated("a→b".into(), 2), "a", "→ takes three bytes");
+		assert_eq!(truncated("short".into(), LAST_OUTPUT_WIDTH), "short");
+	}
 }

@@ -35,15 +35,13 @@ use crate::{
 	net::{
 		auth::{now_nanos, GenesisHash, SignedRequest},
 		axon::{AxonConfig, Peers},
-		protocol::Method,
+		protocol::{unframe, Method},
 		rate::TokenBucket,
 		served_model::Caller,
 	},
 	sync::{lock, read, write},
 };
 
-/// Bytes in front of a gRPC message: the compression flag and the length.
-const FRAME_HEADER_BYTES: usize = 5;
 /// Addresses remembered for their failed authentications before full buckets are forgotten.
 const REMEMBERED_ADDRESSES: usize = 4096;
 
@@ -78,7 +76,12 @@ pub struct Gate {
 
 impl Gate {
 	/// The gate of the axon of `hotkey` on the chain `genesis`, serving `peers`.
-	pub fn new(hotkey: AccountId32, genesis: GenesisHash, peers: Peers, config: AxonConfig) -> Self {
+	pub fn new(
+		hotkey: AccountId32,
+		genesis: GenesisHash,
+		peers: Peers,
+		config: AxonConfig,
+	) -> Self {
 		Self {
 			hotkey,
 			genesis,
@@ -111,7 +114,9 @@ impl Gate {
 			.admit(parts.uri.path(), &parts.headers)
 			.map_err(|refusal| self.charge(address, refusal))?;
 		let frame = self.read_body(admitted.method, body).await?;
-		let caller = self.verify(&admitted, &frame).map_err(|refusal| self.charge(address, refusal))?;
+		let caller = self
+			.verify(&admitted, &frame)
+			.map_err(|refusal| self.charge(address, refusal))?;
 		parts.extensions.insert(caller);
 		Ok((http::Request::from_parts(parts, Body::new(Full::new(frame))), admitted))
 	}
@@ -144,7 +149,10 @@ impl Gate {
 				failures.retain(|_, bucket| !bucket.is_full(rate, burst));
 			}
 			if failures.len() < REMEMBERED_ADDRESSES {
-				failures.entry(address).or_insert_with(|| TokenBucket::full(burst)).take(rate, burst);
+				failures
+					.entry(address)
+					.or_insert_with(|| TokenBucket::full(burst))
+					.take(rate, burst);
 			}
 		}
 		refusal
@@ -154,8 +162,8 @@ impl Gate {
 	fn admit(&self, path: &str, headers: &http::HeaderMap) -> Result<Admitted, Status> {
 		let method = Method::from_path(path)
 			.ok_or_else(|| Status::unimplemented(format!("no method {path}")))?;
-		let signed =
-			SignedRequest::from_headers(headers).map_err(|e| Status::unauthenticated(e.to_string()))?;
+		let signed = SignedRequest::from_headers(headers)
+			.map_err(|e| Status::unauthenticated(e.to_string()))?;
 		let (stake, total_stake) = {
 			let peers = read(&self.peers);
 			let stake = peers.stake(&signed.hotkey).ok_or_else(|| {
@@ -210,9 +218,7 @@ impl Gate {
 			(&self.open_slots, "callers below the staked threshold")
 		};
 		let class_slot = class.clone().try_acquire_owned().map_err(|_| {
-			Status::resource_exhausted(format!(
-				"busy: every slot for {what} is taken; retry later"
-			))
+			Status::resource_exhausted(format!("busy: every slot for {what} is taken; retry later"))
 		})?;
 		Ok(Admitted { method, signed, stake, rate, _slots: [own_slot, class_slot] })
 	}
@@ -220,13 +226,19 @@ impl Gate {
 	/// Reads a request body of `method` under its size limit and the read deadline.
 	async fn read_body(&self, method: Method, body: Body) -> Result<Bytes, Status> {
 		let limit = method.max_request_bytes();
-		let read = tokio::time::timeout(self.config.body_timeout, Limited::new(body, limit).collect());
+		let read =
+			tokio::time::timeout(self.config.body_timeout, Limited::new(body, limit).collect());
 		match read.await {
 			Ok(Ok(collected)) => Ok(collected.to_bytes()),
-			Ok(Err(error)) if error.downcast_ref::<LengthLimitError>().is_some() => Err(
-				Status::out_of_range(format!("a {} request takes at most {limit} bytes", method.name())),
-			),
-			Ok(Err(error)) => Err(Status::cancelled(format!("the request body broke off: {error}"))),
+			Ok(Err(error)) if error.downcast_ref::<LengthLimitError>().is_some() => {
+				Err(Status::out_of_range(format!(
+					"a {} request takes at most {limit} bytes",
+					method.name()
+				)))
+			},
+			Ok(Err(error)) => {
+				Err(Status::cancelled(format!("the request body broke off: {error}")))
+			},
 			Err(_) => Err(Status::deadline_exceeded(format!(
 				"the request body took longer than {} ms to arrive",
 				self.config.body_timeout.as_millis()
@@ -237,17 +249,9 @@ impl Gate {
 	/// Checks the signature over the one uncompressed gRPC message in `frame`, then charges the
 	/// caller's rate and remembers its nonce.
 	fn verify(&self, admitted: &Admitted, frame: &Bytes) -> Result<Caller, Status> {
-		let message = frame
-			.get(FRAME_HEADER_BYTES..)
-			.filter(|message| {
-				frame.first() == Some(&0) &&
-					frame.get(1..FRAME_HEADER_BYTES).and_then(|length| length.try_into().ok()).map(
-						u32::from_be_bytes,
-					) == u32::try_from(message.len()).ok()
-			})
-			.ok_or_else(|| {
-				Status::invalid_argument("the body is not one uncompressed gRPC message")
-			})?;
+		let message = unframe(frame).ok_or_else(|| {
+			Status::invalid_argument("the body is not one uncompressed gRPC message")
+		})?;
 		let signed = &admitted.signed;
 		signed
 			.verify(&self.genesis, admitted.method, &self.hotkey, message)
@@ -278,7 +282,9 @@ fn replayed(nonce: u64) -> Status {
 }
 
 fn rate_limited(rate: f64) -> Status {
-	Status::resource_exhausted(format!("rate limited: {rate:.1} requests/s for this caller's stake"))
+	Status::resource_exhausted(format!(
+		"rate limited: {rate:.1} requests/s for this caller's stake"
+	))
 }
 
 /// The tower layer that puts a [`Gate`] in front of the axon's gRPC routes.

@@ -59,6 +59,26 @@ impl Method {
 	}
 }
 
+/// Bytes in front of a gRPC message on the wire: a compression flag and the length (u32, BE).
+const FRAME_HEADER_BYTES: usize = 5;
+
+/// `message` as the one uncompressed gRPC frame of a request body.
+pub fn frame(message: &[u8]) -> bytes::Bytes {
+	let mut framed = Vec::with_capacity(message.len().saturating_add(FRAME_HEADER_BYTES));
+	framed.push(0);
+	framed.extend_from_slice(&u32::try_from(message.len()).unwrap_or(u32::MAX).to_be_bytes());
+	framed.extend_from_slice(message);
+	framed.into()
+}
+
+/// The message of a body that is exactly one uncompressed gRPC frame.
+pub fn unframe(body: &[u8]) -> Option<&[u8]> {
+	let message = body.get(FRAME_HEADER_BYTES..)?;
+	let length = u32::from_be_bytes(body.get(1..FRAME_HEADER_BYTES)?.try_into().ok()?);
+	(body.first() == Some(&0) && u32::try_from(message.len()).ok() == Some(length))
+		.then_some(message)
+}
+
 /// Why a tensor was refused.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum TensorError {
@@ -267,6 +287,20 @@ mod tests {
 		};
 		assert!(largest_backward.encoded_len() + 5 <= Method::Backward.max_request_bytes());
 		assert!(Method::Forward.max_request_bytes() < 100 * 1024);
+	}
+
+	#[test]
+	fn a_body_is_one_uncompressed_frame() {
+		let framed = frame(b"message");
+		assert_eq!(&framed[..5], &[0, 0, 0, 0, 7]);
+		assert_eq!(unframe(&framed), Some(&b"message"[..]));
+		assert_eq!(unframe(&frame(b"")), Some(&b""[..]));
+		let mut compressed = framed.to_vec();
+		compressed[0] = 1;
+		assert_eq!(unframe(&compressed), None);
+		assert_eq!(unframe(&framed[..8]), None, "shorter than its length");
+		assert_eq!(unframe(&[framed.to_vec(), frame(b"x").to_vec()].concat()), None, "two frames");
+		assert_eq!(unframe(&[0, 0]), None);
 	}
 
 	#[test]

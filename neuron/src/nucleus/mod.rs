@@ -170,5 +170,10 @@ pub fn tokens_tensor(tokens: &[i64], batch: usize, seq: usize, device: &Device) 
 
 /// A tensor's float32 values.
 pub fn values(tensor: Tensor<3>) -> Vec<f32> {
+	float_values(tensor)
+}
+
+/// The float32 values of a tensor of any rank; empty if they cannot be read.
+fn float_values<const D: usize>(tensor: Tensor<D>) -> Vec<f32> {
 	tensor.into_data().convert::<f32>().try_into_vec::<f32>().unwrap_or_default()
 }

@@ -9,10 +9,13 @@ use burn::{
 	optim::{AdamConfig, GradientsParams, ModuleOptimizer, SgdConfig},
 	prelude::*,
 	store::RecordError,
-	tensor::activation::{log_softmax, softmax},
+	tensor::{
+		activation::{log_softmax, softmax},
+		Gradients,
+	},
 };
 
-use super::{tokens_tensor, Nucleus, NucleusConfig};
+use super::{float_values, tokens_tensor, Nucleus, NucleusConfig};
 use crate::{data::corpus::Batch, net::protocol::REPRESENTATION_DIM};
 
 /// The gate's weights over the chosen peers ([batch, k]: the softmax of their gate scores,
@@ -45,8 +48,95 @@ fn cross_entropy(logits: Tensor<2>, targets: Tensor<1, Int>) -> Tensor<1> {
 	log_softmax(logits, 1).gather(1, targets.reshape([n, 1])).mean().neg()
 }
 
+/// Cross-entropy of the target head on `[h, context]` against `targets`.
+fn target_loss(
+	model: &Nucleus,
+	h: &Tensor<3>,
+	context: Tensor<3>,
+	targets: &Tensor<1, Int>,
+) -> Tensor<1> {
+	cross_entropy(model.target_logits(h.clone(), context), targets.clone())
+}
+
+/// Mean squared error between the distilled and the joined representation, the joined one
+/// held fixed so that only the distillation network learns from it.
+fn distillation_error(distilled: Tensor<3>, joined: &Tensor<3>) -> Tensor<1> {
+	(distilled - joined.clone().detach()).powf_scalar(2.0).mean()
+}
+
+/// A loss's value.
 fn scalar(loss: &Tensor<1>) -> f32 {
 	loss.clone().into_scalar::<f32>()
+}
+
+/// Per column, the mean over the batch (the first dimension) of `tensor` ([batch, n] → n values).
+fn batch_mean(tensor: Tensor<2>) -> Vec<f32> {
+	float_values(tensor.mean_dim(0))
+}
+
+/// A batch's next-byte targets as a tensor on `device`.
+fn targets_tensor(batch: &Batch, device: &Device) -> Tensor<1, Int> {
+	Tensor::<1, Int>::from_data(
+		TensorData::new(batch.targets.clone(), [batch.targets.len()]),
+		device,
+	)
+}
+
+/// The peers' representations as one tensor of `shape` ([k, batch, seq, d]) on `device`.
+fn remote_tensor(answers: &RemoteAnswers, shape: [usize; 4], device: &Device) -> Tensor<4> {
+	let flat: Vec<f32> = answers.representations.iter().flatten().copied().collect();
+	Tensor::<4>::from_data(TensorData::new(flat, shape), device)
+}
+
+/// The chosen peers' answers joined through the gate, kept for their scores and gradients.
+struct GatedAnswers {
+	/// The peers' representations ([k, batch, seq, d]), a leaf that keeps its gradient.
+	remote: Tensor<4>,
+	/// The gate's weights over the peers ([batch, k]).
+	weights: Tensor<2>,
+	/// The joined representation Σ_i w_i R_i ([batch, seq, d]).
+	joined: Tensor<3>,
+	/// Per peer, whether the query failed.
+	masked: Vec<bool>,
+}
+
+impl GatedAnswers {
+	/// Joins `answers` ([batch, seq, d] per peer) through the gate's scores of `columns`.
+	fn new(
+		gate_logits: Tensor<2>,
+		columns: &[usize],
+		answers: &RemoteAnswers,
+		batch: usize,
+		seq: usize,
+		device: &Device,
+	) -> Self {
+		let shape = [columns.len(), batch, seq, REPRESENTATION_DIM];
+		let remote = remote_tensor(answers, shape, device).require_grad();
+		let (weights, joined) = join(gate_logits, remote.clone(), columns, &answers.masked);
+		Self { remote, weights, joined, masked: answers.masked.clone() }
+	}
+
+	/// Per peer, the gradient of the step's loss with respect to its representation
+	/// ([batch, seq, d] values), taken out of `grads`; empty where the peer failed.
+	fn gradients(&self, grads: &mut Gradients) -> Vec<Vec<f32>> {
+		let [_, batch, seq, d] = self.remote.dims();
+		let per_peer = self.remote.grad_remove(grads).map(float_values).unwrap_or_default();
+		let size = batch * seq * d;
+		self.masked
+			.iter()
+			.enumerate()
+			.map(|(peer, failed)| {
+				if *failed {
+					Vec::new()
+				} else {
+					per_peer
+						.get(peer * size..(peer + 1) * size)
+						.map(<[f32]>::to_vec)
+						.unwrap_or_default()
+				}
+			})
+			.collect()
+	}
 }
 
 /// What the remote peers answered for a step: per chosen peer, its representation
@@ -57,6 +147,13 @@ pub struct RemoteAnswers {
 	pub representations: Vec<Vec<f32>>,
 	/// Per peer, whether the query failed.
 	pub masked: Vec<bool>,
+}
+
+impl RemoteAnswers {
+	/// Whether these are answers of all `peers` chosen peers and at least one of them answered.
+	fn usable_for(&self, peers: usize) -> bool {
+		self.masked.iter().any(|m| !m) && self.representations.len() == peers
+	}
 }
 
 /// A step between the encoder's forward pass and the peers' answers: the trainer has chosen
@@ -143,19 +240,10 @@ impl Trainer {
 	/// averaged over the batch.
 	pub fn begin(&self, batch: &Batch, candidates: &[usize]) -> PendingStep {
 		let tokens = tokens_tensor(&batch.inputs, batch.batch, batch.seq, &self.device);
-		let targets = Tensor::<1, Int>::from_data(
-			TensorData::new(batch.targets.clone(), [batch.targets.len()]),
-			&self.device,
-		);
+		let targets = targets_tensor(batch, &self.device);
 		let h = self.model.encoder.forward(tokens);
 		let gate_logits = self.model.gate_logits(h.clone());
-		let mean: Vec<f32> = gate_logits
-			.clone()
-			.mean_dim(0)
-			.into_data()
-			.convert::<f32>()
-			.try_into_vec::<f32>()
-			.unwrap_or_default();
+		let mean = batch_mean(gate_logits.clone());
 		let mut ranked: Vec<usize> = (0..candidates.len()).collect();
 		let score = |i: &usize| {
 			candidates
@@ -182,11 +270,9 @@ impl Trainer {
 	/// the gradients for the peers and their leave-one-out scores, and updates the model.
 	pub fn finish(&mut self, pending: PendingStep, answers: Option<&RemoteAnswers>) -> StepReport {
 		let PendingStep { h, gate_logits, targets, batch, seq, columns, .. } = pending;
-		let d = REPRESENTATION_DIM;
 		let local_loss = cross_entropy(self.model.local_logits(h.clone()), targets.clone());
 		let distilled = self.model.distill(h.clone());
-		let student_loss =
-			cross_entropy(self.model.target_logits(h.clone(), distilled.clone()), targets.clone());
+		let student_loss = target_loss(&self.model, &h, distilled.clone(), &targets);
 		let mut report = StepReport {
 			local_loss: scalar(&local_loss),
 			student_loss: scalar(&student_loss),
@@ -195,87 +281,64 @@ impl Trainer {
 		};
 		let mut total = local_loss + student_loss;
 
-		let alive = answers
-			.filter(|a| a.masked.iter().any(|m| !m) && a.representations.len() == columns.len());
-		let mut joined_parts = None;
-		if let Some(answers) = alive {
-			let k = columns.len();
-			let flat: Vec<f32> = answers.representations.iter().flatten().copied().collect();
-			let remote =
-				Tensor::<4>::from_data(TensorData::new(flat, [k, batch, seq, d]), &self.device)
-					.require_grad();
-			let (weights, joined) = join(gate_logits, remote.clone(), &columns, &answers.masked);
-			let network_loss =
-				cross_entropy(self.model.target_logits(h.clone(), joined.clone()), targets.clone());
-			let distillation_loss = (distilled - joined.clone().detach()).powf_scalar(2.0).mean();
+		let usable = answers.filter(|answers| answers.usable_for(columns.len()));
+		let gated = usable.map(|answers| {
+			GatedAnswers::new(gate_logits, &columns, answers, batch, seq, &self.device)
+		});
+		if let Some(gated) = &gated {
+			let network_loss = target_loss(&self.model, &h, gated.joined.clone(), &targets);
+			let distillation_loss = distillation_error(distilled, &gated.joined);
 			report.network_loss = Some(scalar(&network_loss));
 			report.distillation_loss = Some(scalar(&distillation_loss));
-			report.gate_weights = weights
-				.clone()
-				.mean_dim(0)
-				.into_data()
-				.convert::<f32>()
-				.try_into_vec::<f32>()
-				.unwrap_or_default();
+			report.gate_weights = batch_mean(gated.weights.clone());
 			total = total + network_loss + distillation_loss;
-			joined_parts = Some((remote, weights, joined, answers.masked.clone()));
-		}
-
-		// Leave-one-out scores, on a copy without autodiff, before the parameters change.
-		if let Some((remote, weights, joined, masked)) = &joined_parts {
-			let model = self.model.valid();
-			let h = h.clone().inner();
-			let targets = targets.clone().inner();
-			let remote = remote.clone().inner();
-			let weights = weights.clone().inner();
-			let joined = joined.clone().inner();
-			let base = scalar(&cross_entropy(
-				model.target_logits(h.clone(), joined.clone()),
-				targets.clone(),
-			));
-			report.leave_one_out = masked
-				.iter()
-				.enumerate()
-				.map(|(i, failed)| {
-					if *failed {
-						return 0.0;
-					}
-					let share = remote.clone().narrow(0, i, 1).reshape([batch, seq, d])
-						* weights.clone().narrow(1, i, 1).reshape([batch, 1, 1]);
-					scalar(&cross_entropy(
-						model.target_logits(h.clone(), joined.clone() - share),
-						targets.clone(),
-					)) - base
-				})
-				.collect();
+			report.leave_one_out = self.leave_one_out(&h, &targets, gated);
 		}
 
 		let mut grads = total.backward();
-		if let Some((remote, _, _, masked)) = &joined_parts {
-			let grad = remote.grad_remove(&mut grads);
-			let per_peer = grad
-				.map(|g| g.into_data().convert::<f32>().try_into_vec::<f32>().unwrap_or_default())
-				.unwrap_or_default();
-			let size = batch * seq * d;
-			report.remote_grads = masked
-				.iter()
-				.enumerate()
-				.map(|(i, failed)| {
-					if *failed {
-						Vec::new()
-					} else {
-						per_peer
-							.get(i * size..(i + 1) * size)
-							.map(<[f32]>::to_vec)
-							.unwrap_or_default()
-					}
-				})
-				.collect();
+		if let Some(gated) = &gated {
+			report.remote_grads = gated.gradients(&mut grads);
 		}
+		self.descend(grads);
+		report
+	}
+
+	/// Per chosen peer, the network loss without its gated share minus the network loss with
+	/// it (0 where it failed), on a copy without autodiff, before the parameters change.
+	fn leave_one_out(
+		&self,
+		h: &Tensor<3>,
+		targets: &Tensor<1, Int>,
+		gated: &GatedAnswers,
+	) -> Vec<f32> {
+		let model = self.model.valid();
+		let h = h.clone().inner();
+		let targets = targets.clone().inner();
+		let remote = gated.remote.clone().inner();
+		let weights = gated.weights.clone().inner();
+		let joined = gated.joined.clone().inner();
+		let [batch, seq, d] = joined.dims();
+		let base = scalar(&target_loss(&model, &h, joined.clone(), &targets));
+		gated
+			.masked
+			.iter()
+			.enumerate()
+			.map(|(peer, failed)| {
+				if *failed {
+					return 0.0;
+				}
+				let share = remote.clone().narrow(0, peer, 1).reshape([batch, seq, d])
+					* weights.clone().narrow(1, peer, 1).reshape([batch, 1, 1]);
+				scalar(&target_loss(&model, &h, joined.clone() - share, &targets)) - base
+			})
+			.collect()
+	}
+
+	/// One Adam step of the model on the step's gradients; counts the step.
+	fn descend(&mut self, grads: Gradients) {
 		let grads = GradientsParams::from_grads(grads, &self.model);
 		self.model = self.optimizer.step(self.config.learning_rate, self.model.clone(), grads);
 		self.step += 1;
-		report
 	}
 
 	/// One offline step: local and student losses only.
@@ -316,14 +379,10 @@ impl Trainer {
 		let (mut local, mut student) = (0.0, 0.0);
 		for batch in batches {
 			let tokens = tokens_tensor(&batch.inputs, batch.batch, batch.seq, &device);
-			let targets = Tensor::<1, Int>::from_data(
-				TensorData::new(batch.targets.clone(), [batch.targets.len()]),
-				&device,
-			);
+			let targets = targets_tensor(batch, &device);
 			let h = model.encoder.forward(tokens);
 			local += scalar(&cross_entropy(model.local_logits(h.clone()), targets.clone()));
-			student +=
-				scalar(&cross_entropy(model.target_logits(h.clone(), model.distill(h)), targets));
+			student += scalar(&target_loss(&model, &h, model.distill(h.clone()), &targets));
 		}
 		let n = batches.len().max(1) as f32;
 		Evaluation { local_loss: local / n, student_loss: student / n }
@@ -341,14 +400,10 @@ impl Trainer {
 		let (b, s, d) = (batch.batch, batch.seq, REPRESENTATION_DIM);
 		let k = columns.len();
 		let tokens = tokens_tensor(&batch.inputs, b, s, &device);
-		let targets = Tensor::<1, Int>::from_data(
-			TensorData::new(batch.targets.clone(), [batch.targets.len()]),
-			&device,
-		);
+		let targets = targets_tensor(batch, &device);
 		let h = model.encoder.forward(tokens);
-		let flat: Vec<f32> = answers.representations.iter().flatten().copied().collect();
-		let remote = Tensor::<4>::from_data(TensorData::new(flat, [k, b, s, d]), &device);
+		let remote = remote_tensor(answers, [k, b, s, d], &device);
 		let (_, joined) = join(model.gate_logits(h.clone()), remote, columns, &answers.masked);
-		scalar(&cross_entropy(model.target_logits(h, joined), targets))
+		scalar(&target_loss(&model, &h, joined, &targets))
 	}
 }

@@ -15,11 +15,11 @@ use std::{
 };
 
 use bittensor_primitives::json::{address, MetagraphJson};
-use burn::prelude::Device;
+use burn::{prelude::Device, store::RecordError};
 use sp_core::{crypto::AccountId32, sr25519, Pair};
 
 use crate::{
-	chain::ChainClient,
+	chain::{check_owner, ChainClient, ChainError, NotOwner},
 	data::{
 		corpus::{Batch, Corpus},
 		rng::Rng,
@@ -40,6 +40,63 @@ pub mod weights;
 
 use weights::{decide, WeightRules, WeightsDecision};
 
+/// Why a run failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+	/// Talking to the chain failed.
+	#[error(transparent)]
+	Chain(#[from] ChainError),
+	/// The hotkey is registered to another coldkey.
+	#[error(transparent)]
+	NotOwner(#[from] NotOwner),
+	/// The hotkey is not in the metagraph.
+	#[error("{0} is not registered: run `neuron register` first")]
+	NotRegistered(String),
+	/// The axon cannot listen where it was told to.
+	#[error("cannot listen on {address}: {source}")]
+	Listen {
+		/// The address.
+		address: SocketAddr,
+		/// Why not.
+		source: std::io::Error,
+	},
+	/// A checkpoint file could not be read or written.
+	#[error("checkpoint {path}: {source}")]
+	CheckpointFile {
+		/// The file or directory.
+		path: PathBuf,
+		/// Why.
+		source: std::io::Error,
+	},
+	/// The model or its optimizers could not be saved or loaded.
+	#[error("checkpoint {path}: {source}")]
+	CheckpointModel {
+		/// The checkpoint directory.
+		path: PathBuf,
+		/// Why.
+		source: RecordError,
+	},
+	/// The checkpoint's state file is not what this neuron writes.
+	#[error("checkpoint {path}: {source}")]
+	CheckpointState {
+		/// The state file.
+		path: PathBuf,
+		/// Why.
+		source: serde_json::Error,
+	},
+	/// The training thread panicked.
+	#[error("the training thread failed: {0}")]
+	TrainingThread(#[from] tokio::task::JoinError),
+	/// The axon's server failed.
+	#[error("the axon failed: {0}")]
+	Axon(#[from] tonic::transport::Error),
+}
+
+/// The file-error maker for `path`.
+fn file_error(path: &Path) -> impl FnOnce(std::io::Error) -> RunError + '_ {
+	move |source| RunError::CheckpointFile { path: path.to_path_buf(), source }
+}
+
 /// Version of the wire protocol this neuron speaks, published with its endpoint.
 pub const PROTOCOL_VERSION: u32 = 1;
 
@@ -48,6 +105,9 @@ pub const PROTOCOL_VERSION: u32 = 1;
 pub struct RunConfig {
 	/// The node's WebSocket RPC endpoint; `None` trains offline.
 	pub url: Option<String>,
+	/// The wallet's coldkey, which must own the hotkey on chain; `None` skips the check (a
+	/// wallet of hotkeys only).
+	pub coldkey: Option<AccountId32>,
 	/// Where the axon listens.
 	pub listen: SocketAddr,
 	/// Where peers reach it, as published on chain.
@@ -124,15 +184,18 @@ struct Shared {
 
 /// Saves the model, both optimizers and the scores under `dir` (written beside it first, then
 /// moved into place, so a crash leaves the previous checkpoint whole).
-pub fn save_checkpoint(trainer: &Trainer, scores: &Scores, dir: &Path) -> Result<(), String> {
+pub fn save_checkpoint(trainer: &Trainer, scores: &Scores, dir: &Path) -> Result<(), RunError> {
 	let staging = dir.with_extension("new");
 	let _ = std::fs::remove_dir_all(&staging);
-	std::fs::create_dir_all(&staging).map_err(|e| format!("{}: {e}", staging.display()))?;
-	trainer.save(&staging).map_err(|e| format!("cannot save the model: {e}"))?;
+	std::fs::create_dir_all(&staging).map_err(file_error(&staging))?;
+	trainer
+		.save(&staging)
+		.map_err(|source| RunError::CheckpointModel { path: staging.clone(), source })?;
 	let state = serde_json::json!({ "step": trainer.step, "scores": scores });
-	std::fs::write(staging.join("state.json"), state.to_string()).map_err(|e| e.to_string())?;
+	let state_file = staging.join("state.json");
+	std::fs::write(&state_file, state.to_string()).map_err(file_error(&state_file))?;
 	let _ = std::fs::remove_dir_all(dir);
-	std::fs::rename(&staging, dir).map_err(|e| format!("{}: {e}", dir.display()))
+	std::fs::rename(&staging, dir).map_err(file_error(dir))
 }
 
 /// Resumes from the checkpoint under `dir` (or the one being written beside it), if any.
@@ -140,18 +203,19 @@ pub fn load_checkpoint(
 	trainer: &mut Trainer,
 	scores: &mut Scores,
 	dir: &Path,
-) -> Result<bool, String> {
+) -> Result<bool, RunError> {
 	let dir =
 		if dir.join("state.json").exists() { dir.to_path_buf() } else { dir.with_extension("new") };
 	if !dir.join("state.json").exists() {
 		return Ok(false);
 	}
-	let state: serde_json::Value =
-		serde_json::from_slice(&std::fs::read(dir.join("state.json")).map_err(|e| e.to_string())?)
-			.map_err(|e| e.to_string())?;
+	let state_file = dir.join("state.json");
+	let bytes = std::fs::read(&state_file).map_err(file_error(&state_file))?;
+	let state: serde_json::Value = serde_json::from_slice(&bytes)
+		.map_err(|source| RunError::CheckpointState { path: state_file.clone(), source })?;
 	trainer
 		.load(&dir)
-		.map_err(|e| format!("cannot load the checkpoint in {}: {e}", dir.display()))?;
+		.map_err(|source| RunError::CheckpointModel { path: dir.clone(), source })?;
 	trainer.step = state["step"].as_u64().unwrap_or(0);
 	if let Ok(saved) = serde_json::from_value::<Scores>(state["scores"].clone()) {
 		*scores = saved;
@@ -183,7 +247,7 @@ struct Online {
 }
 
 /// Runs a neuron until Ctrl-C or `max_steps`.
-pub async fn run(config: RunConfig, hotkey: sr25519::Pair) -> Result<(), String> {
+pub async fn run(config: RunConfig, hotkey: sr25519::Pair) -> Result<(), RunError> {
 	let shared = Arc::new(Shared {
 		view: RwLock::new(NetworkView::default()),
 		scores: Mutex::new(Scores::new(0.1)),
@@ -234,10 +298,10 @@ pub async fn run(config: RunConfig, hotkey: sr25519::Pair) -> Result<(), String>
 		}
 	}
 	shared.stop.store(true, Ordering::SeqCst);
-	let trainer = training.await.map_err(|e| format!("the training thread failed: {e}"))?;
+	let trainer = training.await?;
 	finish(&trainer, &shared, &config, &held_out)?;
 	if let Some(online) = online {
-		online.axon.shutdown().await.map_err(|e| e.to_string())?;
+		online.axon.shutdown().await?;
 	}
 	Ok(())
 }
@@ -265,14 +329,15 @@ async fn go_online(
 	hotkey: &sr25519::Pair,
 	served: &ServedNucleus,
 	shared: &Shared,
-) -> Result<Online, String> {
+) -> Result<Online, RunError> {
 	let account = AccountId32::from(hotkey.public());
-	let chain = ChainClient::connect(url).await.map_err(|e| e.to_string())?;
-	let metagraph = chain.metagraph().await.map_err(|e| e.to_string())?;
+	let chain = ChainClient::connect(url).await?;
+	let metagraph = chain.metagraph().await?;
+	if let Some(coldkey) = &config.coldkey {
+		check_owner(&metagraph, &account, coldkey)?;
+	}
 	let view = NetworkView::from_metagraph(&metagraph, &account);
-	let uid = view.own_uid.ok_or_else(|| {
-		format!("{} is not registered: run `neuron register` first", address(&account))
-	})?;
+	let uid = view.own_uid.ok_or_else(|| RunError::NotRegistered(address(&account)))?;
 	*write(&shared.view) = view;
 	let axon = axon::serve(
 		account,
@@ -283,11 +348,8 @@ async fn go_online(
 		config.listen,
 	)
 	.await
-	.map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
-	chain
-		.serve_axon(hotkey, config.external, 0, PROTOCOL_VERSION)
-		.await
-		.map_err(|e| e.to_string())?;
+	.map_err(|source| RunError::Listen { address: config.listen, source })?;
+	chain.serve_axon(hotkey, config.external, 0, PROTOCOL_VERSION).await?;
 	println!(
 		"uid {uid} serving on {} (published as {}); Ctrl-C stops",
 		axon.local_addr, config.external
@@ -373,7 +435,7 @@ fn finish(
 	shared: &Shared,
 	config: &RunConfig,
 	held_out: &[Batch],
-) -> Result<(), String> {
+) -> Result<(), RunError> {
 	let scores = lock(&shared.scores).clone();
 	save_checkpoint(trainer, &scores, &config.checkpoint_dir)?;
 	let evaluation = trainer.evaluate(held_out);
