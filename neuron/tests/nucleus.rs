@@ -15,7 +15,7 @@ use bittensor_neuron::{
 		served::{ServedNucleus, Serving},
 		NucleusConfig, RemoteAnswers, Trainer,
 	},
-	runner::{load_checkpoint, save_checkpoint},
+	runner::{load_checkpoint, save_checkpoint, RunError},
 	scoring::Scores,
 };
 use burn::prelude::Device;
@@ -300,8 +300,23 @@ fn checkpoints_resume_the_model_the_optimizers_and_the_scores() {
 	assert!((a - b).abs() < 1e-5, "{a} against {b}");
 
 	assert!(!load_checkpoint(&mut resumed, &mut resumed_scores, &dir.path().join("none")).unwrap());
+	// A model of another shape is refused by name, before its parameters are read.
+	let mut wider = Trainer::new(NucleusConfig { layers: 3, ..small() }, &Device::flex(), 4);
+	let error = load_checkpoint(&mut wider, &mut resumed_scores, &path).unwrap_err();
+	assert!(matches!(error, RunError::CheckpointShape { .. }), "{error}");
+	assert!(error.to_string().contains("another shape"), "{error}");
+	// Learning rates and the number of peers queried may change between runs.
+	let mut retuned = Trainer::new(
+		NucleusConfig { top_k: 2, learning_rate: 1e-4, ..small() },
+		&Device::flex(),
+		4,
+	);
+	assert!(load_checkpoint(&mut retuned, &mut resumed_scores, &path).unwrap());
 	std::fs::write(path.join("model.bpk"), b"not a burnpack").unwrap();
-	assert!(load_checkpoint(&mut resumed, &mut resumed_scores, &path).is_err());
+	assert!(matches!(
+		load_checkpoint(&mut resumed, &mut resumed_scores, &path),
+		Err(RunError::CheckpointModel { .. })
+	));
 }
 
 #[test]

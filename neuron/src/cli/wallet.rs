@@ -138,91 +138,124 @@ fn secret_in(text: &str, source: &str) -> Result<String, CliError> {
 pub fn run(root: PathBuf, command: WalletCommand) -> Result<(), CliError> {
 	match command {
 		WalletCommand::New { wallet, hotkey, overwrite, no_password } => {
-			let wallet = Wallet::new(&root, &wallet);
-			let password = super::new_password("Password for the new coldkey: ", no_password)?;
-			let (coldkey, cold_phrase) = wallet::generate();
-			let (hot, hot_phrase) = wallet::generate();
-			wallet.set_coldkey(&coldkey, password.as_deref(), overwrite)?;
-			wallet.set_hotkey(&hotkey, &hot, overwrite)?;
-			println!("wallet {} in {}", wallet.name, root.display());
-			println!(
-				"coldkey {}\n  mnemonic (write it down, it is not stored): {cold_phrase}",
-				address_of(&coldkey.public())
-			);
-			println!("hotkey {hotkey} {}\n  mnemonic: {hot_phrase}", address_of(&hot.public()));
+			new(&root, &Wallet::new(&root, &wallet), &hotkey, overwrite, no_password)
 		},
-		WalletCommand::List => {
-			let wallets = wallet::list(&root)?;
-			if wallets.is_empty() {
-				println!("no wallets in {} (create one with `neuron wallet new`)", root.display());
-			}
-			println!("{:<16} {:<10} {:<16} address", "wallet", "key", "name");
-			for wallet in wallets {
-				println!(
-					"{:<16} {:<10} {:<16} {}",
-					wallet.name,
-					"coldkey",
-					"",
-					wallet.coldkey_address()?
-				);
-				for name in wallet.hotkey_names()? {
-					let address = read_key_file(&wallet.hotkey_path(&name))?.address;
-					println!("{:<16} {:<10} {:<16} {}", "", "hotkey", name, address);
-				}
-			}
-		},
-		WalletCommand::Show { wallet } => {
-			let wallet = Wallet::new(&root, &wallet);
-			println!("wallet   {}", wallet.name);
-			println!("coldkey  {}", wallet.coldkey_address()?);
-			for name in wallet.hotkey_names()? {
-				let address = read_key_file(&wallet.hotkey_path(&name))?.address;
-				println!("hotkey   {name:<16} {address}");
-			}
-		},
+		WalletCommand::List => list(&root),
+		WalletCommand::Show { wallet } => show(&Wallet::new(&root, &wallet)),
 		WalletCommand::Import { wallet, hotkey, mnemonic_file, json, overwrite, no_password } => {
-			let wallet = Wallet::new(&root, &wallet);
-			let pair: sr25519::Pair = match json {
-				Some(path) => {
-					let file: KeyFile = read_key_file(&path)?;
-					let password = if file.is_encrypted() {
-						Some(super::password("Password of the JSON file: ")?)
-					} else {
-						None
-					};
-					file.decode(password.as_deref())?
-				},
+			let pair = match json {
+				Some(path) => open_json(&path)?,
 				None => wallet::pair_from_secret(&read_secret(mnemonic_file.as_deref())?)?,
 			};
-			match hotkey {
-				Some(name) => {
-					wallet.set_hotkey(&name, &pair, overwrite)?;
-					println!("hotkey {name} {}", address_of(&pair.public()));
-				},
-				None => {
-					let password = super::new_password("Password for the coldkey: ", no_password)?;
-					wallet.set_coldkey(&pair, password.as_deref(), overwrite)?;
-					println!("coldkey {}", address_of(&pair.public()));
-				},
-			}
+			import(&Wallet::new(&root, &wallet), hotkey.as_deref(), &pair, overwrite, no_password)
 		},
 		WalletCommand::Export { wallet, hotkey, out, no_password } => {
-			let wallet = Wallet::new(&root, &wallet);
-			let (pair, name) = match &hotkey {
-				Some(name) => (wallet.hotkey(name)?, format!("{} hotkey {name}", wallet.name)),
-				None => (super::coldkey(&wallet)?, format!("{} coldkey", wallet.name)),
-			};
-			let export_password =
-				super::new_password("Password for the exported file: ", no_password)?;
-			let now = std::time::SystemTime::now()
-				.duration_since(std::time::UNIX_EPOCH)
-				.map(|d| d.as_millis() as u64)
-				.unwrap_or(0);
-			let file = KeyFile::encode(&pair, export_password.as_deref(), &name, now)?;
-			write_key_file(&out, &file, false)?;
-			println!("{} written to {}", file.address, out.display());
+			export(&Wallet::new(&root, &wallet), hotkey.as_deref(), &out, no_password)
 		},
 	}
+}
+
+/// `wallet new`: a fresh coldkey and hotkey, their mnemonics printed once.
+fn new(
+	root: &Path,
+	wallet: &Wallet,
+	hotkey: &str,
+	overwrite: bool,
+	no_password: bool,
+) -> Result<(), CliError> {
+	let password = super::new_password("Password for the new coldkey: ", no_password)?;
+	let (coldkey, cold_phrase) = wallet::generate();
+	let (hot, hot_phrase) = wallet::generate();
+	wallet.set_coldkey(&coldkey, password.as_deref(), overwrite)?;
+	wallet.set_hotkey(hotkey, &hot, overwrite)?;
+	println!("wallet {} in {}", wallet.name, root.display());
+	println!(
+		"coldkey {}\n  mnemonic (write it down, it is not stored): {cold_phrase}",
+		address_of(&coldkey.public())
+	);
+	println!("hotkey {hotkey} {}\n  mnemonic: {hot_phrase}", address_of(&hot.public()));
+	Ok(())
+}
+
+/// `wallet list`: every wallet under `root`, with its keys' addresses.
+fn list(root: &Path) -> Result<(), CliError> {
+	let wallets = wallet::list(root)?;
+	if wallets.is_empty() {
+		println!("no wallets in {} (create one with `neuron wallet new`)", root.display());
+	}
+	println!("{:<16} {:<10} {:<16} address", "wallet", "key", "name");
+	for wallet in wallets {
+		println!("{:<16} {:<10} {:<16} {}", wallet.name, "coldkey", "", wallet.coldkey_address()?);
+		for name in wallet.hotkey_names()? {
+			let address = read_key_file(&wallet.hotkey_path(&name))?.address;
+			println!("{:<16} {:<10} {:<16} {}", "", "hotkey", name, address);
+		}
+	}
+	Ok(())
+}
+
+/// `wallet show`: one wallet's addresses.
+fn show(wallet: &Wallet) -> Result<(), CliError> {
+	println!("wallet   {}", wallet.name);
+	println!("coldkey  {}", wallet.coldkey_address()?);
+	for name in wallet.hotkey_names()? {
+		let address = read_key_file(&wallet.hotkey_path(&name))?.address;
+		println!("hotkey   {name:<16} {address}");
+	}
+	Ok(())
+}
+
+/// The key in a polkadot.js JSON file, asking for its password if it has one.
+fn open_json(path: &Path) -> Result<sr25519::Pair, CliError> {
+	let file: KeyFile = read_key_file(path)?;
+	let password = match file.is_encrypted() {
+		true => Some(super::password("Password of the JSON file: ")?),
+		false => None,
+	};
+	Ok(file.decode(password.as_deref())?)
+}
+
+/// `wallet import`: `pair` as the hotkey `hotkey`, or as the coldkey when none is named.
+fn import(
+	wallet: &Wallet,
+	hotkey: Option<&str>,
+	pair: &sr25519::Pair,
+	overwrite: bool,
+	no_password: bool,
+) -> Result<(), CliError> {
+	match hotkey {
+		Some(name) => {
+			wallet.set_hotkey(name, pair, overwrite)?;
+			println!("hotkey {name} {}", address_of(&pair.public()));
+		},
+		None => {
+			let password = super::new_password("Password for the coldkey: ", no_password)?;
+			wallet.set_coldkey(pair, password.as_deref(), overwrite)?;
+			println!("coldkey {}", address_of(&pair.public()));
+		},
+	}
+	Ok(())
+}
+
+/// `wallet export`: the hotkey `hotkey` (or the coldkey) as a polkadot.js JSON file at `out`.
+fn export(
+	wallet: &Wallet,
+	hotkey: Option<&str>,
+	out: &Path,
+	no_password: bool,
+) -> Result<(), CliError> {
+	let (pair, name) = match hotkey {
+		Some(name) => (wallet.hotkey(name)?, format!("{} hotkey {name}", wallet.name)),
+		None => (super::coldkey(wallet)?, format!("{} coldkey", wallet.name)),
+	};
+	let export_password = super::new_password("Password for the exported file: ", no_password)?;
+	let now = std::time::SystemTime::now()
+		.duration_since(std::time::UNIX_EPOCH)
+		.map(|d| d.as_millis() as u64)
+		.unwrap_or(0);
+	let file = KeyFile::encode(&pair, export_password.as_deref(), &name, now)?;
+	write_key_file(out, &file, false)?;
+	println!("{} written to {}", file.address, out.display());
 	Ok(())
 }
 

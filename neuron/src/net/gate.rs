@@ -164,13 +164,25 @@ impl Gate {
 			.ok_or_else(|| Status::unimplemented(format!("no method {path}")))?;
 		let signed = SignedRequest::from_headers(headers)
 			.map_err(|e| Status::unauthenticated(e.to_string()))?;
+		let (stake, rate) = self.standing(method, &signed.hotkey)?;
+		let now = now_nanos();
+		if signed.nonce.abs_diff(now) > self.nonce_window() {
+			return Err(Status::unauthenticated(format!(
+				"stale nonce: {} s from this axon's clock",
+				signed.nonce.abs_diff(now) / 1_000_000_000
+			)));
+		}
+		let slots = self.take_slots(&signed, stake, rate)?;
+		Ok(Admitted { method, signed, stake, rate, _slots: slots })
+	}
+
+	/// The stake of a registered `hotkey` and the requests per second it is due, if it may call
+	/// `method` at all.
+	fn standing(&self, method: Method, hotkey: &AccountId32) -> Result<(u64, f64), Status> {
 		let (stake, total_stake) = {
 			let peers = read(&self.peers);
-			let stake = peers.stake(&signed.hotkey).ok_or_else(|| {
-				Status::permission_denied(format!(
-					"{} is not registered",
-					signed.hotkey.to_ss58check()
-				))
+			let stake = peers.stake(hotkey).ok_or_else(|| {
+				Status::permission_denied(format!("{} is not registered", hotkey.to_ss58check()))
 			})?;
 			(stake, peers.total_stake())
 		};
@@ -178,20 +190,24 @@ impl Gate {
 			return Err(Status::permission_denied(format!(
 				"Backward needs a stake of at least {} rao; {} has {stake}",
 				self.config.min_backward_stake,
-				signed.hotkey.to_ss58check()
-			)));
-		}
-		let now = now_nanos();
-		let window = self.nonce_window();
-		if signed.nonce.abs_diff(now) > window {
-			return Err(Status::unauthenticated(format!(
-				"stale nonce: {} s from this axon's clock",
-				signed.nonce.abs_diff(now) / 1_000_000_000
+				hotkey.to_ss58check()
 			)));
 		}
 		let share = if total_stake == 0 { 0.0 } else { stake as f64 / total_stake as f64 };
-		let rate =
-			(self.config.requests_per_second * share).max(self.config.min_requests_per_second);
+		Ok((
+			stake,
+			(self.config.requests_per_second * share).max(self.config.min_requests_per_second),
+		))
+	}
+
+	/// The caller's own slot and one of its class (staked or not), if its nonce is unseen and
+	/// its rate allows another request.
+	fn take_slots(
+		&self,
+		signed: &SignedRequest,
+		stake: u64,
+		rate: f64,
+	) -> Result<[OwnedSemaphorePermit; 2], Status> {
 		let own_slot = {
 			let mut callers = lock(&self.callers);
 			let state = callers.entry(signed.hotkey.clone()).or_insert_with(|| CallerState {
@@ -220,7 +236,7 @@ impl Gate {
 		let class_slot = class.clone().try_acquire_owned().map_err(|_| {
 			Status::resource_exhausted(format!("busy: every slot for {what} is taken; retry later"))
 		})?;
-		Ok(Admitted { method, signed, stake, rate, _slots: [own_slot, class_slot] })
+		Ok([own_slot, class_slot])
 	}
 
 	/// Reads a request body of `method` under its size limit and the read deadline.

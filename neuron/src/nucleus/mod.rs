@@ -15,6 +15,7 @@
 //!   gated share is removed from `joined`.
 
 use burn::{
+	config::Config,
 	module::Module,
 	nn::{
 		attention::generate_autoregressive_mask,
@@ -34,39 +35,48 @@ pub mod trainer;
 pub use grads::{add_scaled, gradient_norm};
 pub use trainer::{Evaluation, PendingStep, RemoteAnswers, StepReport, Trainer};
 
-/// The shape and learning rates of a nucleus.
-#[derive(Debug, Clone, PartialEq)]
+/// The shape and learning rates of a nucleus; saved beside every checkpoint, so that a
+/// checkpoint is never loaded into a model of another shape.
+#[derive(Config, Debug, PartialEq)]
 pub struct NucleusConfig {
 	/// Transformer layers.
+	#[config(default = 2)]
 	pub layers: usize,
 	/// Attention heads.
+	#[config(default = 4)]
 	pub heads: usize,
 	/// Width of the feed-forward layers.
+	#[config(default = "4 * REPRESENTATION_DIM")]
 	pub feed_forward: usize,
 	/// Longest sequence the encoder accepts (learned positions).
+	#[config(default = 256)]
 	pub context: usize,
 	/// Number of gate outputs: a peer with uid `u` is scored by output `u % gate_width`.
+	#[config(default = 256)]
 	pub gate_width: usize,
 	/// Peers queried per step.
+	#[config(default = 4)]
 	pub top_k: usize,
 	/// Adam's learning rate for the local, network, distillation and student losses.
+	#[config(default = 1e-3)]
 	pub learning_rate: f64,
 	/// SGD's learning rate for gradients that callers send back (seed 001, equation 3).
+	#[config(default = 1e-2)]
 	pub remote_learning_rate: f64,
 }
 
 impl Default for NucleusConfig {
 	fn default() -> Self {
-		Self {
-			layers: 2,
-			heads: 4,
-			feed_forward: 4 * REPRESENTATION_DIM,
-			context: 256,
-			gate_width: 256,
-			top_k: 4,
-			learning_rate: 1e-3,
-			remote_learning_rate: 1e-2,
-		}
+		Self::new()
+	}
+}
+
+impl NucleusConfig {
+	/// Whether a model of `other` has the same parameters as one of `self`: what loading a
+	/// checkpoint needs (the learning rates and `top_k` may change between runs).
+	pub fn same_shape(&self, other: &Self) -> bool {
+		(self.layers, self.heads, self.feed_forward, self.context, self.gate_width)
+			== (other.layers, other.heads, other.feed_forward, other.context, other.gate_width)
 	}
 }
 

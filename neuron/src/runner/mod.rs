@@ -76,6 +76,18 @@ pub enum RunError {
 		/// Why.
 		source: RecordError,
 	},
+	/// The checkpoint holds a model of another shape than the one configured.
+	#[error(
+		"checkpoint {path} holds a model of another shape: saved {saved}, configured {configured}"
+	)]
+	CheckpointShape {
+		/// The checkpoint directory.
+		path: PathBuf,
+		/// The saved model's configuration.
+		saved: Box<NucleusConfig>,
+		/// This run's.
+		configured: Box<NucleusConfig>,
+	},
 	/// The checkpoint's state file is not what this neuron writes.
 	#[error("checkpoint {path}: {source}")]
 	CheckpointState {
@@ -191,6 +203,8 @@ pub fn save_checkpoint(trainer: &Trainer, scores: &Scores, dir: &Path) -> Result
 	trainer
 		.save(&staging)
 		.map_err(|source| RunError::CheckpointModel { path: staging.clone(), source })?;
+	let config_file = staging.join("config.json");
+	std::fs::write(&config_file, trainer.config.to_string()).map_err(file_error(&config_file))?;
 	let state = serde_json::json!({ "step": trainer.step, "scores": scores });
 	let state_file = staging.join("state.json");
 	std::fs::write(&state_file, state.to_string()).map_err(file_error(&state_file))?;
@@ -213,6 +227,7 @@ pub fn load_checkpoint(
 	let bytes = std::fs::read(&state_file).map_err(file_error(&state_file))?;
 	let state: serde_json::Value = serde_json::from_slice(&bytes)
 		.map_err(|source| RunError::CheckpointState { path: state_file.clone(), source })?;
+	check_shape(&dir, &trainer.config)?;
 	trainer
 		.load(&dir)
 		.map_err(|source| RunError::CheckpointModel { path: dir.clone(), source })?;
@@ -221,6 +236,26 @@ pub fn load_checkpoint(
 		*scores = saved;
 	}
 	Ok(true)
+}
+
+/// Refuses a checkpoint under `dir` whose saved configuration (if it has one: older
+/// checkpoints do not) describes a model of another shape than `configured`.
+fn check_shape(dir: &Path, configured: &NucleusConfig) -> Result<(), RunError> {
+	let config_file = dir.join("config.json");
+	if !config_file.exists() {
+		return Ok(());
+	}
+	let text = std::fs::read_to_string(&config_file).map_err(file_error(&config_file))?;
+	let saved: NucleusConfig = serde_json::from_str(&text)
+		.map_err(|source| RunError::CheckpointState { path: config_file.clone(), source })?;
+	if saved.same_shape(configured) {
+		return Ok(());
+	}
+	Err(RunError::CheckpointShape {
+		path: dir.to_path_buf(),
+		saved: Box::new(saved),
+		configured: Box::new(configured.clone()),
+	})
 }
 
 /// One progress line.
@@ -461,92 +496,138 @@ fn train(
 ) -> Trainer {
 	let mut rng = Rng::new(config.seed ^ 0x5eed);
 	let held_out = Batch::consecutive(&config.corpus.held_out, config.batch, config.seq, 4);
-	let mut last_print = Instant::now();
-	let (mut tokens, mut since) = (0usize, Instant::now());
-	let mut remote_callers = 0;
+	let mut progress = Progress::new();
 	let mut steps = 0u64;
 	while !shared.stop.load(Ordering::SeqCst) && config.max_steps.is_none_or(|max| steps < max) {
 		let batch = Batch::sample(&config.corpus.train, config.batch, config.seq, &mut rng);
-		let view = read(&shared.view).clone();
-		let mut answering = (0, 0);
-		let report = if offline {
-			trainer.step_offline(&batch)
+		let (report, answering) = if offline {
+			(trainer.step_offline(&batch), (0, 0))
 		} else {
-			let candidates: Vec<usize> =
-				view.endpoints.iter().map(|p| usize::from(p.uid)).collect();
-			let pending = trainer.begin(&batch, &candidates);
-			let chosen: Vec<PeerEndpoint> =
-				pending.chosen.iter().filter_map(|i| view.endpoints.get(*i).cloned()).collect();
-			let answers = (!chosen.is_empty()).then(|| {
-				let results = handle.block_on(dendrite.forward(
-					&chosen,
-					&batch.inputs,
-					batch.batch,
-					batch.seq,
-				));
-				RemoteAnswers { masked: results.mask(), representations: results.representations }
-			});
-			answering = (
-				answers.as_ref().map_or(0, |a| a.masked.iter().filter(|m| !**m).count()),
-				chosen.len(),
-			);
-			let report = trainer.finish(pending, answers.as_ref());
-			// Gradients back to the peers that answered, without waiting for them.
-			let (peers, grads): (Vec<PeerEndpoint>, Vec<Vec<f32>>) = chosen
-				.iter()
-				.zip(&report.remote_grads)
-				.filter(|(_, grad)| !grad.is_empty())
-				.map(|(peer, grad)| (peer.clone(), grad.clone()))
-				.unzip();
-			if !peers.is_empty() {
-				let dendrite = dendrite.clone();
-				let inputs = batch.inputs.clone();
-				handle.spawn(async move {
-					dendrite.backward(&peers, &inputs, &grads, batch.batch, batch.seq).await
-				});
-			}
-			let observed: Vec<(u16, f64)> = chosen
-				.iter()
-				.zip(&report.leave_one_out)
-				.map(|(p, loo)| (p.uid, f64::from(*loo)))
-				.collect();
-			lock(&shared.scores).update(&view.others, &observed);
-			report
+			step_with_peers(&mut trainer, &batch, &dendrite, &shared, &handle)
 		};
-		if let Some(remote) = served.take_remote_gradients(&trainer.model.encoder) {
-			remote_callers += remote.callers;
-			trainer.apply_remote(remote.grads);
-		}
+		let remote_callers = match served.take_remote_gradients(&trainer.model.encoder) {
+			Some(remote) => {
+				trainer.apply_remote(remote.grads);
+				remote.callers
+			},
+			None => 0,
+		};
 		served.publish(&trainer.model.encoder);
 		steps += 1;
-		tokens += report.tokens;
-
-		if last_print.elapsed() >= Duration::from_secs(10)
-			|| config.max_steps.is_some_and(|max| steps == max)
-		{
+		progress.record(report.tokens, remote_callers);
+		if progress.due() || config.max_steps.is_some_and(|max| steps == max) {
 			let weights = lock(&shared.last_weights).clone();
-			let rate = tokens as f64 / since.elapsed().as_secs_f64();
-			println!(
-				"{}",
-				progress_line(trainer.step, &report, rate, answering, remote_callers, &weights)
-			);
-			(tokens, since, remote_callers) = (0, Instant::now(), 0);
-			last_print = Instant::now();
+			println!("{}", progress.line(trainer.step, &report, answering, &weights));
 		}
-		if trainer.step.is_multiple_of(config.eval_every.max(1)) {
-			let evaluation = trainer.evaluate(&held_out);
-			println!(
-				"step {:>6}  held-out loss local {:.3} student {:.3}",
-				trainer.step, evaluation.local_loss, evaluation.student_loss
-			);
-		}
-		if trainer.step.is_multiple_of(config.checkpoint_every.max(1)) {
-			let scores = lock(&shared.scores).clone();
-			if let Err(error) = save_checkpoint(&trainer, &scores, &config.checkpoint_dir) {
-				eprintln!("warning: checkpoint not saved: {error}");
-			}
-		}
+		evaluate_and_checkpoint(&trainer, &config, &shared, &held_out);
 	}
 	shared.stop.store(true, Ordering::SeqCst);
 	trainer
+}
+
+/// One step with the peers the gate chooses from the network view: queries them, learns from
+/// their answers, sends each its gradient back (without waiting) and updates their scores.
+/// Returns the step's report and how many of the chosen peers answered, of how many.
+fn step_with_peers(
+	trainer: &mut Trainer,
+	batch: &Batch,
+	dendrite: &Arc<Dendrite>,
+	shared: &Shared,
+	handle: &tokio::runtime::Handle,
+) -> (StepReport, (usize, usize)) {
+	let view = read(&shared.view).clone();
+	let candidates: Vec<usize> = view.endpoints.iter().map(|p| usize::from(p.uid)).collect();
+	let pending = trainer.begin(batch, &candidates);
+	let chosen: Vec<PeerEndpoint> =
+		pending.chosen.iter().filter_map(|i| view.endpoints.get(*i).cloned()).collect();
+	let answers = (!chosen.is_empty()).then(|| {
+		let results =
+			handle.block_on(dendrite.forward(&chosen, &batch.inputs, batch.batch, batch.seq));
+		RemoteAnswers { masked: results.mask(), representations: results.representations }
+	});
+	let answered = answers.as_ref().map_or(0, |a| a.masked.iter().filter(|m| !**m).count());
+	let report = trainer.finish(pending, answers.as_ref());
+	let (peers, grads): (Vec<PeerEndpoint>, Vec<Vec<f32>>) = chosen
+		.iter()
+		.zip(&report.remote_grads)
+		.filter(|(_, grad)| !grad.is_empty())
+		.map(|(peer, grad)| (peer.clone(), grad.clone()))
+		.unzip();
+	if !peers.is_empty() {
+		let (dendrite, inputs, rows, columns) =
+			(dendrite.clone(), batch.inputs.clone(), batch.batch, batch.seq);
+		handle
+			.spawn(async move { dendrite.backward(&peers, &inputs, &grads, rows, columns).await });
+	}
+	let observed: Vec<(u16, f64)> = chosen
+		.iter()
+		.zip(&report.leave_one_out)
+		.map(|(p, loo)| (p.uid, f64::from(*loo)))
+		.collect();
+	lock(&shared.scores).update(&view.others, &observed);
+	(report, (answered, chosen.len()))
+}
+
+/// Evaluates on the held-out text and saves a checkpoint when their intervals come round.
+fn evaluate_and_checkpoint(
+	trainer: &Trainer,
+	config: &RunConfig,
+	shared: &Shared,
+	held_out: &[Batch],
+) {
+	if trainer.step.is_multiple_of(config.eval_every.max(1)) {
+		let evaluation = trainer.evaluate(held_out);
+		println!(
+			"step {:>6}  held-out loss local {:.3} student {:.3}",
+			trainer.step, evaluation.local_loss, evaluation.student_loss
+		);
+	}
+	if trainer.step.is_multiple_of(config.checkpoint_every.max(1)) {
+		let scores = lock(&shared.scores).clone();
+		if let Err(error) = save_checkpoint(trainer, &scores, &config.checkpoint_dir) {
+			eprintln!("warning: checkpoint not saved: {error}");
+		}
+	}
+}
+
+/// What the progress line reports, gathered between two lines (one every
+/// [`Progress::EVERY`]).
+struct Progress {
+	printed: Instant,
+	tokens: usize,
+	remote_callers: usize,
+}
+
+impl Progress {
+	/// Time between two progress lines.
+	const EVERY: Duration = Duration::from_secs(10);
+
+	fn new() -> Self {
+		Self { printed: Instant::now(), tokens: 0, remote_callers: 0 }
+	}
+
+	/// Counts one step's tokens and the Backward calls it applied.
+	fn record(&mut self, tokens: usize, remote_callers: usize) {
+		self.tokens += tokens;
+		self.remote_callers += remote_callers;
+	}
+
+	/// Whether a line is due.
+	fn due(&self) -> bool {
+		self.printed.elapsed() >= Self::EVERY
+	}
+
+	/// The line for the steps since the last one, which starts a new count.
+	fn line(
+		&mut self,
+		step: u64,
+		report: &StepReport,
+		answering: (usize, usize),
+		weights: &str,
+	) -> String {
+		let rate = self.tokens as f64 / self.printed.elapsed().as_secs_f64();
+		let line = progress_line(step, report, rate, answering, self.remote_callers, weights);
+		*self = Self::new();
+		line
+	}
 }
