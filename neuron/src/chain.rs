@@ -275,24 +275,7 @@ mod tests {
 
 	/// A metagraph of one neuron: `hotkey`, owned by `coldkey`.
 	fn metagraph(hotkey: &AccountId32, coldkey: &AccountId32) -> MetagraphJson {
-		let neuron = NeuronJson {
-			uid: 0,
-			hotkey: address(hotkey),
-			coldkey: address(coldkey),
-			stake: "0".into(),
-			active: true,
-			last_update: 0,
-			registered_at: 0,
-			rank: 0.0,
-			trust: 0.0,
-			consensus: 0.0,
-			incentive: 0.0,
-			dividends: 0.0,
-			emission: "0".into(),
-			axon: None,
-			weights: Vec::new(),
-			bonds: Vec::new(),
-		};
+		let neuron = NeuronJson::newly_registered(0, hotkey, coldkey);
 		MetagraphJson {
 			block: 1,
 			hyperparameters: HyperparametersJson::from(Hyperparameters::default()),

@@ -164,6 +164,31 @@ where
 	parts as f64 / one as f64
 }
 
+impl NeuronJson {
+	/// A peer as it is right after registering at `uid`: no stake, scores, endpoint, weights or
+	/// bonds yet.
+	pub fn newly_registered(uid: Uid, hotkey: &AccountId, coldkey: &AccountId) -> Self {
+		Self {
+			uid,
+			hotkey: address(hotkey),
+			coldkey: address(coldkey),
+			stake: "0".into(),
+			active: true,
+			last_update: 0,
+			registered_at: 0,
+			rank: 0.0,
+			trust: 0.0,
+			consensus: 0.0,
+			incentive: 0.0,
+			dividends: 0.0,
+			emission: "0".into(),
+			axon: None,
+			weights: Vec::new(),
+			bonds: Vec::new(),
+		}
+	}
+}
+
 impl MetagraphJson {
 	/// The peer registered with `hotkey`, if any.
 	pub fn neuron_by_hotkey(&self, hotkey: &AccountId) -> Option<&NeuronJson> {

@@ -653,22 +653,10 @@ mod tests {
 	/// `member` registered at `uid` with 10 TAO of stake, emitting `emission` rao an epoch.
 	fn peer(member: &Member, uid: u16, emission: u64) -> NeuronJson {
 		NeuronJson {
-			uid,
-			hotkey: address(&member.hotkey),
-			coldkey: address(&member.hotkey),
 			stake: (10 * TOKEN).to_string(),
-			active: true,
-			last_update: 0,
-			registered_at: 0,
-			rank: 0.0,
-			trust: 0.0,
-			consensus: 0.0,
-			incentive: 0.0,
-			dividends: 0.0,
 			emission: emission.to_string(),
-			axon: None,
 			weights: vec![(uid, 65535)],
-			bonds: Vec::new(),
+			..NeuronJson::newly_registered(uid, &member.hotkey, &member.hotkey)
 		}
 	}
 
