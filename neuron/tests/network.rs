@@ -132,7 +132,10 @@ async fn unsigned_forged_replayed_and_stale_requests_are_unauthenticated() {
 	let mut forged = signed("//Client", Method::Forward, forward_request(&[1], 1, 1), now_nanos());
 	*forged.get_mut() = forward_request(&[2], 1, 1);
 	let status = forward_status(&axon, forged).await;
-	assert_eq!((status.code(), status.message()), (Code::Unauthenticated, "bad signature"));
+	assert_eq!(
+		(status.code(), status.message()),
+		(Code::Unauthenticated, "the body does not match its signed hash")
+	);
 
 	// Signed for Backward, sent to Forward.
 	let wrong_method =
@@ -459,7 +462,8 @@ async fn channel_from(axon: &AxonHandle, from: &str) -> Channel {
 }
 
 /// Sends `body` to `method` over `channel` with `headers` and returns the gRPC status of the
-/// answer (`Ok` when there is none: a success still streaming its message).
+/// answer (`Ok` when there is none: a success still streaming its message; `Unavailable` when
+/// the server refused the stream or the connection).
 async fn raw_call(
 	channel: &mut Channel,
 	method: Method,
@@ -476,8 +480,13 @@ async fn raw_call(
 		.unwrap();
 	request.headers_mut().extend(headers.into_headers());
 	futures::future::poll_fn(|cx| channel.poll_ready(cx)).await.unwrap();
-	let response = channel.call(request).await.unwrap();
-	Status::from_header_map(response.headers()).unwrap_or_else(|| Status::ok(""))
+	match channel.call(request).await {
+		Ok(response) => {
+			Status::from_header_map(response.headers()).unwrap_or_else(|| Status::ok(""))
+		},
+		// The server refused the stream (HTTP/2 REFUSED_STREAM) or the connection.
+		Err(error) => Status::unavailable(error.to_string()),
+	}
 }
 
 /// Resident memory of this process, in bytes.
@@ -517,41 +526,84 @@ async fn an_unauthenticated_flood_costs_no_memory_and_starves_no_staked_caller()
 			}
 		})
 	};
+	// The staked caller's round trip before the flood, for comparison.
+	let staked_call = |client: &mut NeuronClient<Channel>| {
+		let request = signed("//Client", Method::Forward, forward_request(&[1], 1, 1), now_nanos());
+		let mut client = client.clone();
+		async move {
+			let started = Instant::now();
+			client.forward(request).await.expect("the staked caller is served");
+			started.elapsed()
+		}
+	};
+	let mut quiet = Vec::new();
+	for _ in 0..50 {
+		quiet.push(staked_call(&mut client).await);
+	}
+
+	// Waves of FLOOD calls at once, over one connection from another address, for 2 s.
+	let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
 	let flood = {
-		let channel = channel_from(&axon, "127.0.0.2").await;
-		let calls = (0..FLOOD).map(|_| {
-			let (mut channel, body) = (channel.clone(), body.clone());
-			async move {
-				let body = tonic::body::Body::new(http_body_util::Full::new(body));
-				raw_call(&mut channel, Method::Forward, Default::default(), body).await.code()
+		let (channel, stop, body) =
+			(channel_from(&axon, "127.0.0.2").await, stop.clone(), body.clone());
+		tokio::spawn(async move {
+			let mut codes = Vec::new();
+			while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+				let calls = (0..FLOOD).map(|_| {
+					let (mut channel, body) = (channel.clone(), body.clone());
+					async move {
+						let body = tonic::body::Body::new(http_body_util::Full::new(body));
+						raw_call(&mut channel, Method::Forward, Default::default(), body)
+							.await
+							.code()
+					}
+				});
+				codes.extend(futures::future::join_all(calls).await);
 			}
-		});
-		tokio::spawn(futures::future::join_all(calls))
+			codes
+		})
 	};
 	// A staked caller on another machine keeps being served while the flood lasts.
-	let mut served = 0;
-	while !flood.is_finished() || served < 20 {
-		client
-			.forward(signed("//Client", Method::Forward, forward_request(&[1], 1, 1), now_nanos()))
-			.await
-			.expect("the staked caller is served during the flood");
-		served += 1;
+	let mut flooded = Vec::new();
+	let started = Instant::now();
+	while started.elapsed() < Duration::from_secs(2) {
+		flooded.push(staked_call(&mut client).await);
 	}
+	stop.store(true, std::sync::atomic::Ordering::SeqCst);
 	let codes = flood.await.unwrap();
 	sampling.abort();
 	let growth = peak.lock().unwrap().saturating_sub(baseline);
+	let median = |times: &mut Vec<Duration>| {
+		times.sort();
+		times[times.len() / 2].as_secs_f64() * 1e3
+	};
 	println!(
-		"{FLOOD} unsigned {} MiB Forward calls: resident memory {:.0} MB, peak growth {:.1} MB; \
-		 {served} staked calls served meanwhile",
+		"{} unsigned {} MiB Forward calls in 2 s, {FLOOD} at a time: resident memory {:.0} MB, \
+		 peak growth {:.1} MB; a staked caller's round trip {:.2} ms (median of {}) against \
+		 {:.2} ms before the flood",
+		codes.len(),
 		body.len() >> 20,
 		baseline as f64 / 1e6,
-		growth as f64 / 1e6
+		growth as f64 / 1e6,
+		median(&mut flooded),
+		flooded.len(),
+		median(&mut quiet)
 	);
+	assert!(codes.len() >= FLOOD);
 	assert!(
-		codes
-			.iter()
-			.all(|code| matches!(code, Code::Unauthenticated | Code::ResourceExhausted)),
+		codes.iter().all(|code| matches!(
+			code,
+			Code::Unauthenticated | Code::ResourceExhausted | Code::Unavailable
+		)),
 		"{codes:?}"
+	);
+	let refused = |wanted: Code| codes.iter().filter(|code| **code == wanted).count();
+	println!(
+		"flood answers: {} unauthenticated, {} refused unread for the address's failures, {} \
+		 streams or connections refused by HTTP/2",
+		refused(Code::Unauthenticated),
+		refused(Code::ResourceExhausted),
+		refused(Code::Unavailable)
 	);
 	assert!(growth < 100_000_000, "resident memory grew by {growth} bytes");
 	axon.shutdown().await.unwrap();
@@ -586,35 +638,54 @@ async fn failed_authentications_are_limited_per_address() {
 }
 
 #[tokio::test]
-async fn slow_senders_are_cut_off() {
-	let config = AxonConfig { body_timeout: Duration::from_millis(300), ..AxonConfig::default() };
+async fn slow_senders_are_cut_off_and_impostors_refused_before_their_bodies() {
+	let config = AxonConfig {
+		body_timeout: Duration::from_millis(300),
+		per_caller_requests: 1,
+		..AxonConfig::default()
+	};
 	let axon = start(EmbeddingModel::new(5), config).await;
 	let message = forward_request(&[1, 2, 3, 4], 2, 2).encode_to_vec();
-	let mut headers = tonic::metadata::MetadataMap::new();
 	let server = account(&key("//Server"));
-	sign_request(
-		&mut headers,
-		&key("//Client"),
-		&CHAIN,
-		Method::Forward,
-		&server,
-		now_nanos(),
-		&message,
-	);
-	let framed = frame(&message);
 	// Half the body now, the rest in an hour.
-	let (first, rest) = (framed.slice(..4), framed.slice(4..));
-	let chunks =
-		futures::stream::iter([(Duration::ZERO, first), (Duration::from_secs(3600), rest)]).then(
-			|(delay, chunk)| async move {
-				tokio::time::sleep(delay).await;
-				Ok::<_, std::convert::Infallible>(http_body::Frame::data(chunk))
-			},
+	let trickle = || {
+		let framed = frame(&message);
+		let (first, rest) = (framed.slice(..4), framed.slice(4..));
+		let chunks =
+			futures::stream::iter([(Duration::ZERO, first), (Duration::from_secs(3600), rest)])
+				.then(|(delay, chunk)| async move {
+					tokio::time::sleep(delay).await;
+					Ok::<_, std::convert::Infallible>(http_body::Frame::data(chunk))
+				});
+		tonic::body::Body::new(http_body_util::StreamBody::new(chunks))
+	};
+	let headers = |signer: &str| {
+		let mut headers = tonic::metadata::MetadataMap::new();
+		sign_request(
+			&mut headers,
+			&key(signer),
+			&CHAIN,
+			Method::Forward,
+			&server,
+			now_nanos(),
+			&message,
 		);
-	let body = tonic::body::Body::new(http_body_util::StreamBody::new(chunks));
+		headers
+	};
 	let mut channel = channel_from(&axon, "127.0.0.1").await;
+
+	// An impostor naming //Client's hotkey, signing with its own key, is refused on its
+	// headers: it never holds //Client's one slot while it trickles its body.
+	let mut forged = headers("//Stranger");
+	forged.insert("bt-hotkey", headers("//Client").get("bt-hotkey").unwrap().clone());
 	let started = Instant::now();
-	let status = raw_call(&mut channel, Method::Forward, headers, body).await;
+	let status = raw_call(&mut channel, Method::Forward, forged, trickle()).await;
+	assert_eq!((status.code(), status.message()), (Code::Unauthenticated, "bad signature"));
+	assert!(started.elapsed() < Duration::from_millis(300), "{:?}", started.elapsed());
+
+	// The caller itself, trickling, is cut off at the deadline.
+	let started = Instant::now();
+	let status = raw_call(&mut channel, Method::Forward, headers("//Client"), trickle()).await;
 	assert_eq!(status.code(), Code::DeadlineExceeded, "{status:?}");
 	assert!(status.message().contains("took longer than 300 ms"), "{status:?}");
 	assert!(started.elapsed() < Duration::from_secs(5), "cut off after {:?}", started.elapsed());

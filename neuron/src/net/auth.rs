@@ -1,5 +1,6 @@
 //! Request signing between neurons. Every Forward and Backward request carries, in its gRPC
-//! metadata, the caller's hotkey, a nonce and an sr25519 signature by that hotkey over
+//! metadata, the caller's hotkey, a nonce, the hash of its body and an sr25519 signature by that
+//! hotkey over
 //!
 //! ```text
 //! "bittensor.neuron.v1" ‖ genesis hash (32 bytes) ‖ method ‖ target hotkey (32 bytes)
@@ -7,11 +8,13 @@
 //! ```
 //!
 //! where `body` is the request message exactly as it travels, the payload of its one gRPC
-//! frame (the caller signs its protobuf encoding; the axon hashes the bytes it received, not a
-//! re-encoding, so no two encodings of one message can both pass). The nonce is the caller's
-//! clock in nanoseconds since the Unix epoch; the axon accepts each nonce once, and only within
-//! a window around its own clock, so a captured request cannot be replayed, nor sent to
-//! another axon, nor to the same hotkey's axon on another chain.
+//! frame. The body's hash travels in a header too, so the axon checks the signature before it
+//! reads a byte of the body (a stranger who names a registered hotkey is refused at once, and
+//! cannot hold that caller's slots while it trickles a body), then hashes the bytes it
+//! received, never a re-encoding, against the signed hash. The nonce is the caller's clock in
+//! nanoseconds since the Unix epoch; the axon accepts each nonce once, and only within a window
+//! around its own clock, so a captured request cannot be replayed, nor sent to another axon,
+//! nor to the same hotkey's axon on another chain.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -30,6 +33,8 @@ pub const HOTKEY_HEADER: &str = "bt-hotkey";
 pub const NONCE_HEADER: &str = "bt-nonce";
 /// Metadata key of the signature (128 hex digits).
 pub const SIGNATURE_HEADER: &str = "bt-signature";
+/// Metadata key of the body's blake2-256 hash (64 hex digits).
+pub const BODY_HASH_HEADER: &str = "bt-body-hash";
 
 /// Domain separator at the start of every signed message.
 const DOMAIN: &[u8] = b"bittensor.neuron.v1";
@@ -37,13 +42,13 @@ const DOMAIN: &[u8] = b"bittensor.neuron.v1";
 /// The hash of a chain's genesis block: which network a request belongs to.
 pub type GenesisHash = [u8; 32];
 
-/// The signed message for one request.
+/// The signed message for one request whose body hashes to `body_hash`.
 pub fn signing_payload(
 	genesis: &GenesisHash,
 	method: Method,
 	target: &AccountId32,
 	nonce: u64,
-	body: &[u8],
+	body_hash: &[u8; 32],
 ) -> Vec<u8> {
 	let method = method.name().as_bytes();
 	let mut message = Vec::with_capacity(DOMAIN.len() + 32 + method.len() + 32 + 8 + 32);
@@ -52,7 +57,7 @@ pub fn signing_payload(
 	message.extend_from_slice(method);
 	message.extend_from_slice(target.as_ref());
 	message.extend_from_slice(&nonce.to_le_bytes());
-	message.extend_from_slice(&blake2_256(body));
+	message.extend_from_slice(body_hash);
 	message
 }
 
@@ -64,8 +69,8 @@ pub fn now_nanos() -> u64 {
 		.unwrap_or(0)
 }
 
-/// Writes the caller's hotkey, `nonce` and signature of `body` for `method` of `target` on
-/// the chain `genesis` into `metadata`.
+/// Writes the caller's hotkey, `nonce`, the hash of `body` and the signature of them all for
+/// `method` of `target` on the chain `genesis` into `metadata`.
 pub fn sign_request(
 	metadata: &mut MetadataMap,
 	signer: &sr25519::Pair,
@@ -75,7 +80,8 @@ pub fn sign_request(
 	nonce: u64,
 	body: &[u8],
 ) {
-	let signature = signer.sign(&signing_payload(genesis, method, target, nonce, body));
+	let body_hash = blake2_256(body);
+	let signature = signer.sign(&signing_payload(genesis, method, target, nonce, &body_hash));
 	let hotkey = AccountId32::from(signer.public()).to_ss58check();
 	// SS58, decimal and hex text are always valid ASCII metadata values.
 	if let Ok(value) = hotkey.parse() {
@@ -87,6 +93,9 @@ pub fn sign_request(
 	if let Ok(value) = hex_encode(&signature.0).parse() {
 		metadata.insert(SIGNATURE_HEADER, value);
 	}
+	if let Ok(value) = hex_encode(&body_hash).parse() {
+		metadata.insert(BODY_HASH_HEADER, value);
+	}
 }
 
 /// Why a request's signature was refused.
@@ -95,9 +104,12 @@ pub enum AuthError {
 	/// A header is absent or unreadable.
 	#[error("missing or malformed {0} header")]
 	BadHeader(&'static str),
-	/// The signature does not match the hotkey, chain, method, target, nonce and body.
+	/// The signature does not match the hotkey, chain, method, target, nonce and body hash.
 	#[error("bad signature")]
 	BadSignature,
+	/// The body is not the one whose hash was signed.
+	#[error("the body does not match its signed hash")]
+	BodyMismatch,
 }
 
 /// The signed parts of a request, read from its metadata.
@@ -107,11 +119,13 @@ pub struct SignedRequest {
 	pub hotkey: AccountId32,
 	/// The request's nonce.
 	pub nonce: u64,
+	body_hash: [u8; 32],
 	signature: sr25519::Signature,
 }
 
 impl SignedRequest {
-	/// Reads the hotkey, nonce and signature headers: their shape only, nothing is verified.
+	/// Reads the hotkey, nonce, body hash and signature headers: their shape only, nothing is
+	/// verified.
 	pub fn from_headers(headers: &http::HeaderMap) -> Result<Self, AuthError> {
 		let text = |key: &'static str| {
 			headers
@@ -122,31 +136,47 @@ impl SignedRequest {
 		let hotkey = AccountId32::from_ss58check(text(HOTKEY_HEADER)?)
 			.map_err(|_| AuthError::BadHeader(HOTKEY_HEADER))?;
 		let nonce = text(NONCE_HEADER)?.parse().map_err(|_| AuthError::BadHeader(NONCE_HEADER))?;
-		let signature = Some(text(SIGNATURE_HEADER)?)
-			.filter(|hex| hex.len() == 128)
-			.and_then(hex_decode)
-			.and_then(|bytes| <[u8; 64]>::try_from(bytes).ok())
+		let signature = hex_array::<64>(text(SIGNATURE_HEADER)?)
 			.map(sr25519::Signature::from_raw)
 			.ok_or(AuthError::BadHeader(SIGNATURE_HEADER))?;
-		Ok(Self { hotkey, nonce, signature })
+		let body_hash = hex_array::<32>(text(BODY_HASH_HEADER)?)
+			.ok_or(AuthError::BadHeader(BODY_HASH_HEADER))?;
+		Ok(Self { hotkey, nonce, body_hash, signature })
 	}
 
-	/// Checks the signature over the chain `genesis`, `method`, `target` and `body`.
+	/// Checks the signature over the chain `genesis`, `method`, `target` and the signed body
+	/// hash: everything but the body, which [`SignedRequest::check_body`] then checks.
 	pub fn verify(
 		&self,
 		genesis: &GenesisHash,
 		method: Method,
 		target: &AccountId32,
-		body: &[u8],
 	) -> Result<(), AuthError> {
 		let public = sr25519::Public::from_raw(*self.hotkey.as_ref());
-		let payload = signing_payload(genesis, method, target, self.nonce, body);
+		let payload = signing_payload(genesis, method, target, self.nonce, &self.body_hash);
 		if sr25519::Pair::verify(&self.signature, payload, &public) {
 			Ok(())
 		} else {
 			Err(AuthError::BadSignature)
 		}
 	}
+
+	/// Checks that `body`, as received, is the one whose hash was signed.
+	pub fn check_body(&self, body: &[u8]) -> Result<(), AuthError> {
+		if blake2_256(body) == self.body_hash {
+			Ok(())
+		} else {
+			Err(AuthError::BodyMismatch)
+		}
+	}
+}
+
+/// `N` bytes from exactly `2 N` hex digits.
+fn hex_array<const N: usize>(text: &str) -> Option<[u8; N]> {
+	if text.len() != N.checked_mul(2)? {
+		return None;
+	}
+	hex_decode(text)?.try_into().ok()
 }
 
 fn hex_encode(bytes: &[u8]) -> String {
@@ -186,14 +216,22 @@ mod tests {
 		let request = parse(metadata).unwrap();
 		assert_eq!(request.hotkey, AccountId32::from(alice.public()));
 		assert_eq!(request.nonce, 7);
-		let verify = |chain, method, target, body| request.verify(chain, method, target, body);
-		assert_eq!(verify(&CHAIN, Method::Forward, &target, b"body"), Ok(()));
+		assert_eq!(request.verify(&CHAIN, Method::Forward, &target), Ok(()));
+		assert_eq!(request.check_body(b"body"), Ok(()));
+		assert_eq!(request.check_body(b"other body"), Err(AuthError::BodyMismatch));
 		let bad = Err(AuthError::BadSignature);
-		assert_eq!(verify(&CHAIN, Method::Forward, &target, b"other body"), bad);
-		assert_eq!(verify(&CHAIN, Method::Backward, &target, b"body"), bad);
-		assert_eq!(verify(&[8; 32], Method::Forward, &target, b"body"), bad);
+		assert_eq!(request.verify(&CHAIN, Method::Backward, &target), bad);
+		assert_eq!(request.verify(&[8; 32], Method::Forward, &target), bad);
 		let elsewhere = AccountId32::from(alice.public());
-		assert_eq!(verify(&CHAIN, Method::Forward, &elsewhere, b"body"), bad);
+		assert_eq!(request.verify(&CHAIN, Method::Forward, &elsewhere), bad);
+		// A body hash swapped for another one's breaks the signature.
+		let mut metadata = MetadataMap::new();
+		sign_request(&mut metadata, &alice, &CHAIN, Method::Forward, &target, 7, b"body");
+		let other_hash = hex_encode(&blake2_256(b"other body"));
+		metadata.insert(BODY_HASH_HEADER, other_hash.parse().unwrap());
+		let swapped = parse(metadata).unwrap();
+		assert_eq!(swapped.check_body(b"other body"), Ok(()));
+		assert_eq!(swapped.verify(&CHAIN, Method::Forward, &target), bad);
 	}
 
 	#[test]
@@ -208,7 +246,10 @@ mod tests {
 		metadata.insert(SIGNATURE_HEADER, "abc".parse().unwrap());
 		assert_eq!(parse(metadata.clone()), Err(AuthError::BadHeader(SIGNATURE_HEADER)));
 		metadata.insert(SIGNATURE_HEADER, "ab".repeat(65).parse().unwrap());
-		assert_eq!(parse(metadata), Err(AuthError::BadHeader(SIGNATURE_HEADER)));
+		assert_eq!(parse(metadata.clone()), Err(AuthError::BadHeader(SIGNATURE_HEADER)));
+		metadata.insert(SIGNATURE_HEADER, "ab".repeat(64).parse().unwrap());
+		metadata.insert(BODY_HASH_HEADER, "ab".repeat(31).parse().unwrap());
+		assert_eq!(parse(metadata), Err(AuthError::BadHeader(BODY_HASH_HEADER)));
 	}
 
 	#[test]

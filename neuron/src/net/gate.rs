@@ -5,16 +5,18 @@
 //!
 //! 1. its address has not failed authentication too often lately;
 //! 2. its path is one of the service's methods;
-//! 3. its headers are well formed (hotkey, nonce, a 64-byte signature);
+//! 3. its headers are well formed (hotkey, nonce, body hash, a 64-byte signature);
 //! 4. the hotkey is registered, and for Backward holds the minimum stake;
-//! 5. the nonce is inside the window and unseen, and the caller's rate allows one more;
-//! 6. a slot is free: the caller's own, and one of its class; staked callers have slots that
-//!    callers below the staked threshold cannot take, however many of them there are.
+//! 5. the nonce is inside the window;
+//! 6. the signature is good (over the chain, method, this axon, nonce and body hash), so a stranger
+//!    naming a registered hotkey goes no further;
+//! 7. the nonce is unseen, the caller's rate allows one more, and a slot is free: the caller's own,
+//!    and one of its class; staked callers have slots that callers below the staked threshold
+//!    cannot take, however many of them there are.
 //!
-//! Only then is the body read, under its method's size limit and a time limit, and the
-//! signature checked over its exact bytes; the caller's rate is charged and its nonce
-//! remembered only for a request that passed. Refusals of type 1–4 (and bad signatures, stale
-//! or replayed nonces) count against the address.
+//! Only then is the body read, under its method's size limit and a time limit, and its exact
+//! bytes hashed against the signed hash. Every refusal but the busy and rate-limited ones
+//! counts against the address.
 
 use std::{
 	collections::{BTreeSet, HashMap},
@@ -58,7 +60,6 @@ struct Admitted {
 	method: Method,
 	signed: SignedRequest,
 	stake: u64,
-	rate: f64,
 	_slots: [OwnedSemaphorePermit; 2],
 }
 
@@ -113,9 +114,12 @@ impl Gate {
 		let admitted = self
 			.admit(parts.uri.path(), &parts.headers)
 			.map_err(|refusal| self.charge(address, refusal))?;
-		let frame = self.read_body(admitted.method, body).await?;
+		let frame = self
+			.read_body(admitted.method, body)
+			.await
+			.map_err(|refusal| self.charge(address, refusal))?;
 		let caller = self
-			.verify(&admitted, &frame)
+			.check_body(&admitted, &frame)
 			.map_err(|refusal| self.charge(address, refusal))?;
 		parts.extensions.insert(caller);
 		Ok((http::Request::from_parts(parts, Body::new(Full::new(frame))), admitted))
@@ -140,7 +144,11 @@ impl Gate {
 	fn charge(&self, address: Option<IpAddr>, refusal: Status) -> Status {
 		let failed = matches!(
 			refusal.code(),
-			Code::Unauthenticated | Code::PermissionDenied | Code::Unimplemented
+			Code::Unauthenticated
+				| Code::PermissionDenied
+				| Code::Unimplemented
+				| Code::DeadlineExceeded
+				| Code::OutOfRange
 		);
 		if let (true, Some(address)) = (failed, address) {
 			let (rate, burst) = (self.config.failed_auth_per_second, self.config.failed_auth_burst);
@@ -172,8 +180,11 @@ impl Gate {
 				signed.nonce.abs_diff(now) / 1_000_000_000
 			)));
 		}
+		signed
+			.verify(&self.genesis, method, &self.hotkey)
+			.map_err(|e| Status::unauthenticated(e.to_string()))?;
 		let slots = self.take_slots(&signed, stake, rate)?;
-		Ok(Admitted { method, signed, stake, rate, _slots: slots })
+		Ok(Admitted { method, signed, stake, _slots: slots })
 	}
 
 	/// The stake of a registered `hotkey` and the requests per second it is due, if it may call
@@ -201,33 +212,33 @@ impl Gate {
 	}
 
 	/// The caller's own slot and one of its class (staked or not), if its nonce is unseen and
-	/// its rate allows another request.
+	/// its rate allows another request; then charges the rate and remembers the nonce.
 	fn take_slots(
 		&self,
 		signed: &SignedRequest,
 		stake: u64,
 		rate: f64,
 	) -> Result<[OwnedSemaphorePermit; 2], Status> {
-		let own_slot = {
-			let mut callers = lock(&self.callers);
-			let state = callers.entry(signed.hotkey.clone()).or_insert_with(|| CallerState {
-				requests: TokenBucket::full(rate.max(1.0)),
-				nonces: BTreeSet::new(),
-				slots: Arc::new(Semaphore::new(self.config.per_caller_requests)),
-			});
-			if state.nonces.contains(&signed.nonce) {
-				return Err(replayed(signed.nonce));
-			}
-			if !state.requests.has_token(rate, rate.max(1.0)) {
-				return Err(rate_limited(rate));
-			}
-			state.slots.clone().try_acquire_owned().map_err(|_| {
-				Status::resource_exhausted(format!(
-					"busy: this caller already has {} requests in progress",
-					self.config.per_caller_requests
-				))
-			})?
-		};
+		let mut callers = lock(&self.callers);
+		let state = callers.entry(signed.hotkey.clone()).or_insert_with(|| CallerState {
+			requests: TokenBucket::full(rate.max(1.0)),
+			nonces: BTreeSet::new(),
+			slots: Arc::new(Semaphore::new(self.config.per_caller_requests)),
+		});
+		if state.nonces.contains(&signed.nonce) {
+			return Err(Status::unauthenticated(format!("replayed nonce {}", signed.nonce)));
+		}
+		if !state.requests.has_token(rate, rate.max(1.0)) {
+			return Err(Status::resource_exhausted(format!(
+				"rate limited: {rate:.1} requests/s for this caller's stake"
+			)));
+		}
+		let own_slot = state.slots.clone().try_acquire_owned().map_err(|_| {
+			Status::resource_exhausted(format!(
+				"busy: this caller already has {} requests in progress",
+				self.config.per_caller_requests
+			))
+		})?;
 		let (class, what) = if stake >= self.config.staked_threshold {
 			(&self.staked_slots, "staked callers")
 		} else {
@@ -236,6 +247,10 @@ impl Gate {
 		let class_slot = class.clone().try_acquire_owned().map_err(|_| {
 			Status::resource_exhausted(format!("busy: every slot for {what} is taken; retry later"))
 		})?;
+		state.requests.take(rate, rate.max(1.0));
+		let oldest_fresh = now_nanos().saturating_sub(self.nonce_window());
+		state.nonces = state.nonces.split_off(&oldest_fresh);
+		state.nonces.insert(signed.nonce);
 		Ok([own_slot, class_slot])
 	}
 
@@ -262,45 +277,19 @@ impl Gate {
 		}
 	}
 
-	/// Checks the signature over the one uncompressed gRPC message in `frame`, then charges the
-	/// caller's rate and remembers its nonce.
-	fn verify(&self, admitted: &Admitted, frame: &Bytes) -> Result<Caller, Status> {
+	/// Checks that `frame` is one uncompressed gRPC message, the one whose hash was signed.
+	fn check_body(&self, admitted: &Admitted, frame: &Bytes) -> Result<Caller, Status> {
 		let message = unframe(frame).ok_or_else(|| {
 			Status::invalid_argument("the body is not one uncompressed gRPC message")
 		})?;
 		let signed = &admitted.signed;
-		signed
-			.verify(&self.genesis, admitted.method, &self.hotkey, message)
-			.map_err(|e| Status::unauthenticated(e.to_string()))?;
-		let mut callers = lock(&self.callers);
-		let state = callers
-			.get_mut(&signed.hotkey)
-			.ok_or_else(|| Status::permission_denied("the caller left the metagraph"))?;
-		if state.nonces.contains(&signed.nonce) {
-			return Err(replayed(signed.nonce));
-		}
-		if !state.requests.take(admitted.rate, admitted.rate.max(1.0)) {
-			return Err(rate_limited(admitted.rate));
-		}
-		let oldest_fresh = now_nanos().saturating_sub(self.nonce_window());
-		state.nonces = state.nonces.split_off(&oldest_fresh);
-		state.nonces.insert(signed.nonce);
+		signed.check_body(message).map_err(|e| Status::unauthenticated(e.to_string()))?;
 		Ok(Caller { hotkey: signed.hotkey.clone(), stake: admitted.stake })
 	}
 
 	fn nonce_window(&self) -> u64 {
 		u64::try_from(self.config.nonce_window.as_nanos()).unwrap_or(u64::MAX)
 	}
-}
-
-fn replayed(nonce: u64) -> Status {
-	Status::unauthenticated(format!("replayed nonce {nonce}"))
-}
-
-fn rate_limited(rate: f64) -> Status {
-	Status::resource_exhausted(format!(
-		"rate limited: {rate:.1} requests/s for this caller's stake"
-	))
 }
 
 /// The tower layer that puts a [`Gate`] in front of the axon's gRPC routes.
