@@ -813,3 +813,57 @@ async fn an_axon_stops_within_its_grace_while_a_caller_holds_a_request_open() {
 	assert!(started.elapsed() < Duration::from_secs(2), "stopped after {:?}", started.elapsed());
 	pending.abort();
 }
+
+#[tokio::test]
+async fn a_connection_that_sends_no_request_is_closed() {
+	use tokio::io::AsyncReadExt;
+	let config =
+		AxonConfig { first_request_timeout: Duration::from_millis(300), ..AxonConfig::default() };
+	let axon = start(EmbeddingModel::new(5), config).await;
+	let mut silent = tokio::net::TcpStream::connect(axon.local_addr).await.unwrap();
+	let started = Instant::now();
+	// The server's own HTTP/2 preface may come first; then the connection ends.
+	let mut buffer = [0u8; 1024];
+	while let Ok(read) = silent.read(&mut buffer).await {
+		if read == 0 {
+			break;
+		}
+		assert!(started.elapsed() < Duration::from_secs(5), "still open");
+	}
+	let closed_after = started.elapsed();
+	assert!(
+		closed_after >= Duration::from_millis(250) && closed_after < Duration::from_secs(3),
+		"closed after {closed_after:?}"
+	);
+	// Refused requests do not keep a connection open either: one HTTP/2 connection, by hand.
+	let stream = tokio::net::TcpStream::connect(axon.local_addr).await.unwrap();
+	let (mut sender, connection) = hyper::client::conn::http2::handshake(
+		hyper_util::rt::TokioExecutor::new(),
+		hyper_util::rt::TokioIo::new(stream),
+	)
+	.await
+	.unwrap();
+	let connection = tokio::spawn(connection);
+	let unsigned = http::Request::post(format!(
+		"http://{}/bittensor.neuron.v1.Neuron/Forward",
+		axon.local_addr
+	))
+	.header("content-type", "application/grpc")
+	.body(http_body_util::Full::new(frame(&forward_request(&[1], 1, 1).encode_to_vec())))
+	.unwrap();
+	let response = sender.send_request(unsigned).await.unwrap();
+	let status = Status::from_header_map(response.headers()).unwrap();
+	assert_eq!(status.code(), Code::Unauthenticated);
+	let ended = tokio::time::timeout(Duration::from_secs(3), connection).await;
+	assert!(ended.is_ok(), "the axon kept a connection that carried only a refused request");
+	// A connection that sends its request in time is served, also once the deadline has passed.
+	let mut client = raw_client(&axon).await;
+	for _ in 0..2 {
+		client
+			.forward(signed("//Client", Method::Forward, forward_request(&[1], 1, 1), now_nanos()))
+			.await
+			.unwrap();
+		tokio::time::sleep(Duration::from_millis(400)).await;
+	}
+	axon.shutdown().await.unwrap();
+}

@@ -17,8 +17,11 @@ use sp_core::crypto::{AccountId32, Ss58Codec};
 use tokio::{net::TcpListener, sync::Semaphore, task::JoinHandle};
 use tonic::{transport::Server, Request, Response, Status};
 
+use futures::StreamExt;
+
 use crate::net::{
 	auth::GenesisHash,
+	connection::Connection,
 	gate::{Gate, GateLayer},
 	protocol::{
 		wire::{neuron_server, BackwardRequest, BackwardResponse, ForwardRequest, ForwardResponse},
@@ -89,6 +92,8 @@ pub struct AxonConfig {
 	pub per_caller_requests: usize,
 	/// Stake, in rao, a caller needs to send Backward.
 	pub min_backward_stake: u64,
+	/// Longest a new connection may take to send the headers of its first request.
+	pub first_request_timeout: Duration,
 	/// Longest a request body may take to arrive, once its headers are accepted.
 	pub body_timeout: Duration,
 	/// Failed authentications an address may have in a burst ...
@@ -114,6 +119,7 @@ impl Default for AxonConfig {
 			open_requests: 16,
 			per_caller_requests: 8,
 			min_backward_stake: TOKEN,
+			first_request_timeout: Duration::from_secs(10),
 			body_timeout: Duration::from_secs(10),
 			failed_auth_burst: 20.0,
 			failed_auth_per_second: 1.0,
@@ -265,6 +271,7 @@ pub async fn serve<M: Model>(
 	let local_addr = listener.local_addr()?;
 	let gate = Arc::new(Gate::new(hotkey, genesis, peers, config.clone()));
 	let (grace, streams) = (config.shutdown_grace, config.max_streams_per_connection);
+	let first_request = config.first_request_timeout;
 	let service = AxonService {
 		model: Arc::new(model),
 		in_flight: Arc::new(Semaphore::new(config.max_in_flight)),
@@ -273,7 +280,9 @@ pub async fn serve<M: Model>(
 	let service = neuron_server::NeuronServer::new(service)
 		.max_decoding_message_size(MAX_MESSAGE_BYTES)
 		.max_encoding_message_size(MAX_MESSAGE_BYTES);
-	let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
+	let incoming = tonic::transport::server::TcpIncoming::from(listener)
+		.with_nodelay(Some(true))
+		.map(move |accepted| accepted.map(|stream| Connection::new(stream, first_request)));
 	let (shutdown, stop) = tokio::sync::oneshot::channel();
 	let server = Server::builder()
 		.max_concurrent_streams(streams)

@@ -31,12 +31,13 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use sp_core::crypto::{AccountId32, Ss58Codec};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
-use tonic::{body::Body, transport::server::TcpConnectInfo, Code, Status};
+use tonic::{body::Body, Code, Status};
 
 use crate::{
 	net::{
 		auth::{now_nanos, GenesisHash, SignedRequest},
 		axon::{AxonConfig, Peers},
+		connection::ConnectionInfo,
 		protocol::{unframe, Method},
 		rate::TokenBucket,
 		served_model::Caller,
@@ -106,14 +107,19 @@ impl Gate {
 	/// slots to hold while it is served.
 	async fn pass(
 		&self,
-		address: Option<IpAddr>,
+		connection: Option<ConnectionInfo>,
 		request: http::Request<Body>,
 	) -> Result<(http::Request<Body>, Admitted), Status> {
+		let address = connection.as_ref().and_then(ConnectionInfo::remote_addr).map(|a| a.ip());
 		self.check_address(address)?;
 		let (mut parts, body) = request.into_parts();
 		let admitted = self
 			.admit(parts.uri.path(), &parts.headers)
 			.map_err(|refusal| self.charge(address, refusal))?;
+		// A signed request from a registered caller: the connection may stay open from now on.
+		if let Some(connection) = &connection {
+			connection.greeted();
+		}
 		let frame = self
 			.read_body(admitted.method, body)
 			.await
@@ -343,12 +349,8 @@ where
 		let fresh = self.inner.clone();
 		let mut inner = std::mem::replace(&mut self.inner, fresh);
 		Box::pin(async move {
-			let address = request
-				.extensions()
-				.get::<TcpConnectInfo>()
-				.and_then(TcpConnectInfo::remote_addr)
-				.map(|address| address.ip());
-			match gate.pass(address, request).await {
+			let connection = request.extensions().get::<ConnectionInfo>().cloned();
+			match gate.pass(connection, request).await {
 				Err(refusal) => Ok(refusal.into_http()),
 				Ok((request, admitted)) => {
 					let response = inner.call(request).await;

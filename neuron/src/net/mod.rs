@@ -1,11 +1,13 @@
 //! The network layer between neurons: the wire protocol ([`protocol`]), every request signed
 //! by the caller's hotkey ([`auth`]), the axon that serves a model to registered peers
-//! ([`axon`]) behind a door that judges each request before reading it ([`gate`]), the
+//! ([`axon`]) behind a door that judges each request before reading it ([`gate`]) on
+//! connections that must speak promptly ([`connection`]), the
 //! dendrite that queries peers under one deadline ([`dendrite`]), what an axon serves
 //! ([`served_model`]), and the rate limiter they share ([`rate`]).
 
 pub mod auth;
 pub mod axon;
+pub mod connection;
 pub mod dendrite;
 pub mod gate;
 pub mod protocol;
