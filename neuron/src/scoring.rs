@@ -26,12 +26,30 @@ pub struct Scores {
 	pub alpha: f64,
 	/// uid → score.
 	pub values: BTreeMap<u16, f64>,
+	/// uid → the hotkey (SS58) registered at it when last seen: a uid that changes hands starts
+	/// from nothing rather than inherit what its previous holder earned.
+	#[serde(default)]
+	pub holders: BTreeMap<u16, String>,
 }
 
 impl Scores {
 	/// Empty scores with smoothing `alpha` (0 < alpha ≤ 1).
 	pub fn new(alpha: f64) -> Self {
-		Self { alpha, values: BTreeMap::new() }
+		Self { alpha, values: BTreeMap::new(), holders: BTreeMap::new() }
+	}
+
+	/// Follows the metagraph's `registered` (uid, hotkey) pairs: forgets the score of every uid
+	/// now held by another hotkey than the one it was earned under.
+	pub fn follow_registrations<'a>(
+		&mut self,
+		registered: impl IntoIterator<Item = (u16, &'a str)>,
+	) {
+		for (uid, hotkey) in registered {
+			if self.holders.get(&uid).is_some_and(|holder| holder != hotkey) {
+				self.values.remove(&uid);
+			}
+			self.holders.insert(uid, hotkey.to_string());
+		}
 	}
 
 	/// One step: every uid in `observed` gets `max(0, contribution)`; the other `peers` get 0
@@ -174,6 +192,23 @@ mod tests {
 			);
 		}
 		weights
+	}
+
+	#[test]
+	fn a_uid_that_changes_hands_starts_from_nothing() {
+		let mut scores = Scores::new(0.5);
+		scores.follow_registrations([(1, "alice"), (2, "bob")]);
+		scores.update(&[1, 2], &[(1, 0.8), (2, 0.4)]);
+		assert_eq!((scores.get(1), scores.get(2)), (0.4, 0.2));
+		// uid 2 is deregistered and taken by carol: bob's score is not hers.
+		scores.follow_registrations([(1, "alice"), (2, "carol")]);
+		assert_eq!((scores.get(1), scores.get(2)), (0.4, 0.0));
+		scores.update(&[1, 2], &[(2, 0.6)]);
+		assert_eq!(scores.get(2), 0.3);
+		// A checkpoint written before holders were recorded still loads.
+		let old: Scores =
+			serde_json::from_str(r#"{"alpha":0.1,"values":{"3":0.5}}"#).expect("old scores");
+		assert_eq!((old.get(3), old.holders.len()), (0.5, 0));
 	}
 
 	#[test]

@@ -418,7 +418,9 @@ async fn follow_chain(
 		dendrite.keep_only(&view.endpoints);
 		*write(&shared.view) = view;
 		let others: Vec<(u16, f64)> = {
-			let scores = lock(&shared.scores);
+			let mut scores = lock(&shared.scores);
+			scores
+				.follow_registrations(metagraph.neurons.iter().map(|n| (n.uid, n.hotkey.as_str())));
 			metagraph
 				.neurons
 				.iter()
