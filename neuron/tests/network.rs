@@ -811,7 +811,34 @@ async fn an_axon_stops_within_its_grace_while_a_caller_holds_a_request_open() {
 	let started = Instant::now();
 	axon.shutdown().await.unwrap();
 	assert!(started.elapsed() < Duration::from_secs(2), "stopped after {:?}", started.elapsed());
-	pending.abort();
+	// The caller's connection was cut, not left open behind the stopped server.
+	let answer = tokio::time::timeout(Duration::from_secs(2), pending).await;
+	assert!(matches!(answer, Ok(Ok(Err(_)))), "{answer:?}");
+}
+
+#[tokio::test]
+async fn a_caller_that_gives_up_keeps_its_slot_until_the_model_is_done() {
+	let config = AxonConfig { per_caller_requests: 1, ..AxonConfig::default() };
+	let axon = start(SlowModel { delay: Duration::from_millis(800) }, config).await;
+	let mut client = raw_client(&axon).await;
+	let mut impatient =
+		signed("//Client", Method::Forward, forward_request(&[1], 1, 1), now_nanos());
+	impatient.set_timeout(Duration::from_millis(100));
+	assert!(client.forward(impatient).await.is_err(), "gave up after 100 ms");
+	// The model still works on it: the caller's one slot is taken ...
+	let status = client
+		.forward(signed("//Client", Method::Forward, forward_request(&[1], 1, 1), now_nanos()))
+		.await
+		.unwrap_err();
+	assert_eq!(status.code(), Code::ResourceExhausted);
+	assert!(status.message().contains("already has 1 requests"), "{status:?}");
+	// ... until the model is done with it.
+	tokio::time::sleep(Duration::from_millis(1000)).await;
+	client
+		.forward(signed("//Client", Method::Forward, forward_request(&[1], 1, 1), now_nanos()))
+		.await
+		.unwrap();
+	axon.shutdown().await.unwrap();
 }
 
 #[tokio::test]

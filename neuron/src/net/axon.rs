@@ -22,7 +22,7 @@ use futures::StreamExt;
 use crate::net::{
 	auth::GenesisHash,
 	connection::Connection,
-	gate::{Gate, GateLayer},
+	gate::{Gate, GateLayer, Slots},
 	protocol::{
 		wire::{neuron_server, BackwardRequest, BackwardResponse, ForwardRequest, ForwardResponse},
 		Tensor, TensorError, MAX_MESSAGE_BYTES, REPRESENTATION_DIM,
@@ -92,8 +92,11 @@ pub struct AxonConfig {
 	pub per_caller_requests: usize,
 	/// Stake, in rao, a caller needs to send Backward.
 	pub min_backward_stake: u64,
-	/// Longest a new connection may take to send the headers of its first request.
+	/// Longest a new connection may take to carry its first request from a registered caller
+	/// that signed it correctly; until then it is closed when the time is up.
 	pub first_request_timeout: Duration,
+	/// Longest a caller may take to read its answer, from the moment its request was admitted.
+	pub response_timeout: Duration,
 	/// Longest a request body may take to arrive, once its headers are accepted.
 	pub body_timeout: Duration,
 	/// Failed authentications an address may have in a burst ...
@@ -120,6 +123,7 @@ impl Default for AxonConfig {
 			per_caller_requests: 8,
 			min_backward_stake: TOKEN,
 			first_request_timeout: Duration::from_secs(10),
+			response_timeout: Duration::from_secs(30),
 			body_timeout: Duration::from_secs(10),
 			failed_auth_burst: 20.0,
 			failed_auth_per_second: 1.0,
@@ -149,6 +153,7 @@ impl<M: Model> AxonService<M> {
 	/// Runs `work` on the model on a blocking thread, if a slot is free and within the timeout.
 	async fn run<T: Send + 'static>(
 		&self,
+		slots: Option<Slots>,
 		work: impl FnOnce(&M) -> Result<T, ModelError> + Send + 'static,
 	) -> Result<T, Status> {
 		let permit = self.in_flight.clone().try_acquire_owned().map_err(|_| {
@@ -160,6 +165,8 @@ impl<M: Model> AxonService<M> {
 		let model = self.model.clone();
 		let task = tokio::task::spawn_blocking(move || {
 			let result = work(&model);
+			// The gate's slots stay taken while the model works, even for a caller that gave up.
+			drop(slots);
 			drop(permit);
 			result
 		});
@@ -192,12 +199,13 @@ impl<M: Model> neuron_server::Neuron for AxonService<M> {
 		request: Request<ForwardRequest>,
 	) -> Result<Response<ForwardResponse>, Status> {
 		admitted_caller(&request)?;
+		let slots = request.extensions().get::<Slots>().cloned();
 		let tokens = request
 			.into_inner()
 			.tokens
 			.ok_or_else(|| invalid(TensorError::Missing("tokens")))?;
 		let (tokens, batch, seq) = tokens.tokens("tokens").map_err(invalid)?;
-		let values = self.run(move |model| model.forward(&tokens, batch, seq)).await?;
+		let values = self.run(slots, move |model| model.forward(&tokens, batch, seq)).await?;
 		if values.len() != batch * seq * REPRESENTATION_DIM || values.iter().any(|v| !v.is_finite())
 		{
 			return Err(Status::internal("the model returned a malformed representation"));
@@ -211,6 +219,7 @@ impl<M: Model> neuron_server::Neuron for AxonService<M> {
 		request: Request<BackwardRequest>,
 	) -> Result<Response<BackwardResponse>, Status> {
 		let caller = admitted_caller(&request)?;
+		let slots = request.extensions().get::<Slots>().cloned();
 		let BackwardRequest { tokens, grad } = request.into_inner();
 		let (tokens, batch, seq) = tokens
 			.ok_or_else(|| invalid(TensorError::Missing("tokens")))?
@@ -220,7 +229,7 @@ impl<M: Model> neuron_server::Neuron for AxonService<M> {
 			.ok_or_else(|| invalid(TensorError::Missing("grad")))?
 			.representation("grad", batch, seq)
 			.map_err(invalid)?;
-		self.run(move |model| model.backward(&caller, &tokens, &grad, batch, seq))
+		self.run(slots, move |model| model.backward(&caller, &tokens, &grad, batch, seq))
 			.await?;
 		Ok(Response::new(BackwardResponse {}))
 	}
@@ -233,6 +242,7 @@ pub struct AxonHandle {
 	gate: Arc<Gate>,
 	grace: Duration,
 	shutdown: tokio::sync::oneshot::Sender<()>,
+	closing: tokio::sync::watch::Sender<bool>,
 	task: JoinHandle<Result<(), tonic::transport::Error>>,
 }
 
@@ -247,7 +257,10 @@ impl AxonHandle {
 	pub async fn shutdown(self) -> Result<(), tonic::transport::Error> {
 		let _ = self.shutdown.send(());
 		let mut task = self.task;
-		match tokio::time::timeout(self.grace, &mut task).await {
+		let finished = tokio::time::timeout(self.grace, &mut task).await;
+		// Every connection still open ends now, whatever its caller is doing.
+		let _ = self.closing.send(true);
+		match finished {
 			Ok(finished) => finished.unwrap_or(Ok(())),
 			Err(_) => {
 				task.abort();
@@ -272,6 +285,7 @@ pub async fn serve<M: Model>(
 	let gate = Arc::new(Gate::new(hotkey, genesis, peers, config.clone()));
 	let (grace, streams) = (config.shutdown_grace, config.max_streams_per_connection);
 	let first_request = config.first_request_timeout;
+	let (closing, closed) = tokio::sync::watch::channel(false);
 	let service = AxonService {
 		model: Arc::new(model),
 		in_flight: Arc::new(Semaphore::new(config.max_in_flight)),
@@ -282,7 +296,9 @@ pub async fn serve<M: Model>(
 		.max_encoding_message_size(MAX_MESSAGE_BYTES);
 	let incoming = tonic::transport::server::TcpIncoming::from(listener)
 		.with_nodelay(Some(true))
-		.map(move |accepted| accepted.map(|stream| Connection::new(stream, first_request)));
+		.map(move |accepted| {
+			accepted.map(|stream| Connection::new(stream, first_request, closed.clone()))
+		});
 	let (shutdown, stop) = tokio::sync::oneshot::channel();
 	let server = Server::builder()
 		.max_concurrent_streams(streams)
@@ -294,5 +310,5 @@ pub async fn serve<M: Model>(
 	let task = tokio::spawn(server.serve_with_incoming_shutdown(incoming, async {
 		let _ = stop.await;
 	}));
-	Ok(AxonHandle { local_addr, gate, grace, shutdown, task })
+	Ok(AxonHandle { local_addr, gate, grace, shutdown, closing, task })
 }

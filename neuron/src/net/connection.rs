@@ -22,25 +22,49 @@ use std::{
 use tokio::{
 	io::{AsyncRead, AsyncWrite, ReadBuf},
 	net::TcpStream,
+	sync::watch,
 	time::Sleep,
 };
 use tonic::transport::server::{Connected, TcpConnectInfo};
 
-/// An accepted TCP connection that is closed if no request arrives on it in time.
+/// An accepted TCP connection that is closed if no request arrives on it in time, or when the
+/// axon closes all its connections.
 pub struct Connection {
 	stream: TcpStream,
 	deadline: Pin<Box<Sleep>>,
 	greeted: Arc<AtomicBool>,
+	closed: Pin<Box<dyn Future<Output = ()> + Send>>,
 }
 
 impl Connection {
-	/// `stream`, which must carry a first request within `timeout`.
-	pub fn new(stream: TcpStream, timeout: Duration) -> Self {
+	/// `stream`, which must carry a first request within `timeout`, and ends when `closing`
+	/// turns true.
+	pub fn new(stream: TcpStream, timeout: Duration, closing: watch::Receiver<bool>) -> Self {
+		let mut closing = closing;
 		Self {
 			stream,
 			deadline: Box::pin(tokio::time::sleep(timeout)),
 			greeted: Arc::new(AtomicBool::new(false)),
+			closed: Box::pin(async move {
+				let _ = closing.wait_for(|closing| *closing).await;
+			}),
 		}
+	}
+
+	/// Why the connection must end now, if it must: the axon is closing it, or it is still
+	/// silent past its deadline. Polling both here, on every read and write, wakes the
+	/// connection's task when either comes.
+	fn must_end(&mut self, cx: &mut Context<'_>) -> Option<io::Error> {
+		if self.closed.as_mut().poll(cx).is_ready() {
+			return Some(io::Error::new(io::ErrorKind::ConnectionAborted, "the axon is closing"));
+		}
+		if !self.greeted.load(Ordering::Relaxed) && self.deadline.as_mut().poll(cx).is_ready() {
+			return Some(io::Error::new(
+				io::ErrorKind::TimedOut,
+				"no request arrived within the deadline",
+			));
+		}
+		None
 	}
 }
 
@@ -79,13 +103,8 @@ impl AsyncRead for Connection {
 		buf: &mut ReadBuf<'_>,
 	) -> Poll<io::Result<()>> {
 		let this = self.get_mut();
-		// The server always waits to read from an open connection, so polling the deadline here
-		// wakes it when the deadline passes.
-		if !this.greeted.load(Ordering::Relaxed) && this.deadline.as_mut().poll(cx).is_ready() {
-			return Poll::Ready(Err(io::Error::new(
-				io::ErrorKind::TimedOut,
-				"no request arrived within the deadline",
-			)));
+		if let Some(error) = this.must_end(cx) {
+			return Poll::Ready(Err(error));
 		}
 		Pin::new(&mut this.stream).poll_read(cx, buf)
 	}
@@ -97,7 +116,11 @@ impl AsyncWrite for Connection {
 		cx: &mut Context<'_>,
 		buf: &[u8],
 	) -> Poll<io::Result<usize>> {
-		Pin::new(&mut self.get_mut().stream).poll_write(cx, buf)
+		let this = self.get_mut();
+		if let Some(error) = this.must_end(cx) {
+			return Poll::Ready(Err(error));
+		}
+		Pin::new(&mut this.stream).poll_write(cx, buf)
 	}
 
 	fn poll_write_vectored(
@@ -105,7 +128,11 @@ impl AsyncWrite for Connection {
 		cx: &mut Context<'_>,
 		bufs: &[io::IoSlice<'_>],
 	) -> Poll<io::Result<usize>> {
-		Pin::new(&mut self.get_mut().stream).poll_write_vectored(cx, bufs)
+		let this = self.get_mut();
+		if let Some(error) = this.must_end(cx) {
+			return Poll::Ready(Err(error));
+		}
+		Pin::new(&mut this.stream).poll_write_vectored(cx, bufs)
 	}
 
 	fn is_write_vectored(&self) -> bool {

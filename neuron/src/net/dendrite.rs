@@ -2,7 +2,16 @@
 //! deadline, checks every answer (dtype, shape, finite values), and turns every failure into
 //! a zero tensor that is reported as masked, so no single peer can stall or crash the caller.
 
-use std::{collections::HashMap, fmt, net::SocketAddr, sync::Mutex, time::Duration};
+use std::{
+	collections::HashMap,
+	fmt,
+	net::SocketAddr,
+	sync::{
+		atomic::{AtomicU64, Ordering},
+		Mutex,
+	},
+	time::Duration,
+};
 
 use futures::future::join_all;
 use prost::Message;
@@ -96,13 +105,20 @@ pub struct Dendrite {
 	genesis: GenesisHash,
 	timeout: Duration,
 	channels: Mutex<HashMap<SocketAddr, Channel>>,
+	last_nonce: AtomicU64,
 }
 
 impl Dendrite {
 	/// A dendrite that signs with `hotkey` for the chain `genesis` and gives every query
 	/// `timeout`.
 	pub fn new(hotkey: sr25519::Pair, genesis: GenesisHash, timeout: Duration) -> Self {
-		Self { hotkey, genesis, timeout, channels: Mutex::new(HashMap::new()) }
+		Self {
+			hotkey,
+			genesis,
+			timeout,
+			channels: Mutex::new(HashMap::new()),
+			last_nonce: AtomicU64::new(0),
+		}
 	}
 
 	/// Closes the connections to every address but those of `peers`: the peers that left the
@@ -147,10 +163,23 @@ impl Dendrite {
 			&self.genesis,
 			method,
 			&peer.hotkey,
-			now_nanos(),
+			self.next_nonce(),
 			&body,
 		);
 		request
+	}
+
+	/// A nonce never used before by this dendrite: the clock, or one past the last nonce when
+	/// two requests fall in the same nanosecond (or the clock stepped back).
+	fn next_nonce(&self) -> u64 {
+		let now = now_nanos();
+		let previous = self
+			.last_nonce
+			.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |last| {
+				Some(now.max(last.saturating_add(1)))
+			})
+			.unwrap_or(now);
+		now.max(previous.saturating_add(1))
 	}
 
 	/// Sends `tokens` ([batch, seq]) to every peer at once and returns their representations.

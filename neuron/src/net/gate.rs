@@ -15,8 +15,10 @@
 //!    cannot take, however many of them there are.
 //!
 //! Only then is the body read, under its method's size limit and a time limit, and its exact
-//! bytes hashed against the signed hash. Every refusal but the busy and rate-limited ones
-//! counts against the address.
+//! bytes hashed against the signed hash. Every refusal but the busy and rate-limited ones (and
+//! a body that broke off, which an honest caller's timeout also causes) counts against the
+//! address. The slots stay taken until the model has finished with the request and its
+//! answer has been sent, or the answer's deadline has passed.
 
 use std::{
 	collections::{BTreeSet, HashMap},
@@ -30,7 +32,10 @@ use std::{
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use sp_core::crypto::{AccountId32, Ss58Codec};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::{
+	sync::{OwnedSemaphorePermit, Semaphore},
+	time::Sleep,
+};
 use tonic::{body::Body, Code, Status};
 
 use crate::{
@@ -55,13 +60,55 @@ struct CallerState {
 	slots: Arc<Semaphore>,
 }
 
-/// A request whose headers passed: who it claims to come from, and the slots it holds until
-/// its answer is ready.
+/// A request whose headers passed: who it claims to come from, and the slots it holds.
 struct Admitted {
 	method: Method,
 	signed: SignedRequest,
 	stake: u64,
-	_slots: [OwnedSemaphorePermit; 2],
+	slots: Slots,
+}
+
+/// The two slots an admitted request holds (the caller's own and one of its class), shared by
+/// everything still working on it: the model's blocking task (which outlives a request whose
+/// caller gave up) and the answer's body (which outlives the handler until it is sent). The
+/// slots are free again when the last of them lets go.
+#[derive(Clone)]
+pub struct Slots {
+	_permits: Arc<[OwnedSemaphorePermit; 2]>,
+}
+
+/// An answer's body that holds its request's [`Slots`] until it is sent, and gives up after a
+/// deadline: a caller that stops reading cannot keep answers, and their memory, waiting.
+struct HeldBody {
+	body: Body,
+	deadline: Pin<Box<Sleep>>,
+	_slots: Slots,
+}
+
+impl http_body::Body for HeldBody {
+	type Data = Bytes;
+	type Error = Status;
+
+	fn poll_frame(
+		self: Pin<&mut Self>,
+		cx: &mut Context<'_>,
+	) -> Poll<Option<Result<http_body::Frame<Bytes>, Status>>> {
+		let this = self.get_mut();
+		if this.deadline.as_mut().poll(cx).is_ready() {
+			return Poll::Ready(Some(Err(Status::deadline_exceeded(
+				"the caller did not read its answer in time",
+			))));
+		}
+		Pin::new(&mut this.body).poll_frame(cx)
+	}
+
+	fn is_end_stream(&self) -> bool {
+		self.body.is_end_stream()
+	}
+
+	fn size_hint(&self) -> http_body::SizeHint {
+		self.body.size_hint()
+	}
 }
 
 /// The admission rules of one axon, shared by all its connections.
@@ -109,17 +156,21 @@ impl Gate {
 		&self,
 		connection: Option<ConnectionInfo>,
 		request: http::Request<Body>,
-	) -> Result<(http::Request<Body>, Admitted), Status> {
+	) -> Result<(http::Request<Body>, Slots), Status> {
 		let address = connection.as_ref().and_then(ConnectionInfo::remote_addr).map(|a| a.ip());
 		self.check_address(address)?;
 		let (mut parts, body) = request.into_parts();
-		let admitted = self
-			.admit(parts.uri.path(), &parts.headers)
-			.map_err(|refusal| self.charge(address, refusal))?;
-		// A signed request from a registered caller: the connection may stay open from now on.
-		if let Some(connection) = &connection {
+		let admitted = self.admit(parts.uri.path(), &parts.headers);
+		// A correctly signed request from a registered caller, even one refused as busy or over
+		// its rate: the connection may stay open from now on.
+		let authenticated = match &admitted {
+			Ok(_) => true,
+			Err(refusal) => refusal.code() == Code::ResourceExhausted,
+		};
+		if let (true, Some(connection)) = (authenticated, &connection) {
 			connection.greeted();
 		}
+		let admitted = admitted.map_err(|refusal| self.charge(address, refusal))?;
 		let frame = self
 			.read_body(admitted.method, body)
 			.await
@@ -128,7 +179,8 @@ impl Gate {
 			.check_body(&admitted, &frame)
 			.map_err(|refusal| self.charge(address, refusal))?;
 		parts.extensions.insert(caller);
-		Ok((http::Request::from_parts(parts, Body::new(Full::new(frame))), admitted))
+		parts.extensions.insert(admitted.slots.clone());
+		Ok((http::Request::from_parts(parts, Body::new(Full::new(frame))), admitted.slots))
 	}
 
 	/// Refuses an address whose failed authentications used up its allowance.
@@ -155,6 +207,7 @@ impl Gate {
 				| Code::Unimplemented
 				| Code::DeadlineExceeded
 				| Code::OutOfRange
+				| Code::InvalidArgument
 		);
 		if let (true, Some(address)) = (failed, address) {
 			let (rate, burst) = (self.config.failed_auth_per_second, self.config.failed_auth_burst);
@@ -189,8 +242,8 @@ impl Gate {
 		signed
 			.verify(&self.genesis, method, &self.hotkey)
 			.map_err(|e| Status::unauthenticated(e.to_string()))?;
-		let slots = self.take_slots(&signed, stake, rate)?;
-		Ok(Admitted { method, signed, stake, _slots: slots })
+		let slots = Slots { _permits: Arc::new(self.take_slots(&signed, stake, rate)?) };
+		Ok(Admitted { method, signed, stake, slots })
 	}
 
 	/// The stake of a registered `hotkey` and the requests per second it is due, if it may call
@@ -352,10 +405,10 @@ where
 			let connection = request.extensions().get::<ConnectionInfo>().cloned();
 			match gate.pass(connection, request).await {
 				Err(refusal) => Ok(refusal.into_http()),
-				Ok((request, admitted)) => {
-					let response = inner.call(request).await;
-					drop(admitted);
-					response
+				Ok((request, slots)) => {
+					let deadline = Box::pin(tokio::time::sleep(gate.config.response_timeout));
+					let response = inner.call(request).await?;
+					Ok(response.map(|body| Body::new(HeldBody { body, deadline, _slots: slots })))
 				},
 			}
 		})
