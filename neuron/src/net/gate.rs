@@ -27,6 +27,7 @@ use std::{
 	pin::Pin,
 	sync::{Arc, Mutex, RwLock},
 	task::{Context, Poll},
+	time::{Duration, Instant},
 };
 
 use bytes::Bytes;
@@ -66,6 +67,26 @@ struct Admitted {
 	signed: SignedRequest,
 	stake: u64,
 	slots: Slots,
+}
+
+/// Failed authentications per origin, and when the map was last swept of origins whose
+/// allowance is whole again.
+struct Failures {
+	buckets: HashMap<IpAddr, TokenBucket>,
+	swept: Instant,
+}
+
+/// The origin failures are counted against: an IPv4 address, or the /64 network of an IPv6
+/// one (a single host commonly holds a whole /64, and would otherwise fail from a fresh
+/// address every time).
+fn origin(address: IpAddr) -> IpAddr {
+	match address {
+		IpAddr::V4(v4) => IpAddr::V4(v4),
+		IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+			Some(v4) => IpAddr::V4(v4),
+			None => IpAddr::V6((u128::from(v6) & !u128::from(u64::MAX)).into()),
+		},
+	}
 }
 
 /// The two slots an admitted request holds (the caller's own and one of its class), shared by
@@ -118,7 +139,7 @@ pub struct Gate {
 	config: AxonConfig,
 	peers: RwLock<Peers>,
 	callers: Mutex<HashMap<AccountId32, CallerState>>,
-	failures: Mutex<HashMap<IpAddr, TokenBucket>>,
+	failures: Mutex<Failures>,
 	staked_slots: Arc<Semaphore>,
 	open_slots: Arc<Semaphore>,
 }
@@ -136,7 +157,7 @@ impl Gate {
 			genesis,
 			peers: RwLock::new(peers),
 			callers: Mutex::new(HashMap::new()),
-			failures: Mutex::new(HashMap::new()),
+			failures: Mutex::new(Failures { buckets: HashMap::new(), swept: Instant::now() }),
 			staked_slots: Arc::new(Semaphore::new(config.staked_requests)),
 			open_slots: Arc::new(Semaphore::new(config.open_requests)),
 			config,
@@ -157,7 +178,10 @@ impl Gate {
 		connection: Option<ConnectionInfo>,
 		request: http::Request<Body>,
 	) -> Result<(http::Request<Body>, Slots), Status> {
-		let address = connection.as_ref().and_then(ConnectionInfo::remote_addr).map(|a| a.ip());
+		let address = connection
+			.as_ref()
+			.and_then(ConnectionInfo::remote_addr)
+			.map(|a| origin(a.ip()));
 		self.check_address(address)?;
 		let (mut parts, body) = request.into_parts();
 		let admitted = self.admit(parts.uri.path(), &parts.headers);
@@ -188,6 +212,7 @@ impl Gate {
 		let Some(address) = address else { return Ok(()) };
 		let (rate, burst) = (self.config.failed_auth_per_second, self.config.failed_auth_burst);
 		let exhausted = lock(&self.failures)
+			.buckets
 			.get_mut(&address)
 			.is_some_and(|bucket| !bucket.has_token(rate, burst));
 		if exhausted {
@@ -212,11 +237,15 @@ impl Gate {
 		if let (true, Some(address)) = (failed, address) {
 			let (rate, burst) = (self.config.failed_auth_per_second, self.config.failed_auth_burst);
 			let mut failures = lock(&self.failures);
-			if failures.len() >= REMEMBERED_ADDRESSES {
-				failures.retain(|_, bucket| !bucket.is_full(rate, burst));
+			let Failures { buckets, swept } = &mut *failures;
+			// Forgetting the addresses whose allowance is whole again costs a pass over the map:
+			// at most once a second, however fast failures come.
+			if buckets.len() >= REMEMBERED_ADDRESSES && swept.elapsed() >= Duration::from_secs(1) {
+				buckets.retain(|_, bucket| !bucket.is_full(rate, burst));
+				*swept = Instant::now();
 			}
-			if failures.len() < REMEMBERED_ADDRESSES {
-				failures
+			if buckets.len() < REMEMBERED_ADDRESSES {
+				buckets
 					.entry(address)
 					.or_insert_with(|| TokenBucket::full(burst))
 					.take(rate, burst);
@@ -412,5 +441,20 @@ where
 				},
 			}
 		})
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn failures_are_counted_per_ipv4_address_and_per_ipv6_network() {
+		let ip = |text: &str| text.parse::<IpAddr>().unwrap();
+		assert_eq!(origin(ip("192.0.2.7")), ip("192.0.2.7"));
+		assert_eq!(origin(ip("::ffff:192.0.2.7")), ip("192.0.2.7"));
+		assert_eq!(origin(ip("2001:db8:0:1::1")), ip("2001:db8:0:1::"));
+		assert_eq!(origin(ip("2001:db8:0:1:ffff:ffff:ffff:ffff")), ip("2001:db8:0:1::"));
+		assert_ne!(origin(ip("2001:db8:0:2::1")), origin(ip("2001:db8:0:1::1")));
 	}
 }
