@@ -1,12 +1,11 @@
 //! Training throughput of the nucleus on the CPU (burn's Flex backend): one step of the
 //! default model (2 layers, d = 256, 4 heads, feed-forward 1024) on a batch of 8 × 64 bytes,
-//! with the gate joining 4 peers' representations, the distillation network, the student
-//! loss and the leave-one-out scores all on, and the same step offline. Criterion reports
+//! with the gate joining 4 peers' representations, the distillation network and the student
+//! loss all on, and the same step offline. Criterion reports
 //! tokens per second (elements = batch × seq).
 //!
 //! Model-FLOP utilisation is printed from the analytic FLOPs of one step: training costs three
-//! times the forward multiply-adds (forward, and two for backward), two FLOPs each; the
-//! leave-one-out scores add k + 1 forward passes of the target head.
+//! times the forward multiply-adds (forward, and two for backward), two FLOPs each.
 //!
 //! `cargo bench -p bittensor-neuron --bench train_step`
 
@@ -38,9 +37,7 @@ fn flops_per_token(config: &NucleusConfig, peers: usize) -> f64 {
 	// Per layer: q, k, v, out projections; scores and weighted sum over the sequence; feed-forward.
 	let layer = 4.0 * d * d + 2.0 * s * d + 2.0 * d * ff;
 	let heads = d * v + 2.0 * d * d + 2.0 * d * v * if peers > 0 { 2.0 } else { 1.0 };
-	let trained = 6.0 * (config.layers as f64 * layer + heads);
-	let leave_one_out = if peers > 0 { 2.0 * (peers as f64 + 1.0) * 2.0 * d * v } else { 0.0 };
-	trained + leave_one_out
+	6.0 * (config.layers as f64 * layer + heads)
 }
 
 fn train_step(c: &mut Criterion) {

@@ -8,15 +8,17 @@
 //!   and the dendrite that queries others;
 //! - [`data`]: the text a nucleus learns from;
 //! - [`nucleus`]: the model that learns, and how the axon serves it;
-//! - [`scoring`]: peer scores into chain weights;
+//! - [`scoring`]: what peers are worth, measured on rows they cannot cheat on, into chain weights;
 //! - [`runner`]: a whole neuron (`neuron run`), which joins the layers above;
 //! - [`localnet`]: a whole network on one machine (`neuron localnet`);
+//! - [`market`]: the whole market in one process, measured (`neuron bench-market`);
 //! - [`sync`]: locks that outlive a panicking holder.
 
 pub mod chain;
 pub mod data;
 pub mod keys;
 pub mod localnet;
+pub mod market;
 pub mod net;
 pub mod nucleus;
 pub mod runner;

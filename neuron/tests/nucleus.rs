@@ -1,5 +1,6 @@
-//! The nucleus on synthetic text, without a network: learning, the gate's mask, leave-one-out
-//! scores, Backward on the serving side (seed 001, equation 3), distillation, checkpoints.
+//! The nucleus on synthetic text, without a network: learning, the gate's mask and exploration,
+//! validation (a causal peer paid, noise not, a peer that reads the future flagged), Backward on
+//! the serving side (seed 001, equation 3), distillation, checkpoints.
 
 use bittensor_neuron::{
 	data::{
@@ -12,11 +13,11 @@ use bittensor_neuron::{
 	},
 	nucleus::{
 		gradient_norm,
-		served::{ServedNucleus, Serving},
+		served::{ServedNucleus, Serving, MAX_BACKWARD_ROWS},
 		NucleusConfig, RemoteAnswers, Trainer,
 	},
 	runner::{load_checkpoint, save_checkpoint, RunError},
-	scoring::Scores,
+	scoring::{Ledger, Validator, ValidatorConfig},
 };
 use burn::prelude::Device;
 use sp_core::crypto::AccountId32;
@@ -43,7 +44,11 @@ fn answers(peers: &[&dyn Model], batch: &Batch, masked: &[bool]) -> RemoteAnswer
 }
 
 fn caller(stake: u64) -> Caller {
-	Caller { hotkey: AccountId32::new([7; 32]), stake }
+	caller_number(7, stake)
+}
+
+fn caller_number(number: u8, stake: u64) -> Caller {
+	Caller { hotkey: AccountId32::new([number; 32]), stake }
 }
 
 #[test]
@@ -82,7 +87,6 @@ fn the_gate_masks_failed_peers() {
 	assert!((report.gate_weights.iter().sum::<f32>() - 1.0).abs() < 1e-4);
 	assert!(report.remote_grads[1].is_empty() && !report.remote_grads[0].is_empty());
 	assert_eq!(report.remote_grads[0].len(), batch.inputs.len() * REPRESENTATION_DIM);
-	assert_eq!(report.leave_one_out[1], 0.0);
 	assert!(report.network_loss.is_some() && report.distillation_loss.is_some());
 
 	let columns = [0, 1, 2];
@@ -99,7 +103,7 @@ fn the_gate_masks_failed_peers() {
 
 #[test]
 fn the_gate_chooses_the_top_k_candidates() {
-	let trainer = Trainer::new(NucleusConfig { top_k: 2, ..small() }, &Device::flex(), 3);
+	let mut trainer = Trainer::new(NucleusConfig { top_k: 2, ..small() }, &Device::flex(), 3);
 	let batch = Batch::sample(&Corpus::synthetic(5_000, 3).train, BATCH, SEQ, &mut Rng::new(3));
 	let pending = trainer.begin(&batch, &[5, 6, 7, 13]);
 	assert_eq!(pending.chosen.len(), 2);
@@ -109,62 +113,47 @@ fn the_gate_chooses_the_top_k_candidates() {
 }
 
 #[test]
-fn useful_peers_score_above_noise() {
-	// Peer 0 knows the next byte (a cheat no honest peer could do, but a clear signal); peer 1
-	// is noise. After some training the leave-one-out scores must tell them apart.
-	struct Oracle(EmbeddingModel);
-	impl Model for Oracle {
-		fn forward(
-			&self,
-			tokens: &[i64],
-			batch: usize,
-			seq: usize,
-		) -> Result<Vec<f32>, ModelError> {
-			// The embedding of the next byte: a peer that sees the future.
-			let shifted: Vec<i64> =
-				tokens.iter().skip(1).copied().chain(std::iter::once(32)).collect();
-			self.0.forward(&shifted, batch, seq)
-		}
-		fn backward(
-			&self,
-			_: &Caller,
-			_: &[i64],
-			_: &[f32],
-			_: usize,
-			_: usize,
-		) -> Result<(), ModelError> {
-			Ok(())
-		}
-	}
-	let noise = ServedNucleus::new(Serving::Random, 256, 1.0, 9);
-	let oracle = Oracle(EmbeddingModel::new(4));
-	let corpus = Corpus::synthetic(50_000, 4);
-	let mut trainer = Trainer::new(small(), &Device::flex(), 4);
-	let mut scores = Scores::new(0.1);
-	let mut rng = Rng::new(4);
-	for _ in 0..60 {
-		let batch = Batch::sample(&corpus.train, BATCH, SEQ, &mut rng);
-		let pending = trainer.begin(&batch, &[0, 1]);
-		let order: Vec<u16> = pending.chosen.iter().map(|i| *i as u16).collect();
-		let peers: Vec<&dyn Model> = order
+fn the_validator_pays_a_causal_peer_and_flags_one_that_reads_the_future() {
+	// Peer 0 embeds the byte it is at (causal, and useful: the next byte depends on it); peer 1
+	// serves noise; peer 2 embeds the *next* byte, which no causal model can know.
+	let causal = EmbeddingModel::new(4);
+	let noise = ServedNucleus::new(Serving::Noise, 256, None, 9);
+	let leak = ServedNucleus::new(Serving::Leak, 256, None, 10);
+	let peers: [&dyn Model; 3] = [&causal, &noise, &leak];
+	let text = Corpus::synthetic(50_000, 4).train;
+	let config = ValidatorConfig { rows: 16, seq: 24, peers_per_query: 3, ..Default::default() };
+	let mut validator = Validator::new(config, text, 4);
+	for _ in 0..40 {
+		let query = validator.next_query(&[0, 1, 2]).unwrap();
+		let challenge = &query.challenge;
+		let answers: Vec<Option<Vec<f32>>> = query
+			.uids
 			.iter()
-			.map(|uid| if *uid == 0 { &oracle as &dyn Model } else { &noise })
+			.map(|uid| {
+				peers[usize::from(*uid)]
+					.forward(&challenge.inputs, challenge.rows, challenge.seq)
+					.ok()
+			})
 			.collect();
-		let report = trainer.finish(pending, Some(&answers(&peers, &batch, &[false, false])));
-		let observed: Vec<(u16, f64)> = order
-			.iter()
-			.zip(&report.leave_one_out)
-			.map(|(u, l)| (*u, f64::from(*l)))
-			.collect();
-		scores.update(&[0, 1], &observed);
+		validator.score(&query, &answers);
 	}
-	assert!(scores.get(0) > 10.0 * scores.get(1).max(1e-6), "{scores:?}");
+	let scores = validator.ledger.scores();
+	println!("scores {scores:?}; records {:?}", validator.ledger.peers);
+	assert!(scores[&0] > 0.0, "the causal peer is paid: {scores:?}");
+	assert_eq!(scores[&1], 0.0, "noise is not");
+	assert!(validator.ledger.flagged(2), "the leaker is flagged");
+	assert_eq!(scores[&2], 0.0);
+	assert!(
+		validator.ledger.copies().is_empty(),
+		"nobody copies: {:?}",
+		validator.ledger.similarity
+	);
 }
 
 #[test]
 fn backward_changes_the_served_parameters_weighted_per_caller() {
 	let mut trainer = Trainer::new(small(), &Device::flex(), 5);
-	let served = ServedNucleus::new(Serving::Encoder, 256, 100.0, 5);
+	let served = ServedNucleus::new(Serving::Model, 256, Some(100.0), 5);
 	assert!(
 		matches!(served.forward(&[1, 2], 1, 2), Err(ModelError::Failed(_))),
 		"nothing published yet"
@@ -175,11 +164,11 @@ fn backward_changes_the_served_parameters_weighted_per_caller() {
 	let grad: Vec<f32> = (0..before.len()).map(|i| if i % 3 == 0 { 1.0 } else { -0.5 }).collect();
 	let objective = |h: &[f32]| h.iter().zip(&grad).map(|(a, b)| f64::from(a * b)).sum::<f64>();
 
-	// Two callers, one sending a gradient 1000 times larger: each is normalised first, so the
-	// combined gradient has norm 1 (same direction), whatever their stakes.
+	// Two callers, one sending a gradient 1000 times larger: each is normalised first and the
+	// sum scaled to norm 1, so neither can outweigh its stake by the size of its gradient.
 	served.backward(&caller(5_000_000_000), &tokens, &grad, 1, SEQ).unwrap();
 	let large: Vec<f32> = grad.iter().map(|g| g * 1000.0).collect();
-	served.backward(&caller(1), &tokens, &large, 1, SEQ).unwrap();
+	served.backward(&caller_number(8, 1), &tokens, &large, 1, SEQ).unwrap();
 	let remote = served.take_remote_gradients(&trainer.model.encoder).unwrap();
 	assert_eq!(remote.callers, 2);
 	let norm = gradient_norm(&remote.grads, &trainer.model.encoder);
@@ -196,7 +185,7 @@ fn backward_changes_the_served_parameters_weighted_per_caller() {
 #[test]
 fn backward_is_rate_limited_and_checked() {
 	let trainer = Trainer::new(small(), &Device::flex(), 6);
-	let served = ServedNucleus::new(Serving::Encoder, 16, 1.0, 6);
+	let served = ServedNucleus::new(Serving::Model, 16, Some(1.0), 6);
 	served.publish(&trainer.model.encoder);
 	let grad = vec![0.1; 4 * REPRESENTATION_DIM];
 	served.backward(&caller(1), &[1, 2, 3, 4], &grad, 1, 4).unwrap();
@@ -215,19 +204,45 @@ fn backward_is_rate_limited_and_checked() {
 
 	// The queue holds as many gradients as the rate allows per second, until the trainer takes
 	// them.
-	let queued = ServedNucleus::new(Serving::Encoder, 16, 2.0, 6);
+	let queued = ServedNucleus::new(Serving::Model, 16, Some(2.0), 6);
 	queued.publish(&trainer.model.encoder);
-	queued.backward(&caller(1), &[1, 2, 3, 4], &grad, 1, 4).unwrap();
-	queued.backward(&caller(1), &[1, 2, 3, 4], &grad, 1, 4).unwrap();
+	queued.backward(&caller_number(1, 1), &[1, 2, 3, 4], &grad, 1, 4).unwrap();
 	std::thread::sleep(std::time::Duration::from_millis(600));
-	match queued.backward(&caller(1), &[1, 2, 3, 4], &grad, 1, 4) {
+	// One gradient per caller waits at a time.
+	match queued.backward(&caller_number(1, 1), &[1, 2, 3, 4], &grad, 1, 4) {
+		Err(ModelError::Busy(message)) => assert!(message.contains("still waiting"), "{message}"),
+		other => panic!("{other:?}"),
+	}
+	queued.backward(&caller_number(2, 1), &[1, 2, 3, 4], &grad, 1, 4).unwrap();
+	std::thread::sleep(std::time::Duration::from_millis(600));
+	match queued.backward(&caller_number(3, 1), &[1, 2, 3, 4], &grad, 1, 4) {
 		Err(ModelError::Busy(message)) => assert!(message.contains("already waiting"), "{message}"),
 		other => panic!("{other:?}"),
 	}
 	assert_eq!(queued.take_remote_gradients(&trainer.model.encoder).unwrap().callers, 2);
 	assert!(matches!(served.forward(&[256], 1, 1), Err(ModelError::InvalidInput(_))));
 
-	let random = ServedNucleus::new(Serving::Random, 16, 10.0, 6);
+	// A gradient of more rows than one pass should take is refused; so is Backward by a peer
+	// that did not opt in.
+	let rows = MAX_BACKWARD_ROWS + 1;
+	assert!(matches!(
+		queued.backward(
+			&caller_number(4, 1),
+			&vec![1; rows],
+			&vec![0.1; rows * REPRESENTATION_DIM],
+			rows,
+			1
+		),
+		Err(ModelError::InvalidInput(_))
+	));
+	let closed = ServedNucleus::new(Serving::Model, 16, None, 6);
+	closed.publish(&trainer.model.encoder);
+	assert!(matches!(
+		closed.backward(&caller(1), &[1, 2, 3, 4], &grad, 1, 4),
+		Err(ModelError::Unsupported(_))
+	));
+
+	let random = ServedNucleus::new(Serving::Noise, 16, Some(10.0), 6);
 	let noise = random.forward(&[1, 2], 1, 2).unwrap();
 	assert_eq!(noise.len(), 2 * REPRESENTATION_DIM);
 	assert_ne!(noise, random.forward(&[1, 2], 1, 2).unwrap(), "fresh noise every call");
@@ -279,14 +294,15 @@ fn checkpoints_resume_the_model_the_optimizers_and_the_scores() {
 	for _ in 0..5 {
 		trainer.step_offline(&Batch::sample(&corpus.train, BATCH, SEQ, &mut rng));
 	}
-	let mut scores = Scores::new(0.1);
-	scores.update(&[1, 2], &[(1, 0.5)]);
+	let mut scores = Ledger::new(0.1);
+	scores.follow_registrations([(1, "alice"), (2, "bob")]);
+	scores.observe(1, 0.5, Some(0.0));
 	let dir = tempfile::tempdir().unwrap();
 	let path = dir.path().join("checkpoint");
 	save_checkpoint(&trainer, &scores, &path).unwrap();
 
 	let mut resumed = Trainer::new(small(), &Device::flex(), 99);
-	let mut resumed_scores = Scores::new(0.1);
+	let mut resumed_scores = Ledger::new(0.1);
 	assert!(load_checkpoint(&mut resumed, &mut resumed_scores, &path).unwrap());
 	assert_eq!(resumed.step, 5);
 	assert_eq!(resumed_scores, scores);
@@ -336,7 +352,7 @@ fn a_backward_flood_cannot_starve_the_training_loop() {
 		sr25519::Pair::from_string("//Flooder", None).unwrap(),
 	);
 	let mut trainer = Trainer::new(small(), &Device::flex(), 8);
-	let served = ServedNucleus::new(Serving::Encoder, SEQ, RATE, 8);
+	let served = ServedNucleus::new(Serving::Model, SEQ, Some(RATE), 8);
 	served.publish(&trainer.model.encoder);
 	let genesis = [9; 32];
 	let peers = Peers::new([(AccountId32::from(flooder.public()), 1_000 * TOKEN)]);

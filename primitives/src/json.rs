@@ -155,7 +155,7 @@ pub struct HyperparametersJson {
 }
 
 /// A fraction as a decimal in [0, 1].
-fn decimal<P: PerThing>(fraction: P) -> f64
+pub fn decimal<P: PerThing>(fraction: P) -> f64
 where
 	P::Inner: Into<u64>,
 {

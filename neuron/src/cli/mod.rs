@@ -44,6 +44,9 @@ pub enum CliError {
 	/// `neuron localnet` failed.
 	#[error(transparent)]
 	Localnet(#[from] LocalnetError),
+	/// The market benchmark failed.
+	#[error(transparent)]
+	Market(#[from] bittensor_neuron::market::MarketError),
 	/// The corpus could not be loaded.
 	#[error(transparent)]
 	Corpus(#[from] CorpusError),
@@ -130,6 +133,11 @@ pub enum Command {
 	/// Start a development node and several neurons (one serving random noise), show the
 	/// metagraph live, and write the emission over time as an SVG chart at the end.
 	Localnet(run::LocalnetArgs),
+	/// Measure the market in one process, without a node: honest peers and adversaries (noise,
+	/// leak, echoes, replay) scored by validators of different stake for several epochs of the
+	/// chain's own epoch; writes market.json and incentive.svg, and fails when a threshold is
+	/// not met.
+	BenchMarket(run::MarketArgs),
 	/// Print the metagraph as a table.
 	Metagraph {
 		/// The node's WebSocket RPC endpoint.
@@ -199,6 +207,7 @@ pub fn run(root: PathBuf, command: Command) -> Result<(), CliError> {
 			},
 			Command::Run(args) => run::run(root, *args).await,
 			Command::Localnet(args) => run::localnet(args).await,
+			Command::BenchMarket(args) => run::bench_market(args),
 			Command::Metagraph { url } => chain::metagraph(&url).await,
 		}
 	})

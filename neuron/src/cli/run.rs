@@ -6,9 +6,14 @@ use bittensor_neuron::{
 	data::corpus::{self, Corpus},
 	keys::wallet::{self, Wallet},
 	localnet::{self, LocalnetConfig},
+	market::{self, MarketConfig},
 	nucleus::{served::Serving, NucleusConfig},
 	runner::{self, RunConfig},
+	scoring::ValidatorConfig,
 };
+
+/// Backward calls a neuron that opted in takes per second.
+const BACKWARD_PER_SECOND: f64 = 4.0;
 
 use super::{ChainArgs, CliError};
 
@@ -45,9 +50,16 @@ pub struct RunArgs {
 	/// Peers queried per step.
 	#[arg(long, default_value_t = 4)]
 	top_k: usize,
-	/// Serve random noise instead of the model (a deliberately useless peer, for testing).
+	/// What the axon answers with: `model` (an honest peer), or a test mode that plays an
+	/// adversary: `noise`, `zero`, `leak` (reads the next input byte), `echo:UID` (copies peer
+	/// UID; `echo:UID:noisy` or `echo:UID:rotated` disguise the copy) or `replay` (stale
+	/// answers).
+	#[arg(long, default_value = "model")]
+	serve: Serving,
+	/// Exchange gradients with peers: send the peers queried the gradient of their answers,
+	/// and take callers' gradients (in one batched pass per step, one gradient per caller).
 	#[arg(long)]
-	random_output: bool,
+	backward: bool,
 	/// Where checkpoints go and are resumed from [default:
 	/// ~/.bittensor/checkpoints/WALLET-HOTKEY].
 	#[arg(long)]
@@ -99,6 +111,36 @@ pub struct LocalnetArgs {
 	/// Extra options for every `neuron run`, e.g. --neuron-arg=--batch=4.
 	#[arg(long = "neuron-arg", allow_hyphen_values = true)]
 	neuron_args: Vec<String>,
+}
+
+/// `neuron bench-market`'s options.
+#[derive(clap::Args)]
+pub struct MarketArgs {
+	/// The market's randomness (challenges, noise, query order); the honest models are the
+	/// same for every seed.
+	#[arg(long, default_value_t = 1)]
+	seed: u64,
+	/// Epochs (at least 10).
+	#[arg(long, default_value_t = 12)]
+	epochs: usize,
+	/// Validation queries each validator makes per epoch.
+	#[arg(long, default_value_t = 12)]
+	queries: usize,
+	/// Honest peers, each pre-trained on its own slice of the corpus.
+	#[arg(long, default_value_t = 10)]
+	honest: usize,
+	/// Pre-training steps of each honest peer.
+	#[arg(long, default_value_t = 200)]
+	pretrain_steps: u64,
+	/// Directory of the text to learn from [default: as for `neuron run`].
+	#[arg(long)]
+	corpus: Option<PathBuf>,
+	/// Where pre-trained honest models are cached [default: ~/.cache/bittensor/market].
+	#[arg(long)]
+	cache: Option<PathBuf>,
+	/// Where `market.json` and `incentive.svg` go.
+	#[arg(long, default_value = "market")]
+	out: PathBuf,
 }
 
 /// `I/N` with I < N.
@@ -170,7 +212,7 @@ pub async fn run(root: PathBuf, args: RunArgs) -> Result<(), CliError> {
 		batch: args.batch,
 		seq: args.seq,
 		seed: args.seed,
-		serving: if args.random_output { Serving::Random } else { Serving::Encoder },
+		serving: args.serve,
 		checkpoint_dir,
 		checkpoint_every: args.checkpoint_every,
 		weights_every: args.weights_every,
@@ -178,7 +220,8 @@ pub async fn run(root: PathBuf, args: RunArgs) -> Result<(), CliError> {
 		eval_every: args.eval_every,
 		query_timeout: Duration::from_millis(args.timeout_ms),
 		nucleus: NucleusConfig { top_k: args.top_k, ..NucleusConfig::default() },
-		backward_per_second: 4.0,
+		backward: args.backward.then_some(BACKWARD_PER_SECOND),
+		validation: ValidatorConfig::default(),
 		device: device(&args.device)?,
 	};
 	Ok(runner::run(config, hotkey).await?)
@@ -201,5 +244,28 @@ pub async fn localnet(args: LocalnetArgs) -> Result<(), CliError> {
 		rpc_port: args.rpc_port,
 	};
 	localnet::run(config).await?;
+	Ok(())
+}
+
+/// `neuron bench-market`.
+pub fn bench_market(args: MarketArgs) -> Result<(), CliError> {
+	if args.epochs < 10 || args.honest < 4 || args.queries == 0 {
+		return Err(CliError::Input(
+			"--epochs must be at least 10, --honest at least 4 (three are copied, one replayed) \
+			 and --queries at least 1"
+				.into(),
+		));
+	}
+	let config = MarketConfig {
+		corpus: corpus_dir(args.corpus)?,
+		cache: args.cache.unwrap_or_else(market::default_cache),
+		out: args.out,
+		seed: args.seed,
+		epochs: args.epochs,
+		queries_per_epoch: args.queries,
+		honest: args.honest,
+		pretrain_steps: args.pretrain_steps,
+	};
+	market::run(&config)?;
 	Ok(())
 }

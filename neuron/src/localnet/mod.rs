@@ -283,7 +283,7 @@ fn roster(config: &LocalnetConfig, hotkeys: Vec<AccountId32>) -> Vec<Member> {
 
 /// The `neuron run` command of `member`: its hotkey, listening port, seed, corpus slice (the
 /// learning neurons split the corpus between them) and checkpoint directory, then the extra
-/// arguments, and `--random-output` for the neuron that serves noise.
+/// arguments, and `--serve noise` for the neuron that serves noise.
 fn neuron_command(
 	config: &LocalnetConfig,
 	url: &str,
@@ -306,7 +306,7 @@ fn neuron_command(
 		.args(&config.neuron_args)
 		.env("RAYON_NUM_THREADS", "1");
 	if member.random {
-		command.arg("--random-output");
+		command.args(["--serve", "noise"]);
 	}
 	command
 }
@@ -708,8 +708,8 @@ mod tests {
 		assert_eq!([slice(&first), slice(&second), slice(&noise)], ["0/2", "1/2", "0/2"]);
 		assert!(first.windows(2).any(|pair| pair == ["--hotkey", "n0"]));
 		assert!(first.windows(2).any(|pair| pair == ["--listen", "127.0.0.1:4000"]));
-		assert!(!first.iter().any(|arg| arg == "--random-output"));
-		assert_eq!(noise[noise.len() - 3..], ["--top-k", "2", "--random-output"]);
+		assert!(!first.iter().any(|arg| arg == "--serve"));
+		assert_eq!(noise[noise.len() - 4..], ["--top-k", "2", "--serve", "noise"]);
 	}
 
 	#[test]

@@ -183,6 +183,7 @@ impl<M: Model> AxonService<M> {
 			},
 			Ok(Ok(Err(ModelError::Failed(message)))) => Err(Status::internal(message)),
 			Ok(Ok(Err(ModelError::Busy(message)))) => Err(Status::resource_exhausted(message)),
+			Ok(Ok(Err(ModelError::Unsupported(message)))) => Err(Status::unimplemented(message)),
 			Ok(Ok(Ok(value))) => Ok(value),
 		}
 	}

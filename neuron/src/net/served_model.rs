@@ -32,6 +32,10 @@ pub enum ModelError {
 	/// The model is rate-limiting this kind of request; the caller may retry later.
 	#[error("busy: {0}")]
 	Busy(String),
+	/// The model does not serve this kind of request at all (Backward, unless its operator
+	/// opted in).
+	#[error("unsupported: {0}")]
+	Unsupported(String),
 }
 
 /// A model served by an axon. Both calls run on a blocking thread.

@@ -11,8 +11,9 @@
 //! - The **distillation** network learns to imitate `joined` from `h` (mean squared error) and the
 //!   target head is trained on `[h, distilled]` as well (the *student loss*), so the neuron keeps
 //!   working, and can run fully offline, without its peers.
-//! - Each answering peer is **scored** by leave-one-out: how much the network loss rises when its
-//!   gated share is removed from `joined`.
+//! - The gate **explores**: peers are chosen by their gate score plus Gumbel noise, less a penalty
+//!   for how often each was chosen lately, so that it does not lock onto one favourite. Scoring
+//!   (what peers are paid) is apart from all this, in [`crate::scoring`].
 
 use burn::{
 	config::Config,
@@ -162,6 +163,25 @@ impl Nucleus {
 	fn local_logits(&self, h: Tensor<3>) -> Tensor<2> {
 		let [batch, seq, _] = h.dims();
 		self.local_head.forward(h).reshape([batch * seq, VOCAB_SIZE])
+	}
+
+	/// Forgets what the gate learned of `column`: for a uid that changed hands.
+	pub fn reset_gate_column(&mut self, column: usize) {
+		let [d, width] = self.gate.weight.dims();
+		if column >= width {
+			return;
+		}
+		let weight = self.gate.weight.clone().map(|w| {
+			let device = w.device();
+			w.slice_assign([0..d, column..column + 1], Tensor::zeros([d, 1], &device))
+		});
+		self.gate.weight = weight;
+		if let Some(bias) = self.gate.bias.take() {
+			self.gate.bias = Some(bias.map(|b| {
+				let device = b.device();
+				b.slice_assign([column..column + 1], Tensor::zeros([1], &device))
+			}));
+		}
 	}
 
 	/// Next-byte logits from the local representation and a context (joined or distilled).

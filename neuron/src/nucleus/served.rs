@@ -1,14 +1,20 @@
 //! The nucleus as the axon serves it: Forward runs the latest published encoder (without
-//! autodiff, on the axon's blocking threads); Backward queues the caller's gradient, and the
-//! trainer, at its next step, turns each into a parameter gradient, normalises it and
-//! combines them weighted by the callers' stake (seed 001, equation 3:
-//! Δθ = Σ_j w_j Δθ_j* / Σ_j w_j, with Δθ_j* = Δθ_j / ‖Δθ_j‖). All autodiff work stays on the
-//! training thread: burn's autodiff graphs deadlock when threads build graphs over the same
-//! parameters at once. Backward is rate-limited and its queue bounded: each costs a forward
-//! and a backward pass of the encoder.
+//! autodiff, on the axon's blocking threads); Backward, when the operator opts in, queues the
+//! caller's gradient, and the trainer, at its next step, applies every queued gradient in one
+//! batched pass (seed 001, equation 3, with each caller's gradient normalised before it is
+//! weighted by stake: Δθ ∝ ∂/∂θ Σ_j w_j ⟨h_j, g_j/‖g_j‖⟩ / Σ_j w_j, the result scaled to unit
+//! norm). All autodiff work stays on the training thread: burn's autodiff graphs deadlock when
+//! threads build graphs over the same parameters at once. Backward is rate-limited, one
+//! gradient per caller waits at a time, and a gradient holds at most [`MAX_BACKWARD_ROWS`]
+//! rows, so serving it costs a bounded share of a step.
+//!
+//! The other ways to serve are adversaries, for test networks and the market benchmark: each
+//! is a strategy a real peer could try, and the scoring must pay it nothing (or no more than
+//! the peer it copies).
 
 use std::{
 	collections::VecDeque,
+	str::FromStr,
 	sync::{Arc, Mutex, RwLock},
 };
 
@@ -21,24 +27,102 @@ use crate::{
 	net::{
 		protocol::{REPRESENTATION_DIM, VOCAB_SIZE},
 		rate::TokenBucket,
-		served_model::{Caller, Model, ModelError},
+		served_model::{Caller, EmbeddingModel, Model, ModelError},
 	},
 	nucleus::{add_scaled, gradient_norm, tokens_tensor, values, Encoder},
 	sync::{lock, read, write},
 };
 
-/// What the axon answers with.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// Most rows one Backward gradient may hold.
+pub const MAX_BACKWARD_ROWS: usize = 32;
+
+/// How an echo disguises the answers it copies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Disguise {
+	/// Returned as they came.
+	Exact,
+	/// With Gaussian noise of a tenth of their scale added.
+	Noisy,
+	/// Turned by a fixed random rotation.
+	Rotated,
+}
+
+/// What the axon answers with. Everything but [`Serving::Model`] is a test mode: an adversary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Serving {
 	/// The trained encoder: an honest peer.
-	Encoder,
-	/// Fresh Gaussian noise for every request, and gradients ignored: a deliberately useless
-	/// peer, for local networks and tests.
-	Random,
+	Model,
+	/// Fresh noise for every request.
+	Noise,
+	/// Zeros.
+	Zero,
+	/// At each position, a fixed code of the *next* input byte: a peer that reads the future.
+	Leak,
+	/// The answer of peer `uid`, asked the same question: a copier.
+	Echo {
+		/// The peer copied.
+		uid: u16,
+		/// How the copy is disguised.
+		disguise: Disguise,
+	},
+	/// The model's answer to an earlier request of the same size: stale answers at no cost.
+	Replay,
+}
+
+impl Serving {
+	/// Whether this is the honest mode.
+	pub fn is_honest(&self) -> bool {
+		*self == Serving::Model
+	}
+}
+
+impl std::fmt::Display for Serving {
+	fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+		match self {
+			Serving::Model => write!(f, "model"),
+			Serving::Noise => write!(f, "noise"),
+			Serving::Zero => write!(f, "zero"),
+			Serving::Leak => write!(f, "leak"),
+			Serving::Echo { uid, disguise: Disguise::Exact } => write!(f, "echo:{uid}"),
+			Serving::Echo { uid, disguise: Disguise::Noisy } => write!(f, "echo:{uid}:noisy"),
+			Serving::Echo { uid, disguise: Disguise::Rotated } => write!(f, "echo:{uid}:rotated"),
+			Serving::Replay => write!(f, "replay"),
+		}
+	}
+}
+
+impl FromStr for Serving {
+	type Err = String;
+
+	/// `model`, `noise`, `zero`, `leak`, `replay`, or `echo:UID` with an optional `:noisy` or
+	/// `:rotated`.
+	fn from_str(text: &str) -> Result<Self, String> {
+		let invalid = || {
+			format!("{text:?}: serve model, noise, zero, leak, replay or echo:UID[:noisy|:rotated]")
+		};
+		Ok(match text {
+			"model" => Serving::Model,
+			"noise" => Serving::Noise,
+			"zero" => Serving::Zero,
+			"leak" => Serving::Leak,
+			"replay" => Serving::Replay,
+			_ => {
+				let rest = text.strip_prefix("echo:").ok_or_else(invalid)?;
+				let (uid, disguise) = match rest.split_once(':') {
+					None => (rest, Disguise::Exact),
+					Some((uid, "noisy")) => (uid, Disguise::Noisy),
+					Some((uid, "rotated")) => (uid, Disguise::Rotated),
+					Some(_) => return Err(invalid()),
+				};
+				Serving::Echo { uid: uid.parse().map_err(|_| invalid())?, disguise }
+			},
+		})
+	}
 }
 
 /// A caller's gradient waiting for the trainer.
 struct QueuedGradient {
+	caller: sp_core::crypto::AccountId32,
 	tokens: Vec<i64>,
 	grad: Vec<f32>,
 	batch: usize,
@@ -52,12 +136,22 @@ struct Shared {
 	published: RwLock<Option<Encoder>>,
 	queue: Mutex<VecDeque<QueuedGradient>>,
 	limiter: Mutex<TokenBucket>,
-	backward_per_second: f64,
+	/// Backward calls accepted per second; `None` refuses Backward.
+	backward_per_second: Option<f64>,
 	/// Most gradients waiting at once.
 	queue_limit: usize,
 	context: usize,
 	serving: Serving,
-	noise: Mutex<Rng>,
+	rng: Mutex<Rng>,
+	/// The peer an echo copies, once the runner knows where it is.
+	upstream: RwLock<Option<Arc<dyn Model>>>,
+	/// The codes a leaker answers with, one per byte.
+	codes: EmbeddingModel,
+	/// A replayer's stock of answers.
+	replayed: Mutex<Option<Vec<f32>>>,
+	/// A rotating echo's rotation, [d][d], drawn on first use.
+	rotation: Mutex<Option<Vec<f32>>>,
+	seed: u64,
 }
 
 /// The nucleus's side of the axon. Clones share the same state: give one to the axon and
@@ -69,28 +163,68 @@ pub struct ServedNucleus {
 
 /// Gradients that callers sent back since the trainer last asked.
 pub struct RemoteGradients {
-	/// Σ_j w_j Δθ_j* / Σ_j w_j, keyed by the encoder's parameters.
+	/// The combined gradient, of unit norm, keyed by the encoder's parameters.
 	pub grads: GradientsParams,
 	/// How many Backward calls they combine.
 	pub callers: usize,
 }
 
+/// A standard normal draw (Box–Muller).
+fn gaussian(rng: &mut Rng) -> f64 {
+	let u = rng.unit().max(f64::MIN_POSITIVE);
+	(-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * rng.unit()).cos()
+}
+
+/// A random `d` × `d` rotation (Gram–Schmidt on Gaussian rows), row-major.
+fn random_rotation(d: usize, rng: &mut Rng) -> Vec<f32> {
+	let mut basis: Vec<Vec<f64>> = Vec::with_capacity(d);
+	while basis.len() < d {
+		let mut v: Vec<f64> = (0..d).map(|_| gaussian(rng)).collect();
+		for b in &basis {
+			let dot: f64 = v.iter().zip(b).map(|(x, y)| x * y).sum();
+			v.iter_mut().zip(b).for_each(|(x, y)| *x -= dot * y);
+		}
+		let norm = v.iter().map(|x| x * x).sum::<f64>().sqrt();
+		if norm > 1e-6 {
+			basis.push(v.into_iter().map(|x| x / norm).collect());
+		}
+	}
+	basis.into_iter().flatten().map(|x| x as f32).collect()
+}
+
 impl ServedNucleus {
-	/// Serves sequences up to `context` bytes; accepts at most `backward_per_second` Backward
-	/// calls per second, and holds at most as many (at least one) until the trainer takes them.
-	pub fn new(serving: Serving, context: usize, backward_per_second: f64, seed: u64) -> Self {
+	/// Serves sequences up to `context` bytes. With `backward_per_second`, accepts that many
+	/// Backward calls per second and holds as many (at least one) until the trainer takes
+	/// them; without, refuses Backward.
+	pub fn new(
+		serving: Serving,
+		context: usize,
+		backward_per_second: Option<f64>,
+		seed: u64,
+	) -> Self {
+		let rate = backward_per_second.unwrap_or(0.0);
 		Self {
 			shared: Arc::new(Shared {
 				published: RwLock::new(None),
 				queue: Mutex::new(VecDeque::new()),
-				limiter: Mutex::new(TokenBucket::full(backward_per_second.max(1.0))),
+				limiter: Mutex::new(TokenBucket::full(rate.max(1.0))),
 				backward_per_second,
-				queue_limit: (backward_per_second.ceil() as usize).max(1),
+				queue_limit: (rate.ceil() as usize).max(1),
 				context,
 				serving,
-				noise: Mutex::new(Rng::new(seed)),
+				rng: Mutex::new(Rng::new(seed)),
+				upstream: RwLock::new(None),
+				codes: EmbeddingModel::new(seed ^ 0x1ea4),
+				replayed: Mutex::new(None),
+				rotation: Mutex::new(None),
+				seed,
 			}),
 		}
+	}
+
+	/// How this nucleus serves.
+	pub fn serving(&self) -> Serving {
+		self.shared.serving
 	}
 
 	/// Makes `encoder` (a copy without autodiff) the one Forward runs.
@@ -98,33 +232,54 @@ impl ServedNucleus {
 		*write(&self.shared.published) = Some(encoder.valid());
 	}
 
+	/// Sets the peer an echo copies.
+	pub fn set_upstream(&self, upstream: Arc<dyn Model>) {
+		*write(&self.shared.upstream) = Some(upstream);
+	}
+
 	/// Turns the gradients queued since the last call into one gradient of `encoder`'s
-	/// parameters (the training copy, with autodiff), combined as in equation 3.
+	/// parameters (the training copy, with autodiff): one forward and one backward pass over
+	/// all their rows (per sequence length), each caller's gradient normalised and weighted
+	/// by stake, the sum scaled to unit norm.
 	pub fn take_remote_gradients(&self, encoder: &Encoder) -> Option<RemoteGradients> {
 		let queued: Vec<QueuedGradient> = lock(&self.shared.queue).drain(..).collect();
 		let device = encoder.devices().first().cloned()?;
+		let mut lengths: Vec<usize> = queued.iter().map(|item| item.seq).collect();
+		lengths.sort_unstable();
+		lengths.dedup();
+		let total_weight: f64 = queued.iter().map(|item| item.weight).sum();
 		let mut summed = GradientsParams::new();
-		let (mut total_weight, mut callers) = (0.0, 0);
-		for item in queued {
-			let h = encoder.forward(tokens_tensor(&item.tokens, item.batch, item.seq, &device));
+		let mut callers = 0;
+		for seq in lengths {
+			let (mut tokens, mut upstream, mut rows) = (Vec::new(), Vec::new(), 0);
+			for item in queued.iter().filter(|item| item.seq == seq) {
+				let norm = item.grad.iter().map(|g| f64::from(g * g)).sum::<f64>().sqrt();
+				if !norm.is_finite() || norm <= 0.0 {
+					continue;
+				}
+				let scale = (item.weight / total_weight / norm) as f32;
+				tokens.extend_from_slice(&item.tokens);
+				upstream.extend(item.grad.iter().map(|g| g * scale));
+				rows += item.batch;
+				callers += 1;
+			}
+			if rows == 0 {
+				continue;
+			}
+			let h = encoder.forward(tokens_tensor(&tokens, rows, seq, &device));
 			let upstream = Tensor::<3>::from_data(
-				TensorData::new(item.grad, [item.batch, item.seq, REPRESENTATION_DIM]),
+				TensorData::new(upstream, [rows, seq, REPRESENTATION_DIM]),
 				&device,
 			);
 			let grads = GradientsParams::from_grads((h * upstream).sum().backward(), encoder);
-			let norm = gradient_norm(&grads, encoder);
-			if !norm.is_finite() || norm <= 0.0 {
-				continue;
-			}
-			add_scaled(&mut summed, grads, (item.weight / norm) as f32, encoder);
-			total_weight += item.weight;
-			callers += 1;
+			add_scaled(&mut summed, grads, 1.0, encoder);
 		}
-		if callers == 0 {
+		let norm = gradient_norm(&summed, encoder);
+		if callers == 0 || !norm.is_finite() || norm <= 0.0 {
 			return None;
 		}
 		let mut grads = GradientsParams::new();
-		add_scaled(&mut grads, summed, (1.0 / total_weight) as f32, encoder);
+		add_scaled(&mut grads, summed, (1.0 / norm) as f32, encoder);
 		Some(RemoteGradients { grads, callers })
 	}
 
@@ -143,14 +298,55 @@ impl ServedNucleus {
 		}
 	}
 
-	fn published(&self) -> Result<Encoder, ModelError> {
-		read(&self.shared.published)
+	/// The published encoder's answer.
+	fn encode(&self, tokens: &[i64], batch: usize, seq: usize) -> Result<Vec<f32>, ModelError> {
+		let encoder = read(&self.shared.published)
 			.clone()
-			.ok_or_else(|| ModelError::Failed("the model is not ready yet".into()))
+			.ok_or_else(|| ModelError::Failed("the model is not ready yet".into()))?;
+		let device = encoder.devices().first().cloned().unwrap_or_else(Device::flex);
+		Ok(values(encoder.forward(tokens_tensor(tokens, batch, seq, &device))))
+	}
+
+	/// The upstream peer's answer, disguised.
+	fn echo(
+		&self,
+		disguise: Disguise,
+		tokens: &[i64],
+		batch: usize,
+		seq: usize,
+	) -> Result<Vec<f32>, ModelError> {
+		let upstream = read(&self.shared.upstream)
+			.clone()
+			.ok_or_else(|| ModelError::Failed("the copied peer is not reachable yet".into()))?;
+		let mut answer = upstream.forward(tokens, batch, seq)?;
+		match disguise {
+			Disguise::Exact => {},
+			Disguise::Noisy => {
+				let mut rng = lock(&self.shared.rng);
+				answer.iter_mut().for_each(|v| *v += 0.1 * gaussian(&mut rng) as f32);
+			},
+			Disguise::Rotated => {
+				let d = REPRESENTATION_DIM;
+				let mut rotation = lock(&self.shared.rotation);
+				let rotation = rotation
+					.get_or_insert_with(|| random_rotation(d, &mut Rng::new(self.shared.seed)));
+				answer = answer
+					.chunks_exact(d)
+					.flat_map(|row| {
+						rotation
+							.chunks_exact(d)
+							.map(move |axis| axis.iter().zip(row).map(|(a, x)| a * x).sum::<f32>())
+					})
+					.collect();
+			},
+		}
+		Ok(answer)
 	}
 
 	fn admit_backward(&self) -> Result<(), ModelError> {
-		let rate = self.shared.backward_per_second;
+		let Some(rate) = self.shared.backward_per_second else {
+			return Err(ModelError::Unsupported("this peer does not take gradients".into()));
+		};
 		if lock(&self.shared.limiter).take(rate, rate.max(1.0)) {
 			Ok(())
 		} else {
@@ -162,16 +358,35 @@ impl ServedNucleus {
 impl Model for ServedNucleus {
 	fn forward(&self, tokens: &[i64], batch: usize, seq: usize) -> Result<Vec<f32>, ModelError> {
 		self.check(tokens, seq)?;
-		if self.shared.serving == Serving::Random {
-			let mut rng = lock(&self.shared.noise);
-			// Uniform on [-√3, √3): mean 0, variance 1, like a layer-normalised representation.
-			return Ok((0..batch * seq * REPRESENTATION_DIM)
-				.map(|_| ((rng.unit() * 2.0 - 1.0) * 3f64.sqrt()) as f32)
-				.collect());
+		let size = batch * seq * REPRESENTATION_DIM;
+		match self.shared.serving {
+			Serving::Model => self.encode(tokens, batch, seq),
+			Serving::Noise => {
+				let mut rng = lock(&self.shared.rng);
+				Ok((0..size).map(|_| gaussian(&mut rng) as f32).collect())
+			},
+			Serving::Zero => Ok(vec![0.0; size]),
+			Serving::Leak => {
+				// Each row shifted by one: position t carries the code of byte t + 1.
+				let shifted: Vec<i64> = tokens
+					.chunks(seq.max(1))
+					.flat_map(|row| row.iter().skip(1).chain(row.last()).copied())
+					.collect();
+				self.shared.codes.forward(&shifted, batch, seq)
+			},
+			Serving::Echo { disguise, .. } => self.echo(disguise, tokens, batch, seq),
+			Serving::Replay => {
+				let mut stock = lock(&self.shared.replayed);
+				match stock.as_ref().filter(|answer| answer.len() == size) {
+					Some(answer) => Ok(answer.clone()),
+					None => {
+						let answer = self.encode(tokens, batch, seq)?;
+						*stock = Some(answer.clone());
+						Ok(answer)
+					},
+				}
+			},
 		}
-		let encoder = self.published()?;
-		let device = encoder.devices().first().cloned().unwrap_or_else(Device::flex);
-		Ok(values(encoder.forward(tokens_tensor(tokens, batch, seq, &device))))
 	}
 
 	fn backward(
@@ -183,16 +398,25 @@ impl Model for ServedNucleus {
 		seq: usize,
 	) -> Result<(), ModelError> {
 		self.check(tokens, seq)?;
+		if batch > MAX_BACKWARD_ROWS {
+			return Err(ModelError::InvalidInput(format!(
+				"{batch} rows: a gradient holds at most {MAX_BACKWARD_ROWS}"
+			)));
+		}
 		self.admit_backward()?;
-		if self.shared.serving == Serving::Random {
+		if !self.shared.serving.is_honest() {
 			return Ok(());
 		}
 		let weight = (caller.stake as f64 / TOKEN as f64).max(1.0);
 		let mut queue = lock(&self.shared.queue);
+		if queue.iter().any(|item| item.caller == caller.hotkey) {
+			return Err(ModelError::Busy("your previous gradient is still waiting".into()));
+		}
 		if queue.len() >= self.shared.queue_limit {
 			return Err(ModelError::Busy(format!("{} gradients are already waiting", queue.len())));
 		}
 		queue.push_back(QueuedGradient {
+			caller: caller.hotkey.clone(),
 			tokens: tokens.to_vec(),
 			grad: grad.to_vec(),
 			batch,

@@ -1,6 +1,6 @@
 //! The trainer: one step of the nucleus on a batch with the peers' answers (local, network,
-//! student and distillation losses; leave-one-out scores of the answering peers), held-out
-//! evaluation, and checkpoints of the model and its optimizers.
+//! student and distillation losses), held-out evaluation, and checkpoints of the model and its
+//! optimizers. What the peers are paid is measured apart, in [`crate::scoring`].
 
 use std::path::Path;
 
@@ -16,7 +16,19 @@ use burn::{
 };
 
 use super::{float_values, tokens_tensor, Nucleus, NucleusConfig};
-use crate::{data::corpus::Batch, net::protocol::REPRESENTATION_DIM};
+use crate::{
+	data::{corpus::Batch, rng::Rng},
+	net::protocol::REPRESENTATION_DIM,
+};
+
+/// Scale of the Gumbel noise added to the gate's scores when it chooses peers.
+pub const EXPLORATION: f32 = 0.5;
+
+/// Penalty on a gate output's recent share of choices (a moving average of 0 or 1 per step).
+pub const LOAD_BALANCE: f32 = 2.0;
+
+/// Weight of the newest step in the gate outputs' load.
+const LOAD_ALPHA: f32 = 0.05;
 
 /// The gate's weights over the chosen peers ([batch, k]: the softmax of their gate scores,
 /// failed peers at -1e9 first) and the joined representation Σ_i w_i R_i ([batch, seq, d]),
@@ -184,9 +196,6 @@ pub struct StepReport {
 	/// Per chosen peer, the gradient of the network loss with respect to its representation
 	/// ([batch, seq, d]); empty where the peer failed.
 	pub remote_grads: Vec<Vec<f32>>,
-	/// Per chosen peer, the network loss without its share minus the network loss with it:
-	/// positive when the peer helps; 0 where it failed.
-	pub leave_one_out: Vec<f32>,
 	/// Per chosen peer, its gate weight averaged over the batch.
 	pub gate_weights: Vec<f32>,
 	/// Tokens trained on.
@@ -213,6 +222,10 @@ pub struct Trainer {
 	device: Device,
 	/// Steps taken.
 	pub step: u64,
+	/// Per gate output, how often it was chosen lately (a moving average).
+	load: Vec<f32>,
+	/// The gate's exploration noise.
+	rng: Rng,
 }
 
 impl Trainer {
@@ -224,9 +237,21 @@ impl Trainer {
 			model: Nucleus::new(&config, &device),
 			optimizer: AdamConfig::new().init(),
 			remote_optimizer: SgdConfig::new().init(),
+			load: vec![0.0; config.gate_width],
+			rng: Rng::new(seed ^ 0x6a7e),
 			config,
 			device,
 			step: 0,
+		}
+	}
+
+	/// Forgets what the gate learned of `uid`'s output, and its load: for a uid that changed
+	/// hands.
+	pub fn forget_peer(&mut self, uid: u16) {
+		let column = usize::from(uid) % self.config.gate_width.max(1);
+		self.model.reset_gate_column(column);
+		if let Some(load) = self.load.get_mut(column) {
+			*load = 0.0;
 		}
 	}
 
@@ -236,25 +261,37 @@ impl Trainer {
 	}
 
 	/// Runs the encoder and the gate on `batch` and chooses up to `top_k` peers among
-	/// `candidates` (their gate outputs, e.g. `uid % gate_width`) with the highest gate score
-	/// averaged over the batch.
-	pub fn begin(&self, batch: &Batch, candidates: &[usize]) -> PendingStep {
+	/// `candidates` (their gate outputs, e.g. `uid % gate_width`): the highest gate scores
+	/// averaged over the batch, plus [`EXPLORATION`] × Gumbel noise, less [`LOAD_BALANCE`] ×
+	/// each output's recent share of choices.
+	pub fn begin(&mut self, batch: &Batch, candidates: &[usize]) -> PendingStep {
 		let tokens = tokens_tensor(&batch.inputs, batch.batch, batch.seq, &self.device);
 		let targets = targets_tensor(batch, &self.device);
 		let h = self.model.encoder.forward(tokens);
 		let gate_logits = self.model.gate_logits(h.clone());
 		let mean = batch_mean(gate_logits.clone());
+		let width = self.config.gate_width.max(1);
+		let scores: Vec<f32> = candidates
+			.iter()
+			.map(|candidate| {
+				let column = candidate % width;
+				let gumbel = -(-(self.rng.unit().max(1e-12)).ln()).ln() as f32;
+				mean.get(column).copied().unwrap_or(f32::MIN) + EXPLORATION * gumbel
+					- LOAD_BALANCE * self.load.get(column).copied().unwrap_or(0.0)
+			})
+			.collect();
 		let mut ranked: Vec<usize> = (0..candidates.len()).collect();
-		let score = |i: &usize| {
-			candidates
-				.get(*i)
-				.and_then(|c| mean.get(*c % self.config.gate_width))
-				.copied()
-				.unwrap_or(f32::MIN)
-		};
-		ranked.sort_by(|a, b| score(b).total_cmp(&score(a)));
+		ranked.sort_by(|a, b| scores[*b].total_cmp(&scores[*a]));
 		ranked.truncate(self.config.top_k);
-		let columns = ranked.iter().map(|i| candidates[*i] % self.config.gate_width).collect();
+		let columns: Vec<usize> = ranked.iter().map(|i| candidates[*i] % width).collect();
+		if !candidates.is_empty() {
+			self.load.iter_mut().for_each(|load| *load *= 1.0 - LOAD_ALPHA);
+			for column in &columns {
+				if let Some(load) = self.load.get_mut(*column) {
+					*load += LOAD_ALPHA;
+				}
+			}
+		}
 		PendingStep {
 			h,
 			gate_logits,
@@ -267,7 +304,7 @@ impl Trainer {
 	}
 
 	/// Finishes a step with the chosen peers' answers (`None` offline): computes the losses,
-	/// the gradients for the peers and their leave-one-out scores, and updates the model.
+	/// and the gradients for the peers, and updates the model.
 	pub fn finish(&mut self, pending: PendingStep, answers: Option<&RemoteAnswers>) -> StepReport {
 		let PendingStep { h, gate_logits, targets, batch, seq, columns, .. } = pending;
 		let local_loss = cross_entropy(self.model.local_logits(h.clone()), targets.clone());
@@ -292,7 +329,6 @@ impl Trainer {
 			report.distillation_loss = Some(scalar(&distillation_loss));
 			report.gate_weights = batch_mean(gated.weights.clone());
 			total = total + network_loss + distillation_loss;
-			report.leave_one_out = self.leave_one_out(&h, &targets, gated);
 		}
 
 		let mut grads = total.backward();
@@ -301,37 +337,6 @@ impl Trainer {
 		}
 		self.descend(grads);
 		report
-	}
-
-	/// Per chosen peer, the network loss without its gated share minus the network loss with
-	/// it (0 where it failed), on a copy without autodiff, before the parameters change.
-	fn leave_one_out(
-		&self,
-		h: &Tensor<3>,
-		targets: &Tensor<1, Int>,
-		gated: &GatedAnswers,
-	) -> Vec<f32> {
-		let model = self.model.valid();
-		let h = h.clone().inner();
-		let targets = targets.clone().inner();
-		let remote = gated.remote.clone().inner();
-		let weights = gated.weights.clone().inner();
-		let joined = gated.joined.clone().inner();
-		let [batch, seq, d] = joined.dims();
-		let base = scalar(&target_loss(&model, &h, joined.clone(), &targets));
-		gated
-			.masked
-			.iter()
-			.enumerate()
-			.map(|(peer, failed)| {
-				if *failed {
-					return 0.0;
-				}
-				let share = remote.clone().narrow(0, peer, 1).reshape([batch, seq, d])
-					* weights.clone().narrow(1, peer, 1).reshape([batch, 1, 1]);
-				scalar(&target_loss(&model, &h, joined.clone() - share, &targets)) - base
-			})
-			.collect()
 	}
 
 	/// One Adam step of the model on the step's gradients; counts the step.

@@ -1,8 +1,9 @@
 //! `neuron run`: one neuron's whole life. It serves its nucleus on the axon, trains on its
-//! slice of the corpus while querying the peers the gate chooses, sends them gradients,
-//! applies the gradients its callers send, scores the peers, sets weights on chain every few
-//! blocks, checkpoints, and prints its progress. Offline it trains alone on the distilled
-//! model.
+//! slice of the corpus while querying the peers the gate chooses, validates the peers apart
+//! from training (a query per step, in a random cycle, on rows they cannot cheat on: see
+//! [`crate::scoring`]), sets weights on chain every few blocks, checkpoints, and prints its
+//! progress. Gradients go both ways only when the operator opts in (`--backward`). Offline it
+//! trains alone on the distilled model.
 
 use std::{
 	net::SocketAddr,
@@ -27,12 +28,13 @@ use crate::{
 	net::{
 		axon::{self, AxonConfig, AxonHandle, Peers},
 		dendrite::{Dendrite, PeerEndpoint},
+		served_model::{Caller, Model, ModelError},
 	},
 	nucleus::{
 		served::{ServedNucleus, Serving},
 		NucleusConfig, RemoteAnswers, StepReport, Trainer,
 	},
-	scoring::Scores,
+	scoring::{Ledger, Validator, ValidatorConfig},
 	sync::{lock, read, write},
 };
 
@@ -148,8 +150,11 @@ pub struct RunConfig {
 	pub query_timeout: Duration,
 	/// The model's shape and learning rates.
 	pub nucleus: NucleusConfig,
-	/// Backward calls accepted per second.
-	pub backward_per_second: f64,
+	/// Whether gradients go both ways: sent to the peers queried, and taken from callers (this
+	/// many per second).
+	pub backward: Option<f64>,
+	/// How peers are validated.
+	pub validation: ValidatorConfig,
 	/// The compute device.
 	pub device: Device,
 }
@@ -189,14 +194,16 @@ impl NetworkView {
 /// What the training thread shares with the chain loop.
 struct Shared {
 	view: RwLock<NetworkView>,
-	scores: Mutex<Scores>,
+	validator: Mutex<Validator>,
 	stop: AtomicBool,
 	last_weights: Mutex<String>,
+	/// uids that changed hands since the training thread last looked.
+	replaced: Mutex<Vec<u16>>,
 }
 
-/// Saves the model, both optimizers and the scores under `dir` (written beside it first, then
+/// Saves the model, both optimizers and the ledger under `dir` (written beside it first, then
 /// moved into place, so a crash leaves the previous checkpoint whole).
-pub fn save_checkpoint(trainer: &Trainer, scores: &Scores, dir: &Path) -> Result<(), RunError> {
+pub fn save_checkpoint(trainer: &Trainer, ledger: &Ledger, dir: &Path) -> Result<(), RunError> {
 	let staging = dir.with_extension("new");
 	let _ = std::fs::remove_dir_all(&staging);
 	std::fs::create_dir_all(&staging).map_err(file_error(&staging))?;
@@ -205,17 +212,18 @@ pub fn save_checkpoint(trainer: &Trainer, scores: &Scores, dir: &Path) -> Result
 		.map_err(|source| RunError::CheckpointModel { path: staging.clone(), source })?;
 	let config_file = staging.join("config.json");
 	std::fs::write(&config_file, trainer.config.to_string()).map_err(file_error(&config_file))?;
-	let state = serde_json::json!({ "step": trainer.step, "scores": scores });
+	let state = serde_json::json!({ "step": trainer.step, "ledger": ledger });
 	let state_file = staging.join("state.json");
 	std::fs::write(&state_file, state.to_string()).map_err(file_error(&state_file))?;
 	let _ = std::fs::remove_dir_all(dir);
 	std::fs::rename(&staging, dir).map_err(file_error(dir))
 }
 
-/// Resumes from the checkpoint under `dir` (or the one being written beside it), if any.
+/// Resumes from the checkpoint under `dir` (or the one being written beside it), if any. A
+/// ledger of an older format is dropped: peers are measured afresh.
 pub fn load_checkpoint(
 	trainer: &mut Trainer,
-	scores: &mut Scores,
+	ledger: &mut Ledger,
 	dir: &Path,
 ) -> Result<bool, RunError> {
 	let dir =
@@ -232,8 +240,8 @@ pub fn load_checkpoint(
 		.load(&dir)
 		.map_err(|source| RunError::CheckpointModel { path: dir.clone(), source })?;
 	trainer.step = state["step"].as_u64().unwrap_or(0);
-	if let Ok(saved) = serde_json::from_value::<Scores>(state["scores"].clone()) {
-		*scores = saved;
+	if let Ok(saved) = serde_json::from_value::<Ledger>(state["ledger"].clone()) {
+		*ledger = saved;
 	}
 	Ok(true)
 }
@@ -274,6 +282,40 @@ fn progress_line(
 	)
 }
 
+/// The peer an echo (`--serve echo:UID`) copies, asked through the dendrite. The axon calls it
+/// on a blocking thread, where waiting on the runtime is allowed.
+struct CopiedPeer {
+	uid: u16,
+	dendrite: Arc<Dendrite>,
+	shared: Arc<Shared>,
+	handle: tokio::runtime::Handle,
+}
+
+impl Model for CopiedPeer {
+	fn forward(&self, tokens: &[i64], batch: usize, seq: usize) -> Result<Vec<f32>, ModelError> {
+		let endpoint =
+			read(&self.shared.view).endpoints.iter().find(|p| p.uid == self.uid).cloned();
+		let endpoint = endpoint
+			.ok_or_else(|| ModelError::Failed(format!("uid {} serves no endpoint", self.uid)))?;
+		let results = self.handle.block_on(self.dendrite.forward(&[endpoint], tokens, batch, seq));
+		match (results.mask().first(), results.representations.into_iter().next()) {
+			(Some(false), Some(answer)) => Ok(answer),
+			_ => Err(ModelError::Failed(format!("uid {} did not answer", self.uid))),
+		}
+	}
+
+	fn backward(
+		&self,
+		_: &Caller,
+		_: &[i64],
+		_: &[f32],
+		_: usize,
+		_: usize,
+	) -> Result<(), ModelError> {
+		Ok(())
+	}
+}
+
 /// The chain side of an online neuron: its connection, its axon and its uid.
 struct Online {
 	chain: ChainClient,
@@ -283,15 +325,18 @@ struct Online {
 
 /// Runs a neuron until Ctrl-C or `max_steps`.
 pub async fn run(config: RunConfig, hotkey: sr25519::Pair) -> Result<(), RunError> {
+	let validator =
+		Validator::new(config.validation.clone(), config.corpus.held_out.clone(), config.seed);
 	let shared = Arc::new(Shared {
 		view: RwLock::new(NetworkView::default()),
-		scores: Mutex::new(Scores::new(0.1)),
+		validator: Mutex::new(validator),
 		stop: AtomicBool::new(false),
 		last_weights: Mutex::new("-".into()),
+		replaced: Mutex::new(Vec::new()),
 	});
 	let interrupted = stop_on_ctrl_c(shared.clone());
 	let mut trainer = Trainer::new(config.nucleus.clone(), &config.device, config.seed);
-	if load_checkpoint(&mut trainer, &mut lock(&shared.scores), &config.checkpoint_dir)? {
+	if load_checkpoint(&mut trainer, &mut lock(&shared.validator).ledger, &config.checkpoint_dir)? {
 		println!("resumed from {} at step {}", config.checkpoint_dir.display(), trainer.step);
 	}
 	let held_out = Batch::consecutive(&config.corpus.held_out, config.batch, config.seq, 4);
@@ -304,12 +349,8 @@ pub async fn run(config: RunConfig, hotkey: sr25519::Pair) -> Result<(), RunErro
 		evaluation.local_loss,
 		evaluation.student_loss
 	);
-	let served = ServedNucleus::new(
-		config.serving,
-		config.nucleus.context,
-		config.backward_per_second,
-		config.seed,
-	);
+	let served =
+		ServedNucleus::new(config.serving, config.nucleus.context, config.backward, config.seed);
 	served.publish(&trainer.model.encoder);
 	let online = match &config.url {
 		Some(url) => Some(go_online(url, &config, &hotkey, &served, &shared).await?),
@@ -317,6 +358,15 @@ pub async fn run(config: RunConfig, hotkey: sr25519::Pair) -> Result<(), RunErro
 	};
 	let genesis = online.as_ref().map_or([0; 32], |online| online.chain.genesis_hash());
 	let dendrite = Arc::new(Dendrite::new(hotkey.clone(), genesis, config.query_timeout));
+	if let Serving::Echo { uid, .. } = config.serving {
+		let handle = tokio::runtime::Handle::current();
+		served.set_upstream(Arc::new(CopiedPeer {
+			uid,
+			dendrite: dendrite.clone(),
+			shared: shared.clone(),
+			handle,
+		}));
+	}
 	let training = {
 		let (shared, config, served, dendrite) =
 			(shared.clone(), config.clone(), served.clone(), dendrite.clone());
@@ -418,14 +468,16 @@ async fn follow_chain(
 		dendrite.keep_only(&view.endpoints);
 		*write(&shared.view) = view;
 		let others: Vec<(u16, f64)> = {
-			let mut scores = lock(&shared.scores);
-			scores
-				.follow_registrations(metagraph.neurons.iter().map(|n| (n.uid, n.hotkey.as_str())));
+			let mut validator = lock(&shared.validator);
+			let registered = metagraph.neurons.iter().map(|n| (n.uid, n.hotkey.as_str()));
+			let replaced = validator.ledger.follow_registrations(registered);
+			lock(&shared.replaced).extend(replaced);
+			let scores = validator.ledger.scores();
 			metagraph
 				.neurons
 				.iter()
 				.filter(|n| n.uid != online.uid)
-				.map(|n| (n.uid, scores.get(n.uid)))
+				.map(|n| (n.uid, scores.get(&n.uid).copied().unwrap_or(0.0)))
 				.collect()
 		};
 		let rules = WeightRules::from_metagraph(&metagraph);
@@ -473,8 +525,8 @@ fn finish(
 	config: &RunConfig,
 	held_out: &[Batch],
 ) -> Result<(), RunError> {
-	let scores = lock(&shared.scores).clone();
-	save_checkpoint(trainer, &scores, &config.checkpoint_dir)?;
+	let ledger = lock(&shared.validator).ledger.clone();
+	save_checkpoint(trainer, &ledger, &config.checkpoint_dir)?;
 	let evaluation = trainer.evaluate(held_out);
 	println!(
 		"stopped at step {}; held-out loss local {:.3} student {:.3}; checkpoint in {}",
@@ -502,10 +554,14 @@ fn train(
 	let mut steps = 0u64;
 	while !shared.stop.load(Ordering::SeqCst) && config.max_steps.is_none_or(|max| steps < max) {
 		let batch = Batch::sample(&config.corpus.train, config.batch, config.seq, &mut rng);
+		for uid in std::mem::take(&mut *lock(&shared.replaced)) {
+			trainer.forget_peer(uid);
+		}
 		let (report, answering) = if offline {
 			(trainer.step_offline(&batch), (0, 0))
 		} else {
-			step_with_peers(&mut trainer, &batch, &dendrite, &shared, &handle)
+			let backward = config.backward.is_some();
+			step_with_peers(&mut trainer, &batch, &dendrite, &shared, &handle, backward)
 		};
 		let remote_callers = match served.take_remote_gradients(&trainer.model.encoder) {
 			Some(remote) => {
@@ -527,21 +583,47 @@ fn train(
 	trainer
 }
 
-/// One step with the peers the gate chooses from the network view: queries them, learns from
-/// their answers, sends each its gradient back (without waiting) and updates their scores.
-/// Returns the step's report and how many of the chosen peers answered, of how many.
+/// One step with the peers the gate chooses among the unflagged ones of the network view:
+/// queries them, learns from their answers and, with `backward`, sends each its gradient back
+/// (without waiting). Meanwhile the next peers of the validation cycle answer a challenge,
+/// which the validator scores once the step is done. Returns the step's report and how many
+/// of the chosen peers answered, of how many.
 fn step_with_peers(
 	trainer: &mut Trainer,
 	batch: &Batch,
 	dendrite: &Arc<Dendrite>,
 	shared: &Shared,
 	handle: &tokio::runtime::Handle,
+	backward: bool,
 ) -> (StepReport, (usize, usize)) {
 	let view = read(&shared.view).clone();
-	let candidates: Vec<usize> = view.endpoints.iter().map(|p| usize::from(p.uid)).collect();
+	let (validation, joinable) = {
+		let mut validator = lock(&shared.validator);
+		let uids: Vec<u16> = view.endpoints.iter().map(|p| p.uid).collect();
+		let joinable: Vec<PeerEndpoint> = view
+			.endpoints
+			.iter()
+			.filter(|p| !validator.ledger.flagged(p.uid))
+			.cloned()
+			.collect();
+		(validator.next_query(&uids), joinable)
+	};
+	let validation = validation.map(|query| {
+		let peers: Vec<PeerEndpoint> = query
+			.uids
+			.iter()
+			.filter_map(|uid| view.endpoints.iter().find(|p| p.uid == *uid).cloned())
+			.collect();
+		let (dendrite, challenge) = (dendrite.clone(), query.challenge.clone());
+		let answers = handle.spawn(async move {
+			dendrite.forward(&peers, &challenge.inputs, challenge.rows, challenge.seq).await
+		});
+		(query, answers)
+	});
+	let candidates: Vec<usize> = joinable.iter().map(|p| usize::from(p.uid)).collect();
 	let pending = trainer.begin(batch, &candidates);
 	let chosen: Vec<PeerEndpoint> =
-		pending.chosen.iter().filter_map(|i| view.endpoints.get(*i).cloned()).collect();
+		pending.chosen.iter().filter_map(|i| joinable.get(*i).cloned()).collect();
 	let answers = (!chosen.is_empty()).then(|| {
 		let results =
 			handle.block_on(dendrite.forward(&chosen, &batch.inputs, batch.batch, batch.seq));
@@ -552,7 +634,7 @@ fn step_with_peers(
 	let (peers, grads): (Vec<PeerEndpoint>, Vec<Vec<f32>>) = chosen
 		.iter()
 		.zip(&report.remote_grads)
-		.filter(|(_, grad)| !grad.is_empty())
+		.filter(|(_, grad)| backward && !grad.is_empty())
 		.map(|(peer, grad)| (peer.clone(), grad.clone()))
 		.unzip();
 	if !peers.is_empty() {
@@ -561,12 +643,17 @@ fn step_with_peers(
 		handle
 			.spawn(async move { dendrite.backward(&peers, &inputs, &grads, rows, columns).await });
 	}
-	let observed: Vec<(u16, f64)> = chosen
-		.iter()
-		.zip(&report.leave_one_out)
-		.map(|(p, loo)| (p.uid, f64::from(*loo)))
-		.collect();
-	lock(&shared.scores).update(&view.others, &observed);
+	if let Some((query, answers)) = validation {
+		if let Ok(results) = handle.block_on(answers) {
+			let answers: Vec<Option<Vec<f32>>> = results
+				.mask()
+				.into_iter()
+				.zip(results.representations)
+				.map(|(failed, answer)| (!failed).then_some(answer))
+				.collect();
+			lock(&shared.validator).score(&query, &answers);
+		}
+	}
 	(report, (answered, chosen.len()))
 }
 
@@ -585,8 +672,8 @@ fn evaluate_and_checkpoint(
 		);
 	}
 	if trainer.step.is_multiple_of(config.checkpoint_every.max(1)) {
-		let scores = lock(&shared.scores).clone();
-		if let Err(error) = save_checkpoint(trainer, &scores, &config.checkpoint_dir) {
+		let ledger = lock(&shared.validator).ledger.clone();
+		if let Err(error) = save_checkpoint(trainer, &ledger, &config.checkpoint_dir) {
 			eprintln!("warning: checkpoint not saved: {error}");
 		}
 	}

@@ -1,9 +1,6 @@
-//! From what peers contribute to the local loss to the weights put on chain: a moving average
-//! of each peer's leave-one-out score, normalised and converted to the chain's `u16` weights
-//! under its rules (at least `MinAllowedWeights` non-zero weights on other peers, none above
-//! `MaxWeightLimit` of the row).
-
-use std::collections::BTreeMap;
+//! Scores into the chain's `u16` weights under its rules: at least `MinAllowedWeights` non-zero
+//! weights on other peers, none above `MaxWeightLimit` of the row. A row the chain would refuse
+//! costs a transaction fee and sets nothing, so every rule is met here, before sending.
 
 /// Why no valid weights exist.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -16,59 +13,6 @@ pub enum WeightsError {
 		/// `MaxWeightLimit`.
 		limit: f64,
 	},
-}
-
-/// Each peer's score: an exponential moving average of its leave-one-out loss differences
-/// (clipped at zero), over the steps in which it could have been queried.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct Scores {
-	/// Weight of the newest observation.
-	pub alpha: f64,
-	/// uid → score.
-	pub values: BTreeMap<u16, f64>,
-	/// uid → the hotkey (SS58) registered at it when last seen: a uid that changes hands starts
-	/// from nothing rather than inherit what its previous holder earned.
-	#[serde(default)]
-	pub holders: BTreeMap<u16, String>,
-}
-
-impl Scores {
-	/// Empty scores with smoothing `alpha` (0 < alpha ≤ 1).
-	pub fn new(alpha: f64) -> Self {
-		Self { alpha, values: BTreeMap::new(), holders: BTreeMap::new() }
-	}
-
-	/// Follows the metagraph's `registered` (uid, hotkey) pairs: forgets the score of every uid
-	/// now held by another hotkey than the one it was earned under.
-	pub fn follow_registrations<'a>(
-		&mut self,
-		registered: impl IntoIterator<Item = (u16, &'a str)>,
-	) {
-		for (uid, hotkey) in registered {
-			if self.holders.get(&uid).is_some_and(|holder| holder != hotkey) {
-				self.values.remove(&uid);
-			}
-			self.holders.insert(uid, hotkey.to_string());
-		}
-	}
-
-	/// One step: every uid in `observed` gets `max(0, contribution)`; the other `peers` get 0
-	/// (a peer not chosen, or that failed, contributed nothing).
-	pub fn update(&mut self, peers: &[u16], observed: &[(u16, f64)]) {
-		for uid in peers {
-			let contribution =
-				observed.iter().find(|(u, _)| u == uid).map_or(0.0, |(_, c)| c.max(0.0));
-			let contribution = if contribution.is_finite() { contribution } else { 0.0 };
-			let score = self.values.entry(*uid).or_insert(0.0);
-			*score = (1.0 - self.alpha) * *score + self.alpha * contribution;
-		}
-		self.values.retain(|uid, _| peers.contains(uid));
-	}
-
-	/// The score of `uid`, 0 when unknown.
-	pub fn get(&self, uid: u16) -> f64 {
-		self.values.get(&uid).copied().unwrap_or(0.0)
-	}
 }
 
 /// Chain weights for `others` (every other registered uid with its score): proportional to
@@ -195,23 +139,6 @@ mod tests {
 	}
 
 	#[test]
-	fn a_uid_that_changes_hands_starts_from_nothing() {
-		let mut scores = Scores::new(0.5);
-		scores.follow_registrations([(1, "alice"), (2, "bob")]);
-		scores.update(&[1, 2], &[(1, 0.8), (2, 0.4)]);
-		assert_eq!((scores.get(1), scores.get(2)), (0.4, 0.2));
-		// uid 2 is deregistered and taken by carol: bob's score is not hers.
-		scores.follow_registrations([(1, "alice"), (2, "carol")]);
-		assert_eq!((scores.get(1), scores.get(2)), (0.4, 0.0));
-		scores.update(&[1, 2], &[(2, 0.6)]);
-		assert_eq!(scores.get(2), 0.3);
-		// A checkpoint written before holders were recorded still loads.
-		let old: Scores =
-			serde_json::from_str(r#"{"alpha":0.1,"values":{"3":0.5}}"#).expect("old scores");
-		assert_eq!((old.get(3), old.holders.len()), (0.5, 0));
-	}
-
-	#[test]
 	fn weights_follow_the_scores() {
 		let weights = check(&[(1, 0.2), (2, 0.1), (3, 0.0)], 1, 1.0);
 		assert_eq!(weights, vec![(1, 65535), (2, 32768)]);
@@ -281,15 +208,5 @@ mod tests {
 				}
 			}
 		}
-	}
-
-	#[test]
-	fn scores_are_smoothed_and_clipped() {
-		let mut scores = Scores::new(0.5);
-		scores.update(&[1, 2, 3], &[(1, 1.0), (2, -1.0)]);
-		assert_eq!((scores.get(1), scores.get(2), scores.get(3)), (0.5, 0.0, 0.0));
-		scores.update(&[1, 2], &[(1, 1.0), (2, f64::NAN)]);
-		assert_eq!((scores.get(1), scores.get(2), scores.get(3)), (0.75, 0.0, 0.0));
-		assert!(!scores.values.contains_key(&3), "deregistered peers are forgotten");
 	}
 }

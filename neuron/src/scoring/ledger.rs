@@ -1,0 +1,310 @@
+//! What a validator knows of each peer, keyed by (uid, hotkey): a uid that changes hands starts
+//! from nothing. Scores are moving averages of the *signed* Shapley values with their spread,
+//! and a peer is paid only when its average is confidently above zero: noise averages to zero
+//! or below and is paid nothing, where clipping every step at zero would have paid it. A peer
+//! whose held-back loss is far above its visible loss is reading the future: it is flagged,
+//! paid nothing and left out of the training join while the gap lasts. Peers that copy each
+//! other share one peer's score.
+
+use std::collections::BTreeMap;
+
+use super::{probe::Probe, similarity::groups};
+
+/// Held-back minus visible cross-entropy (nats per byte) above which a peer is flagged.
+pub const LEAK_GAP: f64 = 1.0;
+
+/// Canary similarity (linear CKA, averaged over cycles) above which two peers are copies.
+pub const COPY_SIMILARITY: f64 = 0.95;
+
+/// Standard errors the mean must clear above zero before a peer is paid.
+pub const CONFIDENCE: f64 = 2.0;
+
+/// A moving average with its spread: the first observations are averaged equally, later ones
+/// with weight `alpha`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Estimate {
+	/// The average.
+	pub mean: f64,
+	/// The moving variance of the observations.
+	pub variance: f64,
+	/// Observations so far.
+	pub count: u32,
+}
+
+impl Estimate {
+	/// Adds one observation (non-finite ones are ignored).
+	pub fn add(&mut self, value: f64, alpha: f64) {
+		if !value.is_finite() {
+			return;
+		}
+		self.count = self.count.saturating_add(1);
+		let weight = alpha.max(1.0 / f64::from(self.count));
+		let delta = value - self.mean;
+		self.mean += weight * delta;
+		self.variance = (1.0 - weight) * (self.variance + weight * delta * delta);
+	}
+
+	/// The mean minus `z` standard errors, the number of observations capped at what the
+	/// moving average remembers (`2/alpha − 1`); −∞ with fewer than two observations.
+	pub fn lower_bound(&self, z: f64, alpha: f64) -> f64 {
+		if self.count < 2 {
+			return f64::NEG_INFINITY;
+		}
+		let remembered = f64::from(self.count).min(2.0 / alpha - 1.0).max(1.0);
+		self.mean - z * (self.variance / remembered).sqrt()
+	}
+}
+
+/// One peer, as long as one hotkey holds its uid.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PeerRecord {
+	/// The hotkey (SS58) the record belongs to.
+	pub hotkey: String,
+	/// Shapley values on held-back bytes (nats per byte).
+	pub score: Estimate,
+	/// Held-back minus visible cross-entropy of its probe.
+	pub leak_gap: Estimate,
+	/// Whether it is flagged for reading the future.
+	pub flagged: bool,
+	/// Its probe (not checkpointed: it relearns in a few queries).
+	#[serde(skip)]
+	pub probe: Option<Probe>,
+}
+
+impl PeerRecord {
+	fn new(hotkey: &str) -> Self {
+		Self {
+			hotkey: hotkey.to_string(),
+			score: Estimate::default(),
+			leak_gap: Estimate::default(),
+			flagged: false,
+			probe: None,
+		}
+	}
+}
+
+/// Every peer's record, and how alike the peers' canary answers are.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Ledger {
+	/// Weight of the newest observation in every moving average.
+	pub alpha: f64,
+	/// uid → record.
+	pub peers: BTreeMap<u16, PeerRecord>,
+	/// (smaller uid, larger uid) → moving average of their canary similarity.
+	#[serde(with = "pairs")]
+	pub similarity: BTreeMap<(u16, u16), f64>,
+}
+
+/// `similarity` as a list, since JSON keys are strings.
+mod pairs {
+	use std::collections::BTreeMap;
+
+	use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+	pub fn serialize<S: Serializer>(
+		map: &BTreeMap<(u16, u16), f64>,
+		serializer: S,
+	) -> Result<S::Ok, S::Error> {
+		map.iter()
+			.map(|((a, b), s)| (*a, *b, *s))
+			.collect::<Vec<_>>()
+			.serialize(serializer)
+	}
+
+	pub fn deserialize<'de, D: Deserializer<'de>>(
+		deserializer: D,
+	) -> Result<BTreeMap<(u16, u16), f64>, D::Error> {
+		let list = Vec::<(u16, u16, f64)>::deserialize(deserializer)?;
+		Ok(list.into_iter().map(|(a, b, s)| ((a, b), s)).collect())
+	}
+}
+
+impl Ledger {
+	/// An empty ledger whose moving averages weigh the newest observation by `alpha`.
+	pub fn new(alpha: f64) -> Self {
+		Self { alpha, peers: BTreeMap::new(), similarity: BTreeMap::new() }
+	}
+
+	/// Follows the metagraph's registered `(uid, hotkey)` pairs: a uid now held by another
+	/// hotkey, or no longer registered, loses its record and its similarities. Returns those
+	/// uids, for whatever else is kept per peer.
+	pub fn follow_registrations<'a>(
+		&mut self,
+		registered: impl IntoIterator<Item = (u16, &'a str)>,
+	) -> Vec<u16> {
+		let registered: BTreeMap<u16, &str> = registered.into_iter().collect();
+		let stale: Vec<u16> = self
+			.peers
+			.iter()
+			.filter(|(uid, record)| registered.get(uid) != Some(&record.hotkey.as_str()))
+			.map(|(uid, _)| *uid)
+			.collect();
+		for uid in &stale {
+			self.peers.remove(uid);
+		}
+		self.similarity.retain(|(a, b), _| !stale.contains(a) && !stale.contains(b));
+		for (uid, hotkey) in registered {
+			self.peers.entry(uid).or_insert_with(|| PeerRecord::new(hotkey));
+		}
+		stale
+	}
+
+	/// The record of `uid` (a new one, of an unknown hotkey, if it has none).
+	pub fn record(&mut self, uid: u16) -> &mut PeerRecord {
+		self.peers.entry(uid).or_insert_with(|| PeerRecord::new(""))
+	}
+
+	/// Records one query's outcome for `uid`: its Shapley value (0 when it failed to answer)
+	/// and, when it answered, its leak gap. Flags it when the gap's average passes
+	/// [`LEAK_GAP`] (and forgets its score), unflags it when the average falls below half.
+	pub fn observe(&mut self, uid: u16, shapley: f64, leak_gap: Option<f64>) {
+		let alpha = self.alpha;
+		let record = self.record(uid);
+		if let Some(gap) = leak_gap {
+			record.leak_gap.add(gap, alpha);
+		}
+		let gap = record.leak_gap.mean;
+		if !record.flagged && record.leak_gap.count >= 2 && gap > LEAK_GAP {
+			record.flagged = true;
+			record.score = Estimate::default();
+		} else if record.flagged && gap < LEAK_GAP / 2.0 {
+			record.flagged = false;
+		}
+		if !record.flagged {
+			record.score.add(shapley, alpha);
+		}
+	}
+
+	/// Adds one cycle's canary similarity of two peers.
+	pub fn observe_similarity(&mut self, a: u16, b: u16, similarity: f64) {
+		let alpha = self.alpha.max(0.3);
+		let entry = self.similarity.entry((a.min(b), a.max(b))).or_insert(similarity);
+		*entry += alpha * (similarity - *entry);
+	}
+
+	/// Whether `uid` is flagged.
+	pub fn flagged(&self, uid: u16) -> bool {
+		self.peers.get(&uid).is_some_and(|record| record.flagged)
+	}
+
+	/// The groups of peers whose canary answers are copies of each other (groups of one
+	/// left out), each in uid order.
+	pub fn copies(&self) -> Vec<Vec<u16>> {
+		let uids: Vec<u16> = self.peers.keys().copied().collect();
+		let index = |uid: &u16| uids.binary_search(uid).ok();
+		let linked: Vec<(usize, usize)> = self
+			.similarity
+			.iter()
+			.filter(|(_, similarity)| **similarity > COPY_SIMILARITY)
+			.filter_map(|((a, b), _)| Some((index(a)?, index(b)?)))
+			.collect();
+		groups(uids.len(), &linked)
+			.into_iter()
+			.filter(|group| group.len() > 1)
+			.map(|group| group.iter().filter_map(|i| uids.get(*i).copied()).collect())
+			.collect()
+	}
+
+	/// Every peer's payable score: its mean Shapley value when confidently above zero and not
+	/// flagged, else 0; a group of copies shares its best member's score equally.
+	pub fn scores(&self) -> BTreeMap<u16, f64> {
+		let mut scores: BTreeMap<u16, f64> = self
+			.peers
+			.iter()
+			.map(|(uid, record)| {
+				let confident = record.score.lower_bound(CONFIDENCE, self.alpha) > 0.0;
+				(*uid, if confident && !record.flagged { record.score.mean } else { 0.0 })
+			})
+			.collect();
+		for group in self.copies() {
+			let best = group.iter().filter_map(|uid| scores.get(uid)).copied().fold(0.0, f64::max);
+			let share = best / group.len() as f64;
+			for uid in group {
+				scores.insert(uid, share);
+			}
+		}
+		scores
+	}
+
+	/// The payable score of `uid`, 0 when unknown.
+	pub fn get(&self, uid: u16) -> f64 {
+		self.scores().get(&uid).copied().unwrap_or(0.0)
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn a_uid_that_changes_hands_starts_from_nothing() {
+		let mut ledger = Ledger::new(0.5);
+		ledger.follow_registrations([(1, "alice"), (2, "bob")]);
+		for _ in 0..4 {
+			ledger.observe(1, 0.4, Some(0.0));
+			ledger.observe(2, 0.2 + 0.01 * f64::from(ledger.peers[&2].score.count), Some(0.0));
+		}
+		ledger.observe_similarity(1, 2, 0.5);
+		assert!(ledger.get(1) > 0.0 && ledger.get(2) > 0.0);
+		// uid 2 is deregistered and taken by carol: bob's record is not hers.
+		assert_eq!(ledger.follow_registrations([(1, "alice"), (2, "carol")]), vec![2]);
+		assert!(ledger.get(1) > 0.0);
+		assert_eq!((ledger.get(2), ledger.peers[&2].score.count), (0.0, 0));
+		assert_eq!(ledger.peers[&2].hotkey, "carol");
+		assert!(ledger.similarity.is_empty());
+		// A checkpointed ledger loads back.
+		let text = serde_json::to_string(&ledger).expect("serialise");
+		let loaded: Ledger = serde_json::from_str(&text).expect("deserialise");
+		assert_eq!(loaded.scores(), ledger.scores());
+	}
+
+	#[test]
+	fn only_confidently_positive_scores_are_paid() {
+		let mut ledger = Ledger::new(0.1);
+		// Zero-mean noise of large spread, and a small steady gain.
+		for step in 0..40 {
+			let sign = if step % 2 == 0 { 1.0 } else { -1.0 };
+			ledger.observe(1, sign * 0.5 + 0.01, Some(0.0));
+			ledger.observe(2, 0.05 + 0.01 * sign, Some(0.0));
+			ledger.observe(3, f64::NAN, None);
+		}
+		assert_eq!(ledger.get(1), 0.0, "noise around zero");
+		assert!((ledger.get(2) - 0.05).abs() < 0.01);
+		assert_eq!(ledger.get(3), 0.0, "nothing finite observed");
+		assert_eq!(ledger.get(9), 0.0, "unknown");
+	}
+
+	#[test]
+	fn a_peer_that_reads_the_future_is_flagged_until_it_stops() {
+		let mut ledger = Ledger::new(0.2);
+		for _ in 0..5 {
+			ledger.observe(4, 0.3, Some(0.0));
+		}
+		assert!(ledger.get(4) > 0.0);
+		ledger.observe(4, 0.3, Some(3.0));
+		ledger.observe(4, 0.3, Some(3.0));
+		assert!(ledger.flagged(4));
+		assert_eq!((ledger.get(4), ledger.peers[&4].score.count), (0.0, 0));
+		for _ in 0..20 {
+			ledger.observe(4, 0.3, Some(0.0));
+		}
+		assert!(!ledger.flagged(4), "honest again");
+		assert!(ledger.get(4) > 0.0);
+	}
+
+	#[test]
+	fn copies_share_their_best_members_score() {
+		let mut ledger = Ledger::new(0.2);
+		for _ in 0..10 {
+			ledger.observe(1, 0.4, Some(0.0));
+			ledger.observe(2, 0.3, Some(0.0));
+			ledger.observe(3, 0.3, Some(0.0));
+		}
+		ledger.observe_similarity(3, 1, 0.99);
+		ledger.observe_similarity(1, 2, 0.7);
+		assert_eq!(ledger.copies(), vec![vec![1, 3]]);
+		let scores = ledger.scores();
+		assert!((scores[&1] - 0.2).abs() < 1e-9 && (scores[&3] - 0.2).abs() < 1e-9);
+		assert!((scores[&2] - 0.3).abs() < 1e-9);
+	}
+}

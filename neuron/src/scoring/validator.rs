@@ -1,0 +1,227 @@
+//! Validation, apart from training: which peers to query next and what their answers are
+//! worth. Peers are queried in a random permutation cycle, `peers_per_query` at a time, so each
+//! is measured as often as the others whatever the gate thinks of it. Each query is a
+//! [`Challenge`]; each answer goes through the peer's probe; the held-back bytes give every
+//! answering peer its Shapley value in the query, and the gap between held-back and visible
+//! loss its leak signal. At the end of a cycle the canary answers of every pair of peers are
+//! compared for copies.
+
+use std::collections::BTreeMap;
+
+use super::{
+	challenge::{Challenge, ChallengeMaker},
+	ledger::Ledger,
+	probe::Probe,
+	shapley::{mixture_shapley, MAX_PLAYERS},
+	similarity::Fingerprint,
+};
+use crate::{
+	data::rng::Rng,
+	net::protocol::{REPRESENTATION_DIM, VOCAB_SIZE},
+};
+
+/// How a validator queries and learns.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValidatorConfig {
+	/// Rows per query (one scored byte each).
+	pub rows: usize,
+	/// Bytes per row.
+	pub seq: usize,
+	/// Rows of every query that are the cycle's canaries.
+	pub canaries: usize,
+	/// Peers per query (at most [`MAX_PLAYERS`]).
+	pub peers_per_query: usize,
+	/// Visible positions each answering peer's probe learns from per query.
+	pub probe_samples: usize,
+	/// The probes' learning rate.
+	pub probe_rate: f32,
+	/// Weight of the newest observation in the moving averages.
+	pub alpha: f64,
+}
+
+impl Default for ValidatorConfig {
+	fn default() -> Self {
+		Self {
+			rows: 32,
+			seq: 32,
+			canaries: 4,
+			peers_per_query: 4,
+			probe_samples: 192,
+			probe_rate: 0.5,
+			alpha: 0.1,
+		}
+	}
+}
+
+/// The peers to query next and the rows to send them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Query {
+	/// The peers' uids.
+	pub uids: Vec<u16>,
+	/// The rows.
+	pub challenge: Challenge,
+}
+
+/// One peer's outcome in one query.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Outcome {
+	/// The peer.
+	pub uid: u16,
+	/// Its Shapley value in the query (nats per held-back byte); 0 when it failed.
+	pub shapley: f64,
+	/// Held-back minus visible cross-entropy of its probe, when it answered.
+	pub leak_gap: Option<f64>,
+}
+
+/// A validator's state: its ledger, its challenges and where it is in the cycle.
+#[derive(Debug, Clone)]
+pub struct Validator {
+	config: ValidatorConfig,
+	/// What it knows of every peer.
+	pub ledger: Ledger,
+	maker: ChallengeMaker,
+	/// Byte frequencies of the validator's text: the baseline every peer is measured against.
+	prior: Vec<f64>,
+	/// Peers still to query in this cycle, next first.
+	cycle: Vec<u16>,
+	/// This cycle's canary answers, per peer.
+	fingerprints: BTreeMap<u16, Fingerprint>,
+	rng: Rng,
+}
+
+impl Validator {
+	/// A validator that draws its rows from `text` (which the peers should not have chosen).
+	pub fn new(config: ValidatorConfig, text: Vec<u8>, seed: u64) -> Self {
+		let mut counts = vec![1.0; VOCAB_SIZE];
+		for byte in &text {
+			if let Some(count) = counts.get_mut(usize::from(*byte)) {
+				*count += 1.0;
+			}
+		}
+		let total: f64 = counts.iter().sum();
+		let maker = ChallengeMaker::new(text, config.rows, config.seq, config.canaries, seed);
+		Self {
+			ledger: Ledger::new(config.alpha),
+			maker,
+			prior: counts.into_iter().map(|c| c / total).collect(),
+			cycle: Vec::new(),
+			fingerprints: BTreeMap::new(),
+			rng: Rng::new(seed ^ 0xc1c1e),
+			config,
+		}
+	}
+
+	/// The configuration.
+	pub fn config(&self) -> &ValidatorConfig {
+		&self.config
+	}
+
+	/// The next peers of the cycle among `candidates` (a new cycle, in a fresh random order
+	/// with fresh canaries, when this one is done), with the rows to send them; `None`
+	/// without candidates.
+	pub fn next_query(&mut self, candidates: &[u16]) -> Option<Query> {
+		if candidates.is_empty() {
+			return None;
+		}
+		self.cycle.retain(|uid| candidates.contains(uid));
+		if self.cycle.is_empty() {
+			self.end_cycle();
+			let mut order = candidates.to_vec();
+			for i in (1..order.len()).rev() {
+				order.swap(i, self.rng.below(i + 1));
+			}
+			self.cycle = order;
+		}
+		let take = self.config.peers_per_query.clamp(1, MAX_PLAYERS).min(self.cycle.len());
+		let uids: Vec<u16> = self.cycle.drain(..take).collect();
+		Some(Query { uids, challenge: self.maker.next() })
+	}
+
+	/// Compares the canary answers of every pair of peers seen in the cycle, and draws new
+	/// canaries.
+	fn end_cycle(&mut self) {
+		let prints: Vec<(u16, Fingerprint)> =
+			std::mem::take(&mut self.fingerprints).into_iter().collect();
+		for (i, (a, first)) in prints.iter().enumerate() {
+			for (b, second) in prints.iter().skip(i + 1) {
+				self.ledger.observe_similarity(*a, *b, first.similarity(second));
+			}
+		}
+		self.maker.new_cycle();
+	}
+
+	/// Scores `answers` (per uid of `query`, its representation [rows, seq, d], or `None` when
+	/// it failed) and records the outcomes in the ledger. An answer of the wrong size or with
+	/// a non-finite value counts as a failure.
+	pub fn score(&mut self, query: &Query, answers: &[Option<Vec<f32>>]) -> Vec<Outcome> {
+		let challenge = &query.challenge;
+		let size = challenge.rows * challenge.seq * REPRESENTATION_DIM;
+		let scored = challenge.scored();
+		let visible = challenge.visible();
+		let prior_of_truth: Vec<f64> = scored
+			.iter()
+			.map(|(_, byte)| self.prior.get(usize::from(*byte)).copied().unwrap_or(1e-6))
+			.collect();
+		let mut answered: Vec<(u16, Vec<f64>, f64)> = Vec::new();
+		let mut outcomes = Vec::new();
+		for (uid, answer) in query.uids.iter().zip(answers) {
+			let answer =
+				answer.as_ref().filter(|a| a.len() == size && a.iter().all(|v| v.is_finite()));
+			let Some(answer) = answer else {
+				outcomes.push(Outcome { uid: *uid, shapley: 0.0, leak_gap: None });
+				continue;
+			};
+			let at = |position: usize| {
+				answer
+					.get(position * REPRESENTATION_DIM..(position + 1) * REPRESENTATION_DIM)
+					.unwrap_or(&[])
+			};
+			let sample: Vec<(&[f32], u8)> = (0..self.config.probe_samples.min(visible.len()))
+				.filter_map(|_| visible.get(self.rng.below(visible.len())))
+				.map(|(position, byte)| (at(*position), *byte))
+				.collect();
+			let prior = &self.prior;
+			let probe = self.ledger.record(*uid).probe.get_or_insert_with(|| Probe::new(prior));
+			let truth: Vec<f64> = scored
+				.iter()
+				.map(|(position, byte)| {
+					probe
+						.probabilities(at(*position))
+						.get(usize::from(*byte))
+						.copied()
+						.unwrap_or(0.0)
+				})
+				.collect();
+			let held_back =
+				truth.iter().map(|p| -p.max(1e-12).ln()).sum::<f64>() / truth.len().max(1) as f64;
+			let visible_loss = probe.train(sample, self.config.probe_rate);
+			answered.push((*uid, truth, held_back - visible_loss));
+			let canary: Vec<f32> = challenge
+				.canary_rows
+				.iter()
+				.filter_map(|row| {
+					answer.get(
+						row * challenge.seq * REPRESENTATION_DIM
+							..(row + 1) * challenge.seq * REPRESENTATION_DIM,
+					)
+				})
+				.flatten()
+				.copied()
+				.collect();
+			if !canary.is_empty() {
+				let positions = canary.len() / REPRESENTATION_DIM;
+				self.fingerprints
+					.insert(*uid, Fingerprint::new(&canary, positions, REPRESENTATION_DIM));
+			}
+		}
+		let players: Vec<Vec<f64>> = answered.iter().map(|(_, truth, _)| truth.clone()).collect();
+		let values = mixture_shapley(&prior_of_truth, &players);
+		for ((uid, _, gap), shapley) in answered.iter().zip(values) {
+			outcomes.push(Outcome { uid: *uid, shapley, leak_gap: Some(*gap) });
+		}
+		for outcome in &outcomes {
+			self.ledger.observe(outcome.uid, outcome.shapley, outcome.leak_gap);
+		}
+		outcomes
+	}
+}
