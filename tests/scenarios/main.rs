@@ -7,6 +7,7 @@ mod clients;
 mod dev_chain;
 mod local_testnet;
 mod localnet;
+mod market;
 mod neurons;
 mod wallet_cli;
 mod zombienet;

@@ -127,10 +127,10 @@ pub enum Command {
 		#[arg(long, default_value_t = 12)]
 		refresh: u64,
 	},
-	/// Run the neuron: serve the nucleus, train it with the peers the gate chooses, send and
-	/// apply gradients, score the peers and set weights on chain; checkpoints as it goes.
+	/// Run the neuron: serve the nucleus, train it with the peers the gate chooses, validate
+	/// the peers apart from training and set weights on chain; checkpoints as it goes.
 	Run(Box<run::RunArgs>),
-	/// Start a development node and several neurons (one serving random noise), show the
+	/// Start a development node, honest neurons and adversaries (noise by default), show the
 	/// metagraph live, and write the emission over time as an SVG chart at the end.
 	Localnet(run::LocalnetArgs),
 	/// Measure the market in one process, without a node: honest peers and adversaries (noise,

@@ -87,9 +87,14 @@ pub struct RunArgs {
 /// `neuron localnet`'s options.
 #[derive(clap::Args)]
 pub struct LocalnetArgs {
-	/// Number of neurons (2 to 6); the last serves random noise.
-	#[arg(long, default_value_t = 5)]
+	/// Honest neurons, which learn from different slices of the corpus.
+	#[arg(long, default_value_t = 4)]
 	neurons: usize,
+	/// Neurons that play adversaries, after the honest ones (test modes of `neuron run
+	/// --serve`): a comma-separated list of noise, zero, leak, replay and echo:K (copies the
+	/// K-th neuron; echo:K:noisy, echo:K:rotated). Honest and adversaries together at most 6.
+	#[arg(long, default_value = "noise", value_delimiter = ',')]
+	adversaries: Vec<Serving>,
 	/// The node binary [default: bittensor-node beside this binary].
 	#[arg(long)]
 	node: Option<PathBuf>,
@@ -124,7 +129,7 @@ pub struct MarketArgs {
 	#[arg(long, default_value_t = 12)]
 	epochs: usize,
 	/// Validation queries each validator makes per epoch.
-	#[arg(long, default_value_t = 12)]
+	#[arg(long, default_value_t = 16)]
 	queries: usize,
 	/// Honest peers, each pre-trained on its own slice of the corpus.
 	#[arg(long, default_value_t = 10)]
@@ -237,6 +242,7 @@ pub async fn localnet(args: LocalnetArgs) -> Result<(), CliError> {
 		neuron_binary,
 		dir: args.dir,
 		neurons: args.neurons,
+		adversaries: args.adversaries,
 		corpus: corpus_dir(args.corpus)?,
 		duration: args.duration.map(Duration::from_secs),
 		stake: args.stake,

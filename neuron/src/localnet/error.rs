@@ -13,10 +13,10 @@ use crate::{chain::ChainError, keys::wallet::WalletError};
 #[derive(Debug, thiserror::Error)]
 pub enum LocalnetError {
 	/// The neuron count is outside what the dev accounts allow.
-	#[error("--neurons must be between {min} and {max}")]
+	#[error(
+		"at least one neuron must learn, and --neurons and --adversaries together at most {max}"
+	)]
 	NeuronCount {
-		/// The fewest neurons: one that learns and one that serves noise.
-		min: usize,
 		/// The most neurons: one per dev account.
 		max: usize,
 	},

@@ -1,8 +1,8 @@
 //! `neuron localnet`: a whole network on one machine. It starts a development node, registers
 //! and stakes a hotkey per neuron (each paid by one of the dev accounts), starts the neurons
-//! (`neuron run`, one of them serving random noise), shows a live metagraph table, and on
-//! Ctrl-C (or after `--duration`) stops everything and writes the emission over time as an
-//! SVG chart, a CSV file and a JSON summary.
+//! (`neuron run`: honest learners, then the adversaries asked for, such as noise or a leaker),
+//! shows a live metagraph table, and on Ctrl-C (or after `--duration`) stops everything and
+//! writes the emission over time as an SVG chart, a CSV file and a JSON summary.
 //!
 //! [`run`] reads as that list of steps, one function each, so that a failure names its step
 //! ([`LocalnetError`]) and the children are stopped whichever step fails. The parts that touch
@@ -29,6 +29,8 @@ use sp_core::{crypto::AccountId32, Pair};
 use crate::{
 	chain::ChainClient,
 	keys::wallet::{pair_from_secret, Wallet},
+	nucleus::served::Serving,
+	scoring::Ledger,
 };
 
 mod error;
@@ -40,8 +42,6 @@ use plot::{line_chart, Series};
 /// Dev accounts that pay for the neurons' registration, stake and fees, one per neuron.
 pub const COLDKEYS: [&str; 6] = ["//Alice", "//Bob", "//Charlie", "//Dave", "//Eve", "//Ferdie"];
 
-/// The fewest neurons: at least one that learns, and the one that serves noise.
-const MIN_NEURONS: usize = 2;
 /// The wallet, under `<dir>/wallets`, that holds the neurons' hotkeys.
 const WALLET: &str = "localnet";
 /// TAO each dev account sends its neuron's hotkey, which pays its own transaction fees.
@@ -70,8 +70,12 @@ pub struct LocalnetConfig {
 	pub neuron_binary: PathBuf,
 	/// Where logs, wallets, checkpoints and the results go.
 	pub dir: PathBuf,
-	/// Neurons, 2 to 6; the last one serves random noise.
+	/// Honest neurons, which learn (at least one).
 	pub neurons: usize,
+	/// Neurons that play an adversary (`neuron run --serve MODE`), after the honest ones; an
+	/// echo's uid names the neuron it copies by position (`echo:0` copies `n0`). Together with
+	/// the honest ones, at most one per dev account.
+	pub adversaries: Vec<Serving>,
 	/// The corpus directory the neurons learn from.
 	pub corpus: PathBuf,
 	/// Stop after this long (Ctrl-C stops earlier).
@@ -93,8 +97,8 @@ struct Member {
 	name: String,
 	/// Its hotkey's account.
 	hotkey: AccountId32,
-	/// Whether it serves random noise (the last one does).
-	random: bool,
+	/// How it serves: `model` when honest, else the adversary it plays.
+	serving: Serving,
 	/// Its log file.
 	log: PathBuf,
 }
@@ -102,7 +106,7 @@ struct Member {
 /// Runs the local network until Ctrl-C or the configured duration; returns the path of the
 /// summary.
 pub async fn run(config: LocalnetConfig) -> Result<PathBuf, LocalnetError> {
-	check_neuron_count(config.neurons)?;
+	check_neuron_count(config.neurons, config.adversaries.len())?;
 	create_directories(&config.dir)?;
 	check_port_free(config.rpc_port)?;
 	let mut node = start_node(&config)?;
@@ -112,37 +116,42 @@ pub async fn run(config: LocalnetConfig) -> Result<PathBuf, LocalnetError> {
 	println!("[localnet] stopping {} neurons and the node", processes.len());
 	stop(&mut processes.iter_mut().collect::<Vec<_>>(), NEURON_GRACE);
 	stop(&mut [&mut node], NODE_GRACE);
-	result
+	// After the neurons stopped: their last checkpoints say whom they flag.
+	let (metagraph, members, emission) = result?;
+	let flags = flagged_by(&config.dir, &members);
+	print!("{}", table(&metagraph, &members, &emission, &flags));
+	write_results(&config, &metagraph, &members, &emission, &flags)
 }
 
 /// Everything between starting the node and stopping the children: connects, sets up and
-/// starts the neurons (adding each process to `processes` as it starts, for [`run`] to stop),
-/// watches the network and writes the results.
+/// starts the neurons (adding each process to `processes` as it starts, for [`run`] to stop)
+/// and watches the network; returns the last metagraph, the members and their emission.
 async fn run_network(
 	config: &LocalnetConfig,
 	url: &str,
 	node: &mut Child,
 	processes: &mut Vec<Child>,
-) -> Result<PathBuf, LocalnetError> {
+) -> Result<(MetagraphJson, Vec<Member>, Emission), LocalnetError> {
 	let chain = connect(url, node).await?;
-	println!("[localnet] node up at {url}; registering {} neurons", config.neurons);
+	let count = config.neurons + config.adversaries.len();
+	println!("[localnet] node up at {url}; registering {count} neurons");
 	let hotkeys = write_hotkeys(config)?;
 	set_up_hotkeys(&chain, &hotkeys, config.stake).await?;
-	let members = roster(config, hotkeys);
+	let members = roster(config, hotkeys, &chain.metagraph().await?);
 	for member in &members {
 		processes.push(spawn_neuron(config, url, member)?);
 	}
 	let (metagraph, emission) = watch(config, &chain, &members, processes).await?;
-	print!("{}", table(&metagraph, &members, &emission));
-	write_results(config, &metagraph, &members, &emission)
+	Ok((metagraph, members, emission))
 }
 
-/// Fails unless there are between [`MIN_NEURONS`] and one per dev account ([`COLDKEYS`]).
-fn check_neuron_count(neurons: usize) -> Result<(), LocalnetError> {
-	if (MIN_NEURONS..=COLDKEYS.len()).contains(&neurons) {
+/// Fails unless at least one neuron learns and there is one dev account ([`COLDKEYS`]) per
+/// neuron.
+fn check_neuron_count(learners: usize, adversaries: usize) -> Result<(), LocalnetError> {
+	if learners >= 1 && learners + adversaries <= COLDKEYS.len() {
 		Ok(())
 	} else {
-		Err(LocalnetError::NeuronCount { min: MIN_NEURONS, max: COLDKEYS.len() })
+		Err(LocalnetError::NeuronCount { max: COLDKEYS.len() })
 	}
 }
 
@@ -220,8 +229,9 @@ fn neuron_name(index: usize) -> String {
 /// [`WALLET`] wallet (replacing an earlier run's); returns their accounts, in neuron order.
 fn write_hotkeys(config: &LocalnetConfig) -> Result<Vec<AccountId32>, LocalnetError> {
 	let wallet = Wallet::new(&config.dir.join("wallets"), WALLET);
-	let mut hotkeys = Vec::with_capacity(config.neurons);
-	for index in 0..config.neurons {
+	let count = config.neurons + config.adversaries.len();
+	let mut hotkeys = Vec::with_capacity(count);
+	for index in 0..count {
 		let hotkey = pair_from_secret(&format!("//BitTensorLocalnet//{index}"))?;
 		wallet.set_hotkey(&neuron_name(index), &hotkey, true)?;
 		hotkeys.push(AccountId32::from(hotkey.public()));
@@ -262,20 +272,37 @@ async fn set_up_hotkey(
 	Ok(())
 }
 
-/// The network's neurons, one per hotkey, in order; the last one serves random noise.
-fn roster(config: &LocalnetConfig, hotkeys: Vec<AccountId32>) -> Vec<Member> {
-	let count = hotkeys.len();
+/// The network's neurons, one per hotkey, in order: the honest ones, then the adversaries,
+/// an echo's target turned from a position into the uid `metagraph` gives that neuron.
+fn roster(
+	config: &LocalnetConfig,
+	hotkeys: Vec<AccountId32>,
+	metagraph: &MetagraphJson,
+) -> Vec<Member> {
+	let uid_of = |index: u16| {
+		hotkeys
+			.get(usize::from(index))
+			.and_then(|hotkey| metagraph.neuron_by_hotkey(hotkey))
+			.map_or(index, |neuron| neuron.uid)
+	};
+	let servings: Vec<Serving> = std::iter::repeat_n(Serving::Model, config.neurons)
+		.chain(config.adversaries.iter().map(|serving| match *serving {
+			Serving::Echo { uid, disguise } => Serving::Echo { uid: uid_of(uid), disguise },
+			other => other,
+		}))
+		.collect();
 	hotkeys
 		.into_iter()
+		.zip(servings)
 		.enumerate()
-		.map(|(index, hotkey)| {
+		.map(|(index, (hotkey, serving))| {
 			let name = neuron_name(index);
 			Member {
 				index,
 				log: config.dir.join(format!("logs/{name}.log")),
 				name,
 				hotkey,
-				random: index + 1 == count,
+				serving,
 			}
 		})
 		.collect()
@@ -283,14 +310,14 @@ fn roster(config: &LocalnetConfig, hotkeys: Vec<AccountId32>) -> Vec<Member> {
 
 /// The `neuron run` command of `member`: its hotkey, listening port, seed, corpus slice (the
 /// learning neurons split the corpus between them) and checkpoint directory, then the extra
-/// arguments, and `--serve noise` for the neuron that serves noise.
+/// arguments, and `--serve MODE` for an adversary.
 fn neuron_command(
 	config: &LocalnetConfig,
 	url: &str,
 	member: &Member,
 	listen_port: u16,
 ) -> Command {
-	let learners = config.neurons - 1;
+	let learners = config.neurons.max(1);
 	let mut command = Command::new(&config.neuron_binary);
 	command
 		.arg("--wallets")
@@ -305,8 +332,8 @@ fn neuron_command(
 		.arg(config.dir.join("checkpoints").join(&member.name))
 		.args(&config.neuron_args)
 		.env("RAYON_NUM_THREADS", "1");
-	if member.random {
-		command.args(["--serve", "noise"]);
+	if !member.serving.is_honest() {
+		command.args(["--serve", &member.serving.to_string()]);
 	}
 	command
 }
@@ -325,12 +352,7 @@ fn spawn_neuron(
 		.stderr(stderr)
 		.spawn()
 		.map_err(|source| LocalnetError::Spawn { program: config.neuron_binary.clone(), source })?;
-	println!(
-		"[localnet] {} {} {}",
-		member.name,
-		address(&member.hotkey),
-		if member.random { "(serves random noise)" } else { "" }
-	);
+	println!("[localnet] {} {} serves {}", member.name, address(&member.hotkey), member.serving);
 	Ok(process)
 }
 
@@ -368,10 +390,11 @@ async fn watch(
 			},
 		}
 		emission.record(&metagraph, members);
+		let flags = flagged_by(&config.dir, members);
 		if tty {
-			print!("\x1b[2J\x1b[H{}", table(&metagraph, members, &emission));
+			print!("\x1b[2J\x1b[H{}", table(&metagraph, members, &emission, &flags));
 		} else if last_print.elapsed() >= PRINT_TABLE_EVERY {
-			print!("{}", table(&metagraph, members, &emission));
+			print!("{}", table(&metagraph, members, &emission, &flags));
 			last_print = Instant::now();
 		}
 	}
@@ -478,54 +501,83 @@ fn truncated(mut line: String, max: usize) -> String {
 	line
 }
 
-/// The live table: uid, name, stake, incentive, dividends, emission so far, and what the
-/// neuron last printed. Members not registered yet are left out.
-fn table(metagraph: &MetagraphJson, members: &[Member], emission: &Emission) -> String {
+/// The live table: uid, name, what it serves, stake, rank, incentive, dividends, emission so
+/// far, how many neurons flag it (`flags`, by uid) and what it last printed. Members not
+/// registered yet are left out.
+fn table(
+	metagraph: &MetagraphJson,
+	members: &[Member],
+	emission: &Emission,
+	flags: &BTreeMap<u16, usize>,
+) -> String {
 	let mut out = format!(
-		"block {}  last epoch {}  peers {}\n{:>4}  {:<12} {:>12} {:>9} {:>9} {:>9} {:>14}  {}\n",
+		"block {}  last epoch {}  peers {}\n{:>4}  {:<6} {:<10} {:>10} {:>7} {:>9} {:>9} {:>13} {:>7}  {}\n",
 		metagraph.block,
 		metagraph.last_epoch.block,
 		metagraph.neurons.len(),
 		"uid",
 		"neuron",
+		"serves",
 		"stake",
 		"rank",
 		"incentive",
 		"dividends",
 		"emitted (TAO)",
+		"flagged",
 		"last output"
 	);
 	for member in members {
 		let Some(peer) = metagraph.neuron_by_hotkey(&member.hotkey) else { continue };
 		out.push_str(&format!(
-			"{:>4}  {:<12} {:>12.3} {:>9.4} {:>9.4} {:>9.4} {:>14.3}  {}\n",
+			"{:>4}  {:<6} {:<10} {:>10.3} {:>7.4} {:>9.4} {:>9.4} {:>13.3} {:>7}  {}\n",
 			peer.uid,
 			member.name,
+			member.serving.to_string(),
 			tao(&peer.stake),
 			peer.rank,
 			peer.incentive,
 			peer.dividends,
 			emission.total(&member.name),
+			flags.get(&peer.uid).copied().unwrap_or(0),
 			truncated(last_line(&member.log), LAST_OUTPUT_WIDTH)
 		));
 	}
 	out
 }
 
-/// One chart line per member: its cumulative emission at each epoch, labelled `(random)` for
-/// the neuron that serves noise.
+/// A member's label in the chart and the results: its name, and the adversary it plays.
+fn label(member: &Member) -> String {
+	if member.serving.is_honest() {
+		member.name.clone()
+	} else {
+		format!("{} ({})", member.name, member.serving)
+	}
+}
+
+/// One chart line per member: its cumulative emission at each epoch, adversaries labelled.
 fn emission_series(members: &[Member], emission: &Emission) -> Vec<Series> {
 	members
 		.iter()
-		.map(|member| Series {
-			name: if member.random {
-				format!("{} (random)", member.name)
-			} else {
-				member.name.clone()
-			},
-			points: emission.points(&member.name),
-		})
+		.map(|member| Series { name: label(member), points: emission.points(&member.name) })
 		.collect()
+}
+
+/// By uid, how many neurons flag it (their ledgers as last checkpointed under
+/// `<dir>/checkpoints/<name>/state.json`; a neuron with no checkpoint yet flags nobody).
+fn flagged_by(dir: &Path, members: &[Member]) -> BTreeMap<u16, usize> {
+	let mut counts = BTreeMap::new();
+	for member in members {
+		let state = dir.join("checkpoints").join(&member.name).join("state.json");
+		let Ok(text) = std::fs::read(&state) else { continue };
+		let Ok(state) = serde_json::from_slice::<serde_json::Value>(&text) else { continue };
+		let Ok(ledger) = serde_json::from_value::<Ledger>(state["ledger"].clone()) else {
+			continue;
+		};
+		for uid in ledger.peers.iter().filter(|(_, record)| record.flagged).map(|(uid, _)| uid) {
+			*counts.entry(*uid).or_insert(0) += 1;
+		}
+	}
+	counts
 }
 
 /// `neuron,block,cumulative_emission_tao` rows, one per point of each line.
@@ -539,12 +591,13 @@ fn emission_csv(lines: &[Series]) -> String {
 	csv
 }
 
-/// `summary.json`: each member's name, uid, whether it serves noise, the TAO it earned and its
-/// weights on chain.
+/// `summary.json`: each member's name, uid, what it serves, its incentive and dividends in the
+/// last epoch, the TAO it earned, how many neurons flag it, and its weights on chain.
 fn summary_json(
 	metagraph: &MetagraphJson,
 	members: &[Member],
 	emission: &Emission,
+	flags: &BTreeMap<u16, usize>,
 ) -> serde_json::Value {
 	let neurons: Vec<serde_json::Value> = members
 		.iter()
@@ -553,8 +606,11 @@ fn summary_json(
 			serde_json::json!({
 				"name": member.name,
 				"uid": peer.map(|p| p.uid),
-				"random": member.random,
+				"serves": member.serving.to_string(),
+				"incentive": peer.map_or(0.0, |p| p.incentive),
+				"dividends": peer.map_or(0.0, |p| p.dividends),
 				"emission_tao": emission.total(&member.name),
+				"flagged_by": peer.and_then(|p| flags.get(&p.uid)).copied().unwrap_or(0),
 				"weights": peer.map(|p| p.weights.clone()).unwrap_or_default(),
 			})
 		})
@@ -562,22 +618,24 @@ fn summary_json(
 	serde_json::json!({ "neurons": neurons })
 }
 
-/// Whether the neuron that serves noise earned less than every learning one, as a sentence;
-/// `None` without such a neuron.
-fn random_neuron_verdict(members: &[Member], emission: &Emission) -> Option<String> {
-	let noise = members
-		.iter()
-		.find(|member| member.random)
-		.map(|member| emission.total(&member.name))?;
-	let least = members
-		.iter()
-		.filter(|member| !member.random)
-		.map(|member| emission.total(&member.name))
-		.fold(f64::MAX, f64::min);
-	let outcome = if noise < least { "earned least" } else { "did NOT earn least" };
+/// Whether every adversary earned less than every honest neuron, as a sentence; `None` without
+/// an adversary or an honest neuron.
+fn adversary_verdict(members: &[Member], emission: &Emission) -> Option<String> {
+	let earned = |honest: bool| -> Vec<(&Member, f64)> {
+		members
+			.iter()
+			.filter(|member| member.serving.is_honest() == honest)
+			.map(|member| (member, emission.total(&member.name)))
+			.collect()
+	};
+	let (honest, adversaries) = (earned(true), earned(false));
+	let least = honest.iter().map(|(_, tao)| *tao).reduce(f64::min)?;
+	let (richest, most) = adversaries.into_iter().max_by(|a, b| a.1.total_cmp(&b.1))?;
+	let outcome = if most < least { "earned less" } else { "did NOT earn less" };
 	Some(format!(
-		"the random neuron {outcome}: {noise:.3} TAO against at least {least:.3} TAO for the \
-		 others"
+		"every adversary {outcome} than every honest neuron: the best paid, {}, {most:.3} TAO \
+		 against at least {least:.3} TAO for the honest ones",
+		label(richest)
 	))
 }
 
@@ -596,12 +654,14 @@ fn write_json(dir: &Path, name: &str, value: &impl Serialize) -> Result<PathBuf,
 }
 
 /// Writes `emission.svg`, `emission.csv`, `metagraph.json` and `summary.json`, says whether the
-/// random neuron earned least and where the chart and summary are; returns the summary's path.
+/// adversaries earned less than the honest neurons and where the chart and summary are; returns
+/// the summary's path.
 fn write_results(
 	config: &LocalnetConfig,
 	metagraph: &MetagraphJson,
 	members: &[Member],
 	emission: &Emission,
+	flags: &BTreeMap<u16, usize>,
 ) -> Result<PathBuf, LocalnetError> {
 	let lines = emission_series(members, emission);
 	let chart = write_file(
@@ -611,9 +671,12 @@ fn write_results(
 	)?;
 	write_file(&config.dir, "emission.csv", &emission_csv(&lines))?;
 	write_json(&config.dir, "metagraph.json", metagraph)?;
-	let summary =
-		write_json(&config.dir, "summary.json", &summary_json(metagraph, members, emission))?;
-	if let Some(verdict) = random_neuron_verdict(members, emission) {
+	let summary = write_json(
+		&config.dir,
+		"summary.json",
+		&summary_json(metagraph, members, emission, flags),
+	)?;
+	if let Some(verdict) = adversary_verdict(members, emission) {
 		println!("[localnet] {verdict}");
 	}
 	println!("[localnet] emission chart: {}", chart.display());
@@ -629,14 +692,17 @@ mod tests {
 	};
 
 	use super::*;
+	use crate::nucleus::served::Disguise;
 
-	/// Three neurons, whose logs do not exist (the table shows no last output).
+	/// Two honest neurons and one serving noise, whose logs do not exist (the table shows no
+	/// last output).
 	fn config() -> LocalnetConfig {
 		LocalnetConfig {
 			node_binary: "bittensor-node".into(),
 			neuron_binary: "neuron".into(),
 			dir: "localnet-test-dir-that-does-not-exist".into(),
-			neurons: 3,
+			neurons: 2,
+			adversaries: vec![Serving::Noise],
 			corpus: "corpus".into(),
 			duration: None,
 			stake: 10,
@@ -647,7 +713,12 @@ mod tests {
 
 	/// The members of [`config`]'s network.
 	fn members() -> Vec<Member> {
-		roster(&config(), (0..3u8).map(|byte| AccountId32::new([byte; 32])).collect())
+		roster(&config(), hotkeys(), &metagraph(0, Vec::new()))
+	}
+
+	/// Three hotkeys.
+	fn hotkeys() -> Vec<AccountId32> {
+		(0..3u8).map(|byte| AccountId32::new([byte; 32])).collect()
 	}
 
 	/// `member` registered at `uid` with 10 TAO of stake, emitting `emission` rao an epoch.
@@ -680,22 +751,43 @@ mod tests {
 
 	#[test]
 	fn the_neuron_count_fits_the_dev_accounts() {
-		assert!(check_neuron_count(2).is_ok());
-		assert!(check_neuron_count(COLDKEYS.len()).is_ok());
-		for count in [0, 1, COLDKEYS.len() + 1] {
-			let error = check_neuron_count(count).expect_err("refused");
-			assert_eq!(error.to_string(), "--neurons must be between 2 and 6");
+		assert!(check_neuron_count(1, 1).is_ok());
+		assert!(check_neuron_count(1, 0).is_ok());
+		assert!(check_neuron_count(4, 2).is_ok());
+		for (learners, adversaries) in [(0, 2), (5, 2), (7, 0)] {
+			let error = check_neuron_count(learners, adversaries).expect_err("refused");
+			assert_eq!(
+				error.to_string(),
+				"at least one neuron must learn, and --neurons and --adversaries together at most 6"
+			);
 		}
 	}
 
 	#[test]
-	fn the_last_neuron_serves_noise_and_the_others_split_the_corpus() {
+	fn an_echo_copies_the_neuron_it_names_at_its_uid() {
+		let config = LocalnetConfig {
+			adversaries: vec![Serving::Echo { uid: 1, disguise: Disguise::Rotated }],
+			..config()
+		};
+		let hotkeys = hotkeys();
+		let copied = NeuronJson::newly_registered(7, &hotkeys[1], &hotkeys[1]);
+		let members = roster(&config, hotkeys, &metagraph(0, vec![copied]));
+		assert_eq!(members[2].serving, Serving::Echo { uid: 7, disguise: Disguise::Rotated });
+		let args: Vec<String> = neuron_command(&config, "ws://x", &members[2], 4000)
+			.get_args()
+			.map(|arg| arg.to_string_lossy().into_owned())
+			.collect();
+		assert_eq!(args[args.len() - 2..], ["--serve", "echo:7:rotated"]);
+	}
+
+	#[test]
+	fn the_adversaries_follow_the_honest_neurons_which_split_the_corpus() {
 		let config = config();
 		let members = members();
 		let names: Vec<&str> = members.iter().map(|member| member.name.as_str()).collect();
 		assert_eq!(names, ["n0", "n1", "n2"]);
-		let random: Vec<bool> = members.iter().map(|member| member.random).collect();
-		assert_eq!(random, [false, false, true]);
+		let servings: Vec<Serving> = members.iter().map(|member| member.serving).collect();
+		assert_eq!(servings, [Serving::Model, Serving::Model, Serving::Noise]);
 		assert_eq!(members[1].log, config.dir.join("logs/n1.log"));
 
 		let args = |member: &Member| -> Vec<String> {
@@ -735,18 +827,22 @@ mod tests {
 		let metagraph = metagraph(10, vec![peer(&members[0], 0, TOKEN), peer(&members[2], 1, 0)]);
 		let mut emission = Emission::default();
 		emission.record(&metagraph, &members);
-		let text = table(&metagraph, &members, &emission);
+		let flags = BTreeMap::from([(1, 2)]);
+		let text = table(&metagraph, &members, &emission, &flags);
 		let rows: Vec<&str> = text.lines().collect();
 		assert_eq!(rows.len(), 4, "two header lines, and n1 is not registered:\n{text}");
 		assert_eq!(rows[0], "block 11  last epoch 10  peers 2");
-		assert!(rows[1].starts_with(" uid  neuron"));
-		assert!(rows[2].starts_with("   0  n0 ") && rows[2].contains(" 10.000 "), "{text}");
-		assert!(rows[2].contains(" 1.000  "), "{text}");
-		assert!(rows[3].starts_with("   1  n2 "), "{text}");
+		assert!(rows[1].starts_with(" uid  neuron serves") && rows[1].contains(" flagged "));
+		assert!(
+			rows[2].starts_with("   0  n0     model ") && rows[2].contains(" 10.000 "),
+			"{text}"
+		);
+		assert!(rows[2].contains(" 1.000       0  "), "{text}");
+		assert!(rows[3].starts_with("   1  n2     noise ") && rows[3].contains(" 0.000       2  "));
 	}
 
 	#[test]
-	fn the_results_label_the_noise_and_say_whether_it_earned_least() {
+	fn the_results_label_the_adversaries_and_say_whether_they_earned_less() {
 		let members = members();
 		let peers = vec![
 			peer(&members[0], 0, TOKEN),
@@ -759,30 +855,34 @@ mod tests {
 
 		let lines = emission_series(&members, &emission);
 		let labels: Vec<&str> = lines.iter().map(|line| line.name.as_str()).collect();
-		assert_eq!(labels, ["n0", "n1", "n2 (random)"]);
+		assert_eq!(labels, ["n0", "n1", "n2 (noise)"]);
 		assert_eq!(
 			emission_csv(&lines),
-			"neuron,block,cumulative_emission_tao\nn0,10,1\nn1,10,1\nn2 (random),10,0.25\n"
+			"neuron,block,cumulative_emission_tao\nn0,10,1\nn1,10,1\nn2 (noise),10,0.25\n"
 		);
-		let summary = summary_json(&metagraph, &members, &emission);
+		let summary = summary_json(&metagraph, &members, &emission, &BTreeMap::from([(2, 2)]));
 		assert_eq!(
 			summary["neurons"][2],
 			serde_json::json!({
 				"name": "n2",
 				"uid": 2,
-				"random": true,
+				"serves": "noise",
+				"incentive": 0.0,
+				"dividends": 0.0,
 				"emission_tao": 0.25,
+				"flagged_by": 2,
 				"weights": [[2, 65535]],
 			})
 		);
 		assert_eq!(summary["neurons"].as_array().map(Vec::len), Some(3));
 		assert_eq!(
-			random_neuron_verdict(&members, &emission).as_deref(),
+			adversary_verdict(&members, &emission).as_deref(),
 			Some(
-				"the random neuron earned least: 0.250 TAO against at least 1.000 TAO for the \
-				 others"
+				"every adversary earned less than every honest neuron: the best paid, n2 \
+				 (noise), 0.250 TAO against at least 1.000 TAO for the honest ones"
 			)
 		);
+		assert_eq!(adversary_verdict(&members[..2], &emission), None, "no adversary");
 	}
 
 	#[test]

@@ -179,7 +179,7 @@ impl Nucleus {
 		if let Some(bias) = self.gate.bias.take() {
 			self.gate.bias = Some(bias.map(|b| {
 				let device = b.device();
-				b.slice_assign([column..column + 1], Tensor::zeros([1], &device))
+				b.slice_assign(column..column + 1, Tensor::zeros([1], &device))
 			}));
 		}
 	}

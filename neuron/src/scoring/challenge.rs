@@ -118,7 +118,7 @@ impl ChallengeMaker {
 	}
 
 	/// The next challenge: fresh rows with this cycle's canaries among them at random places.
-	pub fn next(&mut self) -> Challenge {
+	pub fn draw(&mut self) -> Challenge {
 		let mut rows: Vec<(Row, Option<usize>)> =
 			(0..self.rows - self.canaries.len()).map(|_| (self.row(), None)).collect();
 		for (index, canary) in self.canaries.clone().into_iter().enumerate() {
@@ -150,7 +150,7 @@ mod tests {
 	fn the_scored_byte_is_never_sent_and_canaries_repeat_within_a_cycle() {
 		let text: Vec<u8> = (0..5000u32).map(|i| b'a' + (i * 7 % 26) as u8).collect();
 		let mut maker = ChallengeMaker::new(text.clone(), 8, 16, 2, 1);
-		let first = maker.next();
+		let first = maker.draw();
 		assert_eq!((first.rows, first.seq, first.inputs.len()), (8, 16, 128));
 		for (row, (cut, held_back)) in first.cuts.iter().zip(&first.held_back).enumerate() {
 			assert!((8..16).contains(cut));
@@ -171,9 +171,9 @@ mod tests {
 		let canaries = |c: &Challenge| -> Vec<Vec<i64>> {
 			c.canary_rows.iter().map(|r| c.inputs[r * 16..(r + 1) * 16].to_vec()).collect()
 		};
-		let second = maker.next();
+		let second = maker.draw();
 		assert_eq!(canaries(&first), canaries(&second));
 		maker.new_cycle();
-		assert_ne!(canaries(&first), canaries(&maker.next()));
+		assert_ne!(canaries(&first), canaries(&maker.draw()));
 	}
 }

@@ -206,7 +206,8 @@ impl Ledger {
 	}
 
 	/// Every peer's payable score: its mean Shapley value when confidently above zero and not
-	/// flagged, else 0; a group of copies shares its best member's score equally.
+	/// flagged, else 0; a group of copies shares one peer's score equally: the mean of its
+	/// members' (the best member's would be biased upwards, a maximum of noisy estimates).
 	pub fn scores(&self) -> BTreeMap<u16, f64> {
 		let mut scores: BTreeMap<u16, f64> = self
 			.peers
@@ -217,8 +218,8 @@ impl Ledger {
 			})
 			.collect();
 		for group in self.copies() {
-			let best = group.iter().filter_map(|uid| scores.get(uid)).copied().fold(0.0, f64::max);
-			let share = best / group.len() as f64;
+			let total: f64 = group.iter().filter_map(|uid| scores.get(uid)).sum();
+			let share = total / (group.len() * group.len()) as f64;
 			for uid in group {
 				scores.insert(uid, share);
 			}
@@ -293,7 +294,7 @@ mod tests {
 	}
 
 	#[test]
-	fn copies_share_their_best_members_score() {
+	fn copies_share_one_peers_score() {
 		let mut ledger = Ledger::new(0.2);
 		for _ in 0..10 {
 			ledger.observe(1, 0.4, Some(0.0));
@@ -304,7 +305,8 @@ mod tests {
 		ledger.observe_similarity(1, 2, 0.7);
 		assert_eq!(ledger.copies(), vec![vec![1, 3]]);
 		let scores = ledger.scores();
-		assert!((scores[&1] - 0.2).abs() < 1e-9 && (scores[&3] - 0.2).abs() < 1e-9);
+		// One peer's score, the mean of theirs (0.35), split in two.
+		assert!((scores[&1] - 0.175).abs() < 1e-9 && (scores[&3] - 0.175).abs() < 1e-9);
 		assert!((scores[&2] - 0.3).abs() < 1e-9);
 	}
 }

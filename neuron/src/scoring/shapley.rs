@@ -177,7 +177,7 @@ mod tests {
 		assert!(copied[0] + copied[2] < 1.3 * alone[0], "{alone:?} {copied:?}");
 		let noisy = mixture_shapley(&prior, &[good.clone(), prior.clone(), other]);
 		assert!(noisy[1] <= 0.0, "a peer no better than the prior: {noisy:?}");
-		assert_eq!(mixture_shapley(&prior, &[prior.clone()]), vec![0.0]);
+		assert_eq!(mixture_shapley(&prior, std::slice::from_ref(&prior)), vec![0.0]);
 		assert!(mixture_shapley(&prior, &[]).is_empty());
 	}
 }

@@ -134,7 +134,7 @@ impl Validator {
 		}
 		let take = self.config.peers_per_query.clamp(1, MAX_PLAYERS).min(self.cycle.len());
 		let uids: Vec<u16> = self.cycle.drain(..take).collect();
-		Some(Query { uids, challenge: self.maker.next() })
+		Some(Query { uids, challenge: self.maker.draw() })
 	}
 
 	/// Compares the canary answers of every pair of peers seen in the cycle, and draws new
