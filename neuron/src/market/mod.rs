@@ -205,33 +205,53 @@ fn median_seconds(durations: &mut [Duration]) -> f64 {
 	durations.get(durations.len() / 2).map_or(0.0, Duration::as_secs_f64)
 }
 
-/// Median seconds of the training step `neuron run` takes by default (batch 8 × 64, the
-/// default nucleus, four peers joined), to set the validator's cost against.
-fn training_step_seconds(text: &[u8]) -> f64 {
-	let config = NucleusConfig::default();
-	let mut trainer = Trainer::new(config, &Device::flex(), 7);
-	let peers: Vec<EmbeddingModel> = (0..4).map(EmbeddingModel::new).collect();
-	let mut rng = Rng::new(7);
-	let mut times = Vec::new();
-	for step in 0..10 {
-		let batch = Batch::sample(text, 8, 64, &mut rng);
+/// The training step `neuron run` takes by default (batch 8 × 64, the default nucleus, four
+/// peers joined), timed in short bursts between epochs, so that it sees the same machine as
+/// the scoring and runs warm, back to back, as in `neuron run`.
+struct StepClock {
+	trainer: Trainer,
+	peers: Vec<EmbeddingModel>,
+	rng: Rng,
+	times: Vec<Duration>,
+}
+
+impl StepClock {
+	/// A default nucleus.
+	fn new() -> Self {
+		Self {
+			trainer: Trainer::new(NucleusConfig::default(), &Device::flex(), 7),
+			peers: (0..4).map(EmbeddingModel::new).collect(),
+			rng: Rng::new(7),
+			times: Vec::new(),
+		}
+	}
+
+	/// Three steps on batches of `text`, back to back; the last two are timed.
+	fn burst(&mut self, text: &[u8]) {
+		let before = self.times.len();
+		for _ in 0..3 {
+			self.step(text);
+		}
+		self.times.drain(before..=before);
+	}
+
+	/// Times one step on a batch of `text`.
+	fn step(&mut self, text: &[u8]) {
+		let batch = Batch::sample(text, 8, 64, &mut self.rng);
 		let started = Instant::now();
-		let pending = trainer.begin(&batch, &[0, 1, 2, 3]);
+		let pending = self.trainer.begin(&batch, &[0, 1, 2, 3]);
 		let answers = RemoteAnswers {
 			representations: pending
 				.chosen
 				.iter()
-				.filter_map(|i| peers.get(*i))
+				.filter_map(|i| self.peers.get(*i))
 				.map(|peer| peer.forward(&batch.inputs, 8, 64).unwrap_or_default())
 				.collect(),
 			masked: vec![false; pending.chosen.len()],
 		};
-		trainer.finish(pending, Some(&answers));
-		if step >= 2 {
-			times.push(started.elapsed());
-		}
+		self.trainer.finish(pending, Some(&answers));
+		self.times.push(started.elapsed());
 	}
-	median_seconds(&mut times)
 }
 
 /// Runs the benchmark; returns its report (also written under `out`), or the failed checks.
@@ -260,7 +280,9 @@ pub fn run(config: &MarketConfig) -> Result<MarketReport, MarketError> {
 	let mut incentive = vec![Vec::new(); peers.len()];
 	let mut dividends = vec![Vec::new(); VALIDATORS.len()];
 	let mut scoring_times = Vec::new();
+	let mut clock = StepClock::new();
 	for epoch in 0..config.epochs {
+		clock.burst(&text.train);
 		for validator in validators.iter_mut() {
 			for _ in 0..config.queries_per_epoch {
 				let Some(query) = validator.next_query(&peer_uids) else { continue };
@@ -324,7 +346,7 @@ pub fn run(config: &MarketConfig) -> Result<MarketReport, MarketError> {
 			.collect();
 		println!("[market] epoch {}/{}: incentive {}", epoch + 1, config.epochs, line.join(", "));
 	}
-	let step_seconds = training_step_seconds(&text.train);
+	let step_seconds = median_seconds(&mut clock.times);
 	let peer_reports: Vec<PeerReport> = peers
 		.iter()
 		.zip(incentive)
