@@ -16,12 +16,17 @@ use bittensor_neuron::{
 	},
 	net::{
 		protocol::{REPRESENTATION_DIM, VOCAB_SIZE},
-		served_model::{EmbeddingModel, Model},
+		served_model::{Caller, EmbeddingModel, Model},
 	},
-	nucleus::{NucleusConfig, RemoteAnswers, Trainer},
+	nucleus::{
+		served::{ServedNucleus, Serving},
+		NucleusConfig, RemoteAnswers, Trainer,
+	},
+	scoring::{Validator, ValidatorConfig},
 };
 use burn::prelude::Device;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use sp_core::crypto::AccountId32;
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -85,6 +90,49 @@ fn train_step(c: &mut Criterion) {
 		b.iter(|| {
 			i = (i + 1) % batches.len();
 			trainer.step_offline(&batches[i])
+		})
+	});
+	group.finish();
+
+	// One validation query's scoring, with the peers' answers ready.
+	let mut validator = Validator::new(ValidatorConfig::default(), corpus.train.clone(), 1);
+	let queries: Vec<_> = (0..8)
+		.map(|_| {
+			let query = validator.next_query(&[0, 1, 2, 3]).unwrap();
+			let challenge = &query.challenge;
+			let answers: Vec<Option<Vec<f32>>> = query
+				.uids
+				.iter()
+				.map(|uid| {
+					peers[usize::from(*uid)]
+						.forward(&challenge.inputs, challenge.rows, challenge.seq)
+						.ok()
+				})
+				.collect();
+			(query, answers)
+		})
+		.collect();
+	let mut group = c.benchmark_group("beside_a_step");
+	group.sample_size(30);
+	let mut q = 0;
+	group.bench_function("score_validation_query_4_peers", |b| {
+		b.iter(|| {
+			q = (q + 1) % queries.len();
+			validator.score(&queries[q].0, &queries[q].1)
+		})
+	});
+
+	// Four callers' Backward gradients, queued and applied in one pass.
+	let served = ServedNucleus::new(Serving::Model, 256, Some(1e6), 1);
+	served.publish(&trainer.model.encoder);
+	let grad = vec![0.01f32; BATCH * SEQ * REPRESENTATION_DIM];
+	group.bench_function("backward_4_callers_8x64", |b| {
+		b.iter(|| {
+			for caller in 0..4u8 {
+				let caller = Caller { hotkey: AccountId32::new([caller; 32]), stake: 1 };
+				served.backward(&caller, &batches[0].inputs, &grad, BATCH, SEQ).unwrap();
+			}
+			served.take_remote_gradients(&trainer.model.encoder).unwrap()
 		})
 	});
 	group.finish();

@@ -13,7 +13,7 @@ use bittensor_neuron::{
 	},
 	nucleus::{
 		gradient_norm,
-		served::{ServedNucleus, Serving, MAX_BACKWARD_ROWS},
+		served::{ServedNucleus, Serving, BACKWARD_ROWS_PER_STEP, MAX_BACKWARD_ROWS},
 		NucleusConfig, RemoteAnswers, Trainer,
 	},
 	runner::{load_checkpoint, save_checkpoint, RunError},
@@ -235,6 +235,19 @@ fn backward_is_rate_limited_and_checked() {
 		),
 		Err(ModelError::InvalidInput(_))
 	));
+	// However many rows callers send, a step applies at most BACKWARD_ROWS_PER_STEP of them,
+	// shared between the callers.
+	let eight = vec![0.1; 8 * 4 * REPRESENTATION_DIM];
+	let wide = ServedNucleus::new(Serving::Model, 16, Some(100.0), 6);
+	wide.publish(&trainer.model.encoder);
+	wide.backward(&caller_number(5, 1), &[1; 32], &eight, 8, 4).unwrap();
+	let alone = wide.take_remote_gradients(&trainer.model.encoder).unwrap();
+	assert_eq!((alone.callers, alone.rows), (1, BACKWARD_ROWS_PER_STEP));
+	for number in 0..3 {
+		wide.backward(&caller_number(10 + number, 1), &[1; 32], &eight, 8, 4).unwrap();
+	}
+	let shared = wide.take_remote_gradients(&trainer.model.encoder).unwrap();
+	assert_eq!((shared.callers, shared.rows), (3, 3), "one row each, at least");
 	let closed = ServedNucleus::new(Serving::Model, 16, None, 6);
 	closed.publish(&trainer.model.encoder);
 	assert!(matches!(

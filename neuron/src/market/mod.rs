@@ -41,7 +41,7 @@ use crate::{
 
 pub mod report;
 
-use report::{MarketReport, PeerReport, ValidatorReport};
+use report::{MarketReport, Measured, PeerReport, ValidatorReport};
 
 /// Why the benchmark could not run, or failed.
 #[derive(Debug, thiserror::Error)]
@@ -377,16 +377,15 @@ pub fn run(config: &MarketConfig) -> Result<MarketReport, MarketError> {
 		.map(|(_, similarity)| *similarity)
 		.fold(0.0, f64::max);
 	let copy_groups = validators.first().map(|v| v.ledger.copies()).unwrap_or_default();
-	let report = MarketReport::new(
-		config,
-		peer_reports,
-		validator_reports,
+	let measured = Measured {
 		honest_validators,
 		honest_similarity,
 		copy_groups,
-		(median_seconds(&mut scoring_times), step_seconds),
-		started.elapsed().as_secs_f64(),
-	);
+		scoring_seconds: median_seconds(&mut scoring_times),
+		step_seconds,
+		seconds: started.elapsed().as_secs_f64(),
+	};
+	let report = MarketReport::new(config, peer_reports, validator_reports, measured);
 	let path = report.write(&config.out)?;
 	print!("{}", report.table());
 	println!(

@@ -109,6 +109,23 @@ pub struct MarketReport {
 	pub checks: Vec<Check>,
 }
 
+/// What the run measured besides the peers' and validators' series.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Measured {
+	/// Validators that score (the copier does not).
+	pub honest_validators: usize,
+	/// The highest canary similarity between two honest peers.
+	pub honest_similarity: f64,
+	/// Groups of copies the largest validator found.
+	pub copy_groups: Vec<Vec<u16>>,
+	/// Median seconds a validator spends scoring one query.
+	pub scoring_seconds: f64,
+	/// Median seconds of a default training step.
+	pub step_seconds: f64,
+	/// Wall time of the run.
+	pub seconds: f64,
+}
+
 /// The median of `values` (0 when empty).
 fn median(values: &mut [f64]) -> f64 {
 	values.sort_by(f64::total_cmp);
@@ -121,17 +138,20 @@ fn median(values: &mut [f64]) -> f64 {
 
 impl MarketReport {
 	/// The report of a run, with its checks.
-	#[allow(clippy::too_many_arguments)]
 	pub fn new(
 		config: &MarketConfig,
 		peers: Vec<PeerReport>,
 		validators: Vec<ValidatorReport>,
-		honest_validators: usize,
-		honest_similarity: f64,
-		copy_groups: Vec<Vec<u16>>,
-		(scoring_seconds, step_seconds): (f64, f64),
-		seconds: f64,
+		measured: Measured,
 	) -> Self {
+		let Measured {
+			honest_validators,
+			honest_similarity,
+			copy_groups,
+			scoring_seconds,
+			step_seconds,
+			seconds,
+		} = measured;
 		let share = |serving: &str| {
 			peers
 				.iter()

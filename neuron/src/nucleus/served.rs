@@ -5,8 +5,9 @@
 //! weighted by stake: Δθ ∝ ∂/∂θ Σ_j w_j ⟨h_j, g_j/‖g_j‖⟩ / Σ_j w_j, the result scaled to unit
 //! norm). All autodiff work stays on the training thread: burn's autodiff graphs deadlock when
 //! threads build graphs over the same parameters at once. Backward is rate-limited, one
-//! gradient per caller waits at a time, and a gradient holds at most [`MAX_BACKWARD_ROWS`]
-//! rows, so serving it costs a bounded share of a step.
+//! gradient per caller waits at a time, a gradient holds at most [`MAX_BACKWARD_ROWS`] rows,
+//! and a step applies at most [`BACKWARD_ROWS_PER_STEP`] rows of them all (shared equally
+//! between the callers), so serving it costs a bounded share of a step.
 //!
 //! The other ways to serve are adversaries, for test networks and the market benchmark: each
 //! is a strategy a real peer could try, and the scoring must pay it nothing (or no more than
@@ -35,6 +36,10 @@ use crate::{
 
 /// Most rows one Backward gradient may hold.
 pub const MAX_BACKWARD_ROWS: usize = 32;
+
+/// Most rows of callers' gradients one training step applies: half the default training
+/// batch, shared equally between the callers (at least one row each).
+pub const BACKWARD_ROWS_PER_STEP: usize = 4;
 
 /// How an echo disguises the answers it copies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -167,6 +172,8 @@ pub struct RemoteGradients {
 	pub grads: GradientsParams,
 	/// How many Backward calls they combine.
 	pub callers: usize,
+	/// How many of their rows were applied.
+	pub rows: usize,
 }
 
 /// A standard normal draw (Box–Muller).
@@ -239,8 +246,9 @@ impl ServedNucleus {
 
 	/// Turns the gradients queued since the last call into one gradient of `encoder`'s
 	/// parameters (the training copy, with autodiff): one forward and one backward pass over
-	/// all their rows (per sequence length), each caller's gradient normalised and weighted
-	/// by stake, the sum scaled to unit norm.
+	/// their first rows (per sequence length; [`BACKWARD_ROWS_PER_STEP`] shared between the
+	/// callers), each caller's gradient normalised and weighted by stake, the sum scaled to
+	/// unit norm.
 	pub fn take_remote_gradients(&self, encoder: &Encoder) -> Option<RemoteGradients> {
 		let queued: Vec<QueuedGradient> = lock(&self.shared.queue).drain(..).collect();
 		let device = encoder.devices().first().cloned()?;
@@ -248,24 +256,28 @@ impl ServedNucleus {
 		lengths.sort_unstable();
 		lengths.dedup();
 		let total_weight: f64 = queued.iter().map(|item| item.weight).sum();
+		let rows_each = (BACKWARD_ROWS_PER_STEP / queued.len().max(1)).max(1);
 		let mut summed = GradientsParams::new();
-		let mut callers = 0;
+		let (mut callers, mut applied) = (0, 0);
 		for seq in lengths {
 			let (mut tokens, mut upstream, mut rows) = (Vec::new(), Vec::new(), 0);
 			for item in queued.iter().filter(|item| item.seq == seq) {
-				let norm = item.grad.iter().map(|g| f64::from(g * g)).sum::<f64>().sqrt();
+				let taken = item.batch.min(rows_each);
+				let grad = item.grad.get(..taken * seq * REPRESENTATION_DIM).unwrap_or(&[]);
+				let norm = grad.iter().map(|g| f64::from(g * g)).sum::<f64>().sqrt();
 				if !norm.is_finite() || norm <= 0.0 {
 					continue;
 				}
 				let scale = (item.weight / total_weight / norm) as f32;
-				tokens.extend_from_slice(&item.tokens);
-				upstream.extend(item.grad.iter().map(|g| g * scale));
-				rows += item.batch;
+				tokens.extend_from_slice(item.tokens.get(..taken * seq).unwrap_or(&[]));
+				upstream.extend(grad.iter().map(|g| g * scale));
+				rows += taken;
 				callers += 1;
 			}
 			if rows == 0 {
 				continue;
 			}
+			applied += rows;
 			let h = encoder.forward(tokens_tensor(&tokens, rows, seq, &device));
 			let upstream = Tensor::<3>::from_data(
 				TensorData::new(upstream, [rows, seq, REPRESENTATION_DIM]),
@@ -280,7 +292,7 @@ impl ServedNucleus {
 		}
 		let mut grads = GradientsParams::new();
 		add_scaled(&mut grads, summed, (1.0 / norm) as f32, encoder);
-		Some(RemoteGradients { grads, callers })
+		Some(RemoteGradients { grads, callers, rows: applied })
 	}
 
 	fn check(&self, tokens: &[i64], seq: usize) -> Result<(), ModelError> {
