@@ -99,16 +99,7 @@ fn train_step(c: &mut Criterion) {
 	let queries: Vec<_> = (0..8)
 		.map(|_| {
 			let query = validator.next_query(&[0, 1, 2, 3]).unwrap();
-			let challenge = &query.challenge;
-			let answers: Vec<Option<Vec<f32>>> = query
-				.uids
-				.iter()
-				.map(|uid| {
-					peers[usize::from(*uid)]
-						.forward(&challenge.inputs, challenge.rows, challenge.seq)
-						.ok()
-				})
-				.collect();
+			let answers = query.ask(|uid| peers.get(usize::from(uid)).map(|p| p as &dyn Model));
 			(query, answers)
 		})
 		.collect();

@@ -21,7 +21,7 @@ use bittensor_neuron::net::{
 		},
 		Dtype, Method, Tensor, MAX_MESSAGE_BYTES, REPRESENTATION_DIM,
 	},
-	served_model::{Caller, EmbeddingModel, Model, ModelError},
+	served_model::{EmbeddingModel, Model, ModelError},
 };
 use bittensor_primitives::TOKEN;
 use futures::StreamExt;
@@ -250,17 +250,6 @@ impl Model for SlowModel {
 	fn forward(&self, tokens: &[i64], _: usize, _: usize) -> Result<Vec<f32>, ModelError> {
 		std::thread::sleep(self.delay);
 		Ok(vec![0.0; tokens.len() * D])
-	}
-
-	fn backward(
-		&self,
-		_: &Caller,
-		_: &[i64],
-		_: &[f32],
-		_: usize,
-		_: usize,
-	) -> Result<(), ModelError> {
-		Ok(())
 	}
 }
 

@@ -125,16 +125,7 @@ fn the_validator_pays_a_causal_peer_and_flags_one_that_reads_the_future() {
 	let mut validator = Validator::new(config, text, 4);
 	for _ in 0..40 {
 		let query = validator.next_query(&[0, 1, 2]).unwrap();
-		let challenge = &query.challenge;
-		let answers: Vec<Option<Vec<f32>>> = query
-			.uids
-			.iter()
-			.map(|uid| {
-				peers[usize::from(*uid)]
-					.forward(&challenge.inputs, challenge.rows, challenge.seq)
-					.ok()
-			})
-			.collect();
+		let answers = query.ask(|uid| peers.get(usize::from(uid)).copied());
 		validator.score(&query, &answers);
 	}
 	let scores = validator.ledger.scores();

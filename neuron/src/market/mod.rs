@@ -286,15 +286,8 @@ pub fn run(config: &MarketConfig) -> Result<MarketReport, MarketError> {
 		for validator in validators.iter_mut() {
 			for _ in 0..config.queries_per_epoch {
 				let Some(query) = validator.next_query(&peer_uids) else { continue };
-				let challenge = &query.challenge;
-				let answers: Vec<Option<Vec<f32>>> = query
-					.uids
-					.iter()
-					.map(|uid| {
-						let peer = peers.get(usize::from(*uid))?;
-						peer.model.forward(&challenge.inputs, challenge.rows, challenge.seq).ok()
-					})
-					.collect();
+				let answers = query
+					.ask(|uid| peers.get(usize::from(uid)).map(|peer| &peer.model as &dyn Model));
 				let scoring = Instant::now();
 				validator.score(&query, &answers);
 				scoring_times.push(scoring.elapsed());

@@ -45,14 +45,17 @@ pub trait Model: Send + Sync + 'static {
 	fn forward(&self, tokens: &[i64], batch: usize, seq: usize) -> Result<Vec<f32>, ModelError>;
 
 	/// Applies `grad`, the caller's gradient with respect to the representation of `tokens`.
+	/// A model that does not learn from its callers accepts and ignores it.
 	fn backward(
 		&self,
-		caller: &Caller,
-		tokens: &[i64],
-		grad: &[f32],
-		batch: usize,
-		seq: usize,
-	) -> Result<(), ModelError>;
+		_caller: &Caller,
+		_tokens: &[i64],
+		_grad: &[f32],
+		_batch: usize,
+		_seq: usize,
+	) -> Result<(), ModelError> {
+		Ok(())
+	}
 }
 
 /// A fixed embedding table, [`VOCAB_SIZE`] × [`REPRESENTATION_DIM`], filled from a seed: the

@@ -28,7 +28,7 @@ use crate::{
 	net::{
 		axon::{self, AxonConfig, AxonHandle, Peers},
 		dendrite::{Dendrite, PeerEndpoint},
-		served_model::{Caller, Model, ModelError},
+		served_model::{Model, ModelError},
 	},
 	nucleus::{
 		served::{ServedNucleus, Serving},
@@ -302,17 +302,6 @@ impl Model for CopiedPeer {
 			(Some(false), Some(answer)) => Ok(answer),
 			_ => Err(ModelError::Failed(format!("uid {} did not answer", self.uid))),
 		}
-	}
-
-	fn backward(
-		&self,
-		_: &Caller,
-		_: &[i64],
-		_: &[f32],
-		_: usize,
-		_: usize,
-	) -> Result<(), ModelError> {
-		Ok(())
 	}
 }
 

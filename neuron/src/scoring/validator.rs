@@ -17,7 +17,10 @@ use super::{
 };
 use crate::{
 	data::rng::Rng,
-	net::protocol::{REPRESENTATION_DIM, VOCAB_SIZE},
+	net::{
+		protocol::{REPRESENTATION_DIM, VOCAB_SIZE},
+		served_model::Model,
+	},
 };
 
 /// How a validator queries and learns.
@@ -60,6 +63,23 @@ pub struct Query {
 	pub uids: Vec<u16>,
 	/// The rows.
 	pub challenge: Challenge,
+}
+
+impl Query {
+	/// Asks each peer of the query, through `model_of` (its uid → the model answering for it,
+	/// `None` when unreachable), for its answer to the rows; a failure is `None`.
+	pub fn ask<'a>(
+		&self,
+		model_of: impl Fn(u16) -> Option<&'a dyn Model>,
+	) -> Vec<Option<Vec<f32>>> {
+		let challenge = &self.challenge;
+		self.uids
+			.iter()
+			.map(|uid| {
+				model_of(*uid)?.forward(&challenge.inputs, challenge.rows, challenge.seq).ok()
+			})
+			.collect()
+	}
 }
 
 /// One peer's outcome in one query.
