@@ -1,7 +1,8 @@
 //! The axon and the dendrite over loopback: every refusal the axon makes (bad signature,
 //! replay, stale nonce, unregistered caller, oversized message, garbage and NaN tensors,
 //! overload, rate limit, slow model), and a dendrite that masks broken or stalling peers
-//! without waiting on them past its deadline.
+//! without waiting on them past its deadline; an echo that serves a disguised copy of another
+//! peer through its own dendrite.
 
 use std::{
 	net::SocketAddr,
@@ -12,7 +13,7 @@ use std::{
 use bittensor_neuron::net::{
 	auth::{now_nanos, sign_request, GenesisHash},
 	axon::{self, AxonConfig, AxonHandle, Peers},
-	dendrite::{Dendrite, Outcome, PeerEndpoint},
+	dendrite::{Dendrite, Outcome, PeerEndpoint, RemotePeer},
 	protocol::{
 		frame,
 		wire::{
@@ -882,4 +883,45 @@ async fn a_connection_that_sends_no_request_is_closed() {
 		tokio::time::sleep(Duration::from_millis(400)).await;
 	}
 	axon.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_echo_serves_a_rotated_copy_of_another_peer_and_the_canaries_find_it() {
+	use bittensor_neuron::{
+		nucleus::served::{Disguise, ServedNucleus, Serving},
+		scoring::similarity::Fingerprint,
+	};
+	let original = start(EmbeddingModel::new(8), AxonConfig::default()).await;
+	let original_peer =
+		PeerEndpoint { uid: 0, hotkey: account(&key("//Server")), address: original.local_addr };
+	// The echo calls the original as //Other, a registered peer of it.
+	let echo =
+		ServedNucleus::new(Serving::Echo { uid: 0, disguise: Disguise::Rotated }, 256, None, 3);
+	let upstream = Arc::new(Dendrite::new(key("//Other"), CHAIN, Duration::from_secs(5)));
+	let located = original_peer.clone();
+	let remote =
+		RemotePeer::new(upstream, tokio::runtime::Handle::current(), move || Some(located.clone()));
+	echo.set_upstream(Arc::new(remote));
+	let peers = Peers::new([(account(&key("//Client")), 100 * TOKEN)]);
+	let echo_axon =
+		axon::serve(account(&key("//Echo")), CHAIN, echo, peers, AxonConfig::default(), loopback())
+			.await
+			.unwrap();
+	let echo_peer =
+		PeerEndpoint { uid: 1, hotkey: account(&key("//Echo")), address: echo_axon.local_addr };
+
+	let tokens: Vec<i64> = (0..64).map(|t| (t * 7) % 256).collect();
+	let client = Dendrite::new(key("//Client"), CHAIN, Duration::from_secs(5));
+	let results = client.forward(&[original_peer, echo_peer.clone()], &tokens, 4, 16).await;
+	assert_eq!(results.mask(), [false, false], "{:?}", results.outcomes);
+	let (first, copy) = (&results.representations[0], &results.representations[1]);
+	assert_ne!(first, copy, "the copy is disguised");
+	let similarity = Fingerprint::new(first, 64, D).similarity(&Fingerprint::new(copy, 64, D));
+	assert!(similarity > 0.999, "a rotation keeps every inner product: {similarity}");
+
+	// With the original gone, the echo has nothing to copy and says so.
+	original.shutdown().await.unwrap();
+	let results = client.forward(&[echo_peer], &tokens, 4, 16).await;
+	assert_eq!(results.mask(), [true], "{:?}", results.outcomes);
+	echo_axon.shutdown().await.unwrap();
 }

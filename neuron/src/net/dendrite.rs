@@ -1,6 +1,7 @@
 //! The dendrite: a neuron's gRPC client. It queries many peers at once, each under a
 //! deadline, checks every answer (dtype, shape, finite values), and turns every failure into
 //! a zero tensor that is reported as masked, so no single peer can stall or crash the caller.
+//! [`RemotePeer`] wraps one peer behind it as a [`Model`], for an axon to serve its answers.
 
 use std::{
 	collections::HashMap,
@@ -8,7 +9,7 @@ use std::{
 	net::SocketAddr,
 	sync::{
 		atomic::{AtomicU64, Ordering},
-		Mutex,
+		Arc, Mutex,
 	},
 	time::Duration,
 };
@@ -29,6 +30,7 @@ use crate::{
 			wire::{neuron_client::NeuronClient, BackwardRequest, ForwardRequest},
 			Method, Tensor, TensorError, MAX_MESSAGE_BYTES, REPRESENTATION_DIM,
 		},
+		served_model::{Model, ModelError},
 	},
 	sync::lock,
 };
@@ -268,6 +270,40 @@ impl Dendrite {
 			Ok(Err(status)) => {
 				Err(Outcome::Refused { code: status.code(), message: status.message().to_string() })
 			},
+		}
+	}
+}
+
+/// One peer behind a dendrite, as a [`Model`]: what an echo (`neuron run --serve echo:UID`)
+/// answers with. `locate` says where the peer is now (the runner reads it from the metagraph).
+/// Its `forward` waits on the runtime behind `handle`, so it must run off the runtime's own
+/// threads, as the axon runs every model.
+pub struct RemotePeer {
+	dendrite: Arc<Dendrite>,
+	handle: tokio::runtime::Handle,
+	locate: Box<dyn Fn() -> Option<PeerEndpoint> + Send + Sync>,
+}
+
+impl RemotePeer {
+	/// The peer `locate` finds, asked through `dendrite` on the runtime behind `handle`.
+	pub fn new(
+		dendrite: Arc<Dendrite>,
+		handle: tokio::runtime::Handle,
+		locate: impl Fn() -> Option<PeerEndpoint> + Send + Sync + 'static,
+	) -> Self {
+		Self { dendrite, handle, locate: Box::new(locate) }
+	}
+}
+
+impl Model for RemotePeer {
+	fn forward(&self, tokens: &[i64], batch: usize, seq: usize) -> Result<Vec<f32>, ModelError> {
+		let peer = (self.locate)()
+			.ok_or_else(|| ModelError::Failed("the copied peer serves no endpoint".into()))?;
+		let uid = peer.uid;
+		let results = self.handle.block_on(self.dendrite.forward(&[peer], tokens, batch, seq));
+		match (results.mask().first(), results.representations.into_iter().next()) {
+			(Some(false), Some(answer)) => Ok(answer),
+			_ => Err(ModelError::Failed(format!("uid {uid} did not answer"))),
 		}
 	}
 }

@@ -27,8 +27,7 @@ use crate::{
 	},
 	net::{
 		axon::{self, AxonConfig, AxonHandle, Peers},
-		dendrite::{Dendrite, PeerEndpoint},
-		served_model::{Model, ModelError},
+		dendrite::{Dendrite, PeerEndpoint, RemotePeer},
 	},
 	nucleus::{
 		served::{ServedNucleus, Serving},
@@ -282,29 +281,6 @@ fn progress_line(
 	)
 }
 
-/// The peer an echo (`--serve echo:UID`) copies, asked through the dendrite. The axon calls it
-/// on a blocking thread, where waiting on the runtime is allowed.
-struct CopiedPeer {
-	uid: u16,
-	dendrite: Arc<Dendrite>,
-	shared: Arc<Shared>,
-	handle: tokio::runtime::Handle,
-}
-
-impl Model for CopiedPeer {
-	fn forward(&self, tokens: &[i64], batch: usize, seq: usize) -> Result<Vec<f32>, ModelError> {
-		let endpoint =
-			read(&self.shared.view).endpoints.iter().find(|p| p.uid == self.uid).cloned();
-		let endpoint = endpoint
-			.ok_or_else(|| ModelError::Failed(format!("uid {} serves no endpoint", self.uid)))?;
-		let results = self.handle.block_on(self.dendrite.forward(&[endpoint], tokens, batch, seq));
-		match (results.mask().first(), results.representations.into_iter().next()) {
-			(Some(false), Some(answer)) => Ok(answer),
-			_ => Err(ModelError::Failed(format!("uid {} did not answer", self.uid))),
-		}
-	}
-}
-
 /// The chain side of an online neuron: its connection, its axon and its uid.
 struct Online {
 	chain: ChainClient,
@@ -348,13 +324,10 @@ pub async fn run(config: RunConfig, hotkey: sr25519::Pair) -> Result<(), RunErro
 	let genesis = online.as_ref().map_or([0; 32], |online| online.chain.genesis_hash());
 	let dendrite = Arc::new(Dendrite::new(hotkey.clone(), genesis, config.query_timeout));
 	if let Serving::Echo { uid, .. } = config.serving {
+		let view = shared.clone();
+		let locate = move || read(&view.view).endpoints.iter().find(|p| p.uid == uid).cloned();
 		let handle = tokio::runtime::Handle::current();
-		served.set_upstream(Arc::new(CopiedPeer {
-			uid,
-			dendrite: dendrite.clone(),
-			shared: shared.clone(),
-			handle,
-		}));
+		served.set_upstream(Arc::new(RemotePeer::new(dendrite.clone(), handle, locate)));
 	}
 	let training = {
 		let (shared, config, served, dendrite) =
