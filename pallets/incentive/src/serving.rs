@@ -24,25 +24,35 @@ impl<T: Config> Pallet<T> {
 }
 
 /// Whether peers can reach `ip`: not unspecified, broadcast or multicast, within range for
-/// its type, and loopback only when `allow_loopback`.
+/// its type, and loopback only when `allow_loopback`. An IPv4-mapped IPv6 address
+/// (`::ffff:a.b.c.d`) follows the IPv4 rules, so `::ffff:127.0.0.1` is loopback.
 pub fn is_servable(ip: u128, ip_type: u8, allow_loopback: bool) -> bool {
 	match ip_type {
-		IP_V4 => {
-			let Ok(v4) = u32::try_from(ip) else { return false };
-			let octets = v4.to_be_bytes();
-			let first = octets.first().copied().unwrap_or(0);
-			let unspecified = v4 == 0 || first == 0;
-			let broadcast = v4 == u32::MAX;
-			let multicast = (224..=239).contains(&first);
-			let loopback = first == 127;
-			!(unspecified || broadcast || multicast || (loopback && !allow_loopback))
-		},
-		IP_V6 => {
-			let unspecified = ip == 0;
-			let loopback = ip == 1;
-			let multicast = ip.checked_shr(120) == Some(0xff);
-			!(unspecified || multicast || (loopback && !allow_loopback))
+		IP_V4 => u32::try_from(ip).is_ok_and(|v4| is_servable_v4(v4, allow_loopback)),
+		IP_V6 => match ipv4_mapped(ip) {
+			Some(v4) => is_servable_v4(v4, allow_loopback),
+			None => {
+				let unspecified = ip == 0;
+				let loopback = ip == 1;
+				let multicast = ip.checked_shr(120) == Some(0xff);
+				!(unspecified || multicast || (loopback && !allow_loopback))
+			},
 		},
 		_ => false,
 	}
+}
+
+/// The IPv4 address inside an IPv4-mapped IPv6 address (`::ffff:a.b.c.d`), if `ip` is one.
+fn ipv4_mapped(ip: u128) -> Option<u32> {
+	(ip.checked_shr(32) == Some(0xffff)).then(|| u32::try_from(ip & u128::from(u32::MAX)).ok())?
+}
+
+/// The IPv4 rules of [`is_servable`].
+fn is_servable_v4(v4: u32, allow_loopback: bool) -> bool {
+	let first = v4.to_be_bytes().first().copied().unwrap_or(0);
+	let unspecified = v4 == 0 || first == 0;
+	let broadcast = v4 == u32::MAX;
+	let multicast = (224..=239).contains(&first);
+	let loopback = first == 127;
+	!(unspecified || broadcast || multicast || (loopback && !allow_loopback))
 }

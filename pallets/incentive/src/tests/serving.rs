@@ -37,6 +37,8 @@ fn serve_axon_errors() {
 		assert_noop!(serve(1_001, ipv4(8, 8, 8, 8), 1, 5), Error::<Test>::InvalidIpType);
 		assert_noop!(serve(1_001, ipv4(8, 8, 8, 8), 0, 4), Error::<Test>::InvalidPort);
 		assert_noop!(serve(1_001, ipv4(127, 0, 0, 1), 1, 4), Error::<Test>::InvalidIpAddress);
+		let mapped_loopback = (0xffff << 32) | ipv4(127, 0, 0, 1);
+		assert_noop!(serve(1_001, mapped_loopback, 1, 6), Error::<Test>::InvalidIpAddress);
 		assert_noop!(serve(1_001, 0, 1, 4), Error::<Test>::InvalidIpAddress);
 		assert_noop!(serve(1_001, 1u128 << 40, 1, 4), Error::<Test>::InvalidIpAddress);
 		assert_noop!(serve(1_001, 1, 1, 6), Error::<Test>::InvalidIpAddress);
@@ -70,4 +72,11 @@ fn address_rules() {
 	assert!(!is_servable(0xff02 << 112, 6, false));
 	assert!(!is_servable(1, 6, false));
 	assert!(!is_servable(1, 7, true));
+	// IPv4-mapped IPv6 addresses follow the IPv4 rules: ::ffff:127.0.0.1 is loopback.
+	let mapped = |v4: u128| (0xffff << 32) | v4;
+	assert!(!is_servable(mapped(ipv4(127, 0, 0, 1)), 6, false));
+	assert!(is_servable(mapped(ipv4(127, 0, 0, 1)), 6, true));
+	assert!(!is_servable(mapped(ipv4(224, 0, 0, 1)), 6, true));
+	assert!(!is_servable(mapped(0), 6, true));
+	assert!(is_servable(mapped(ipv4(1, 2, 3, 4)), 6, false));
 }
