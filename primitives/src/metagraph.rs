@@ -9,7 +9,7 @@ use alloc::vec::Vec;
 use codec::{Codec, Decode, Encode, MaxEncodedLen};
 use scale_info::TypeInfo;
 use serde::{Deserialize, Serialize};
-use sp_arithmetic::{Perbill, Perquintill};
+use sp_arithmetic::{PerThing, Perbill, Perquintill};
 
 /// Every hyperparameter of the mechanism, stored as one value so the epoch reads it once.
 #[derive(
@@ -73,6 +73,66 @@ impl Default for Hyperparameters {
 			registration_interval: 1_000,
 			bonds_mode: BondsMode::Cumulative,
 			mechanism: Mechanism::Yuma2021,
+		}
+	}
+}
+
+/// A rule a set of [`Hyperparameters`] breaks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HyperparameterError {
+	/// `tempo` is 0: the epoch would never run.
+	ZeroTempo,
+	/// `activity_cutoff` is 0: every peer would be inactive.
+	ZeroActivityCutoff,
+	/// `block_emission × tempo`, what one epoch mints, does not fit in a `u64`.
+	EmissionOverflow,
+	/// `max_allowed_uids` is 0 or above the runtime's bound.
+	UidsOutOfRange,
+	/// `min_allowed_weights` is above `max_allowed_uids`.
+	MinWeightsAboveUids,
+	/// `max_weight_limit × max_allowed_uids < 1`: no row of a full metagraph meets the limit.
+	WeightLimitUnreachable,
+	/// A registration limit or the interval is 0, or more registrations are allowed per block
+	/// than per interval.
+	RegistrationLimits,
+	/// Moving-average bonds with `alpha = 1` would never change.
+	BondsNeverMove,
+}
+
+impl Hyperparameters {
+	/// Checks the rules every set of hyperparameters must meet, for a runtime that holds at
+	/// most `max_uids` peers. Genesis and every change by root go through the same check.
+	pub fn check(&self, max_uids: u32) -> Result<(), HyperparameterError> {
+		use HyperparameterError::*;
+		let rules = [
+			(self.tempo > 0, ZeroTempo),
+			(self.activity_cutoff > 0, ZeroActivityCutoff),
+			(self.block_emission.checked_mul(u64::from(self.tempo)).is_some(), EmissionOverflow),
+			(
+				self.max_allowed_uids > 0 && u32::from(self.max_allowed_uids) <= max_uids,
+				UidsOutOfRange,
+			),
+			(self.min_allowed_weights <= self.max_allowed_uids, MinWeightsAboveUids),
+			(
+				u64::from(self.max_weight_limit.deconstruct())
+					.saturating_mul(u64::from(self.max_allowed_uids))
+					>= u64::from(Perbill::ACCURACY),
+				WeightLimitUnreachable,
+			),
+			(
+				self.max_registrations_per_block > 0
+					&& self.registration_interval > 0
+					&& self.max_registrations_per_block <= self.max_registrations_per_interval,
+				RegistrationLimits,
+			),
+			(
+				!matches!(self.bonds_mode, BondsMode::MovingAverage { alpha } if alpha == Perquintill::one()),
+				BondsNeverMove,
+			),
+		];
+		match rules.into_iter().find(|(holds, _)| !holds) {
+			Some((_, broken)) => Err(broken),
+			None => Ok(()),
 		}
 	}
 }

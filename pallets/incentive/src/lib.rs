@@ -277,7 +277,9 @@ pub mod pallet {
 		IncorrectWeightVersionKey,
 		/// More weights than `MaxAllowedUids`.
 		TooManyWeights,
-		/// The value is out of the hyperparameter's range.
+		/// The value is out of the hyperparameter's range, or leaves the set breaking a rule of
+		/// `Hyperparameters::check` (the rules genesis meets), or `MaxAllowedUids` is below the
+		/// peers registered.
 		InvalidHyperparameter,
 	}
 
@@ -311,10 +313,9 @@ pub mod pallet {
 	#[pallet::genesis_build]
 	impl<T: Config> BuildGenesisConfig for GenesisConfig<T> {
 		fn build(&self) {
-			assert!(
-				u32::from(self.hyperparameters.max_allowed_uids) <= T::MaxUids::get(),
-				"max_allowed_uids exceeds the runtime's MaxUids"
-			);
+			if let Err(broken) = self.hyperparameters.check(T::MaxUids::get()) {
+				panic!("the genesis hyperparameters break a rule: {broken:?}");
+			}
 			assert!(self.peers.len() <= usize::from(self.hyperparameters.max_allowed_uids));
 			Hyperparams::<T>::put(&self.hyperparameters);
 			MinAllowedWeights::<T>::put(self.hyperparameters.min_allowed_weights);

@@ -4,7 +4,7 @@ use crate::{registration::set_at, *};
 use alloc::vec::Vec;
 use frame_support::{ensure, pallet_prelude::*, BoundedVec};
 use frame_system::pallet_prelude::BlockNumberFor;
-use sp_arithmetic::{Perbill, Perquintill};
+use sp_arithmetic::Perbill;
 use sp_runtime::Saturating;
 
 impl<T: Config> Pallet<T> {
@@ -72,30 +72,16 @@ impl<T: Config> Pallet<T> {
 
 	pub(crate) fn do_set_hyperparameter(value: Hyperparameter) -> DispatchResult {
 		let mut hyperparameters = Hyperparams::<T>::get();
-		let invalid = Error::<T>::InvalidHyperparameter;
 		match value.clone() {
-			Hyperparameter::Tempo(tempo) => {
-				ensure!(tempo > 0, invalid);
-				hyperparameters.tempo = tempo;
-			},
+			Hyperparameter::Tempo(tempo) => hyperparameters.tempo = tempo,
 			Hyperparameter::Rho(rho) => hyperparameters.rho = rho,
 			Hyperparameter::Kappa(kappa) => hyperparameters.kappa = kappa,
 			Hyperparameter::BlockEmission(emission) => hyperparameters.block_emission = emission,
 			Hyperparameter::ActivityCutoff(cutoff) => hyperparameters.activity_cutoff = cutoff,
-			Hyperparameter::MinAllowedWeights(min) => {
-				ensure!(min <= hyperparameters.max_allowed_uids, invalid);
-				hyperparameters.min_allowed_weights = min;
-				MinAllowedWeights::<T>::put(min);
-			},
-			Hyperparameter::MaxWeightLimit(limit) => {
-				ensure!(!limit.is_zero(), invalid);
-				hyperparameters.max_weight_limit = limit;
-			},
+			Hyperparameter::MinAllowedWeights(min) => hyperparameters.min_allowed_weights = min,
+			Hyperparameter::MaxWeightLimit(limit) => hyperparameters.max_weight_limit = limit,
 			Hyperparameter::MaxAllowedUids(max) => {
-				ensure!(
-					u32::from(max) <= T::MaxUids::get() && max >= PeerCount::<T>::get() && max > 0,
-					invalid
-				);
+				ensure!(max >= PeerCount::<T>::get(), Error::<T>::InvalidHyperparameter);
 				hyperparameters.max_allowed_uids = max;
 			},
 			Hyperparameter::ImmunityPeriod(period) => hyperparameters.immunity_period = period,
@@ -105,24 +91,23 @@ impl<T: Config> Pallet<T> {
 			},
 			Hyperparameter::WeightsVersionKey(key) => hyperparameters.weights_version_key = key,
 			Hyperparameter::MaxRegistrationsPerBlock(max) => {
-				ensure!(max > 0, invalid);
-				hyperparameters.max_registrations_per_block = max;
+				hyperparameters.max_registrations_per_block = max
 			},
 			Hyperparameter::MaxRegistrationsPerInterval(max) => {
-				ensure!(max > 0, invalid);
-				hyperparameters.max_registrations_per_interval = max;
+				hyperparameters.max_registrations_per_interval = max
 			},
 			Hyperparameter::RegistrationInterval(interval) => {
-				ensure!(interval > 0, invalid);
-				hyperparameters.registration_interval = interval;
+				hyperparameters.registration_interval = interval
 			},
-			Hyperparameter::BondsMode(mode) => {
-				if let bittensor_primitives::epoch::BondsMode::MovingAverage { alpha } = mode {
-					ensure!(alpha < Perquintill::one(), invalid);
-				}
-				hyperparameters.bonds_mode = mode;
-			},
+			Hyperparameter::BondsMode(mode) => hyperparameters.bonds_mode = mode,
 			Hyperparameter::Mechanism(mechanism) => hyperparameters.mechanism = mechanism,
+		}
+		// The whole set after the change meets the same rules as genesis.
+		hyperparameters
+			.check(T::MaxUids::get())
+			.map_err(|_| Error::<T>::InvalidHyperparameter)?;
+		if let Hyperparameter::MinAllowedWeights(min) = value {
+			MinAllowedWeights::<T>::put(min);
 		}
 		Hyperparams::<T>::put(hyperparameters);
 		Self::deposit_event(Event::HyperparameterSet { value });

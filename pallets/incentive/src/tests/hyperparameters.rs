@@ -85,6 +85,13 @@ fn only_root_and_only_valid_values() {
 			Hyperparameter::MaxRegistrationsPerInterval(0),
 			Hyperparameter::RegistrationInterval(0),
 			Hyperparameter::BondsMode(BondsMode::MovingAverage { alpha: Perquintill::one() }),
+			// One epoch's emission must fit in a u64.
+			Hyperparameter::BlockEmission(u64::MAX),
+			Hyperparameter::ActivityCutoff(0),
+			// A full metagraph could not meet a limit this small.
+			Hyperparameter::MaxWeightLimit(Perbill::from_parts(1_000)),
+			Hyperparameter::MaxRegistrationsPerBlock(u16::MAX),
+			Hyperparameter::MaxAllowedUids(0),
 		] {
 			assert_noop!(
 				IncentiveModule::set_hyperparameter(RuntimeOrigin::root(), invalid),
@@ -92,4 +99,55 @@ fn only_root_and_only_valid_values() {
 			);
 		}
 	});
+}
+
+#[test]
+fn every_rule_is_named_and_genesis_meets_the_same_rules() {
+	use bittensor_primitives::metagraph::{HyperparameterError::*, Hyperparameters};
+	let good = Hyperparameters::default();
+	assert_eq!(good.check(4096), Ok(()));
+	let broken = [
+		(Hyperparameters { tempo: 0, ..good.clone() }, ZeroTempo),
+		(Hyperparameters { activity_cutoff: 0, ..good.clone() }, ZeroActivityCutoff),
+		(Hyperparameters { block_emission: u64::MAX / 2, ..good.clone() }, EmissionOverflow),
+		(Hyperparameters { max_allowed_uids: 0, ..good.clone() }, UidsOutOfRange),
+		(Hyperparameters { max_allowed_uids: 4097, ..good.clone() }, UidsOutOfRange),
+		(
+			Hyperparameters { min_allowed_weights: 11, max_allowed_uids: 10, ..good.clone() },
+			MinWeightsAboveUids,
+		),
+		(
+			Hyperparameters {
+				max_weight_limit: Perbill::from_percent(9),
+				max_allowed_uids: 10,
+				..good.clone()
+			},
+			WeightLimitUnreachable,
+		),
+		(Hyperparameters { registration_interval: 0, ..good.clone() }, RegistrationLimits),
+		(Hyperparameters { max_registrations_per_block: 200, ..good.clone() }, RegistrationLimits),
+		(
+			Hyperparameters {
+				bonds_mode: BondsMode::MovingAverage { alpha: Perquintill::one() },
+				..good.clone()
+			},
+			BondsNeverMove,
+		),
+	];
+	for (hyperparameters, rule) in broken {
+		assert_eq!(hyperparameters.check(4096), Err(rule), "{hyperparameters:?}");
+	}
+	// The limit is reachable exactly when it times the metagraph's size is one.
+	let tenth = Hyperparameters {
+		max_weight_limit: Perbill::from_percent(10),
+		max_allowed_uids: 10,
+		..good.clone()
+	};
+	assert_eq!(tenth.check(4096), Ok(()));
+}
+
+#[test]
+#[should_panic(expected = "the genesis hyperparameters break a rule: ZeroTempo")]
+fn genesis_refuses_hyperparameters_that_break_a_rule() {
+	new_test_ext(crate::Hyperparameters { tempo: 0, ..test_hyperparameters() }, vec![]);
 }
