@@ -131,10 +131,12 @@ impl<T: Config> Pallet<T> {
 		);
 		let total = Stake::<T>::get().iter().fold(0u64, |sum, s| sum.saturating_add(*s));
 		ensure!(total == TotalStake::<T>::get(), "TotalStake is not the sum of stakes");
+		// Anyone may transfer into the stake account: what it holds beyond the stake and the
+		// existential deposit is nobody's stake, and the account must never hold less.
 		let held = T::Currency::balance(&Self::stake_account());
 		ensure!(
-			held == total.saturating_add(T::Currency::minimum_balance()),
-			"the stake account does not hold exactly the stake plus the existential deposit"
+			held >= total.saturating_add(T::Currency::minimum_balance()),
+			"the stake account holds less than the stake plus the existential deposit"
 		);
 		let weights = Weights::<T>::iter_values().map(|row| row.len()).sum::<usize>();
 		ensure!(weights == WeightsCount::<T>::get() as usize, "WeightsCount is off");
