@@ -12,6 +12,7 @@ mod hyperparameters;
 mod registration;
 mod serving;
 mod staking;
+mod stateful;
 mod weights;
 
 use crate::{mock::*, *};
