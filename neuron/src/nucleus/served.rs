@@ -229,11 +229,6 @@ impl ServedNucleus {
 		}
 	}
 
-	/// How this nucleus serves.
-	pub fn serving(&self) -> Serving {
-		self.shared.serving
-	}
-
 	/// Makes `encoder` (a copy without autodiff) the one Forward runs.
 	pub fn publish(&self, encoder: &Encoder) {
 		*write(&self.shared.published) = Some(encoder.valid());

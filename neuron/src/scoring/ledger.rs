@@ -226,16 +226,18 @@ impl Ledger {
 		}
 		scores
 	}
-
-	/// The payable score of `uid`, 0 when unknown.
-	pub fn get(&self, uid: u16) -> f64 {
-		self.scores().get(&uid).copied().unwrap_or(0.0)
-	}
 }
 
 #[cfg(test)]
 mod tests {
 	use super::*;
+
+	impl Ledger {
+		/// The payable score of `uid`, 0 when unknown.
+		fn get(&self, uid: u16) -> f64 {
+			self.scores().get(&uid).copied().unwrap_or(0.0)
+		}
+	}
 
 	#[test]
 	fn a_uid_that_changes_hands_starts_from_nothing() {

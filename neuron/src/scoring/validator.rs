@@ -131,11 +131,6 @@ impl Validator {
 		}
 	}
 
-	/// The configuration.
-	pub fn config(&self) -> &ValidatorConfig {
-		&self.config
-	}
-
 	/// The next peers of the cycle among `candidates` (a new cycle, in a fresh random order
 	/// with fresh canaries, when this one is done), with the rows to send them; `None`
 	/// without candidates.
