@@ -6,7 +6,7 @@
 //! loss its leak signal. At the end of a cycle the canary answers of every pair of peers are
 //! compared for copies.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::{
 	challenge::{Challenge, ChallengeMaker},
@@ -138,7 +138,8 @@ impl Validator {
 		if candidates.is_empty() {
 			return None;
 		}
-		self.cycle.retain(|uid| candidates.contains(uid));
+		let present: BTreeSet<u16> = candidates.iter().copied().collect();
+		self.cycle.retain(|uid| present.contains(uid));
 		if self.cycle.is_empty() {
 			self.end_cycle();
 			let mut order = candidates.to_vec();
