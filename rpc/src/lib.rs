@@ -5,9 +5,12 @@
 //! - `metagraph_neuron(uid, at?)`: one peer.
 //! - `metagraph_hyperparameters(at?)`: every hyperparameter.
 //!
-//! `at` is a block hash; without it the node's best block is read.
+//! `at` is a block hash; without it the node's best block is read. Every method runs on a
+//! blocking thread, off the threads that serve the network (a metagraph of 4096 peers takes
+//! the runtime a while), and `metagraph_get` keeps the last block's answer, so that many
+//! clients polling the same block cost one runtime call.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use bittensor_primitives::{
 	epoch::Uid,
@@ -36,28 +39,29 @@ pub const RUNTIME_ERROR: i32 = 1003;
 pub trait MetagraphRpcApi<BlockHash> {
 	/// Every peer with its stake, endpoint, epoch outputs, weights and bonds, the
 	/// hyperparameters and the last epoch, at block `at` (default: best).
-	#[method(name = "get")]
+	#[method(name = "get", blocking)]
 	fn get(&self, at: Option<BlockHash>) -> RpcResult<MetagraphJson>;
 
 	/// The peer `uid` at block `at` (default: best).
-	#[method(name = "neuron")]
+	#[method(name = "neuron", blocking)]
 	fn neuron(&self, uid: Uid, at: Option<BlockHash>) -> RpcResult<NeuronJson>;
 
 	/// Every hyperparameter at block `at` (default: best).
-	#[method(name = "hyperparameters")]
+	#[method(name = "hyperparameters", blocking)]
 	fn hyperparameters(&self, at: Option<BlockHash>) -> RpcResult<HyperparametersJson>;
 }
 
 /// Serves the `metagraph_*` methods from a client's runtime API.
-pub struct Metagraph<C, Block> {
+pub struct Metagraph<C, Block: BlockT> {
 	client: Arc<C>,
-	_block: std::marker::PhantomData<Block>,
+	/// The last block's metagraph, by block hash.
+	last: Mutex<Option<(Block::Hash, MetagraphJson)>>,
 }
 
-impl<C, Block> Metagraph<C, Block> {
+impl<C, Block: BlockT> Metagraph<C, Block> {
 	/// Serves the methods from `client`.
 	pub fn new(client: Arc<C>) -> Self {
-		Self { client, _block: Default::default() }
+		Self { client, last: Mutex::new(None) }
 	}
 }
 
@@ -95,8 +99,18 @@ where
 {
 	fn get(&self, at: Option<Block::Hash>) -> RpcResult<MetagraphJson> {
 		let hash = self.block(at)?;
-		let metagraph = self.client.runtime_api().metagraph(hash).map_err(runtime_error)?;
-		Ok(metagraph.into())
+		let cached = |last: &Option<(Block::Hash, MetagraphJson)>| {
+			last.as_ref()
+				.filter(|(at, _)| *at == hash)
+				.map(|(_, metagraph)| metagraph.clone())
+		};
+		if let Some(metagraph) = cached(&self.last.lock().unwrap_or_else(|e| e.into_inner())) {
+			return Ok(metagraph);
+		}
+		let metagraph: MetagraphJson =
+			self.client.runtime_api().metagraph(hash).map_err(runtime_error)?.into();
+		*self.last.lock().unwrap_or_else(|e| e.into_inner()) = Some((hash, metagraph.clone()));
+		Ok(metagraph)
 	}
 
 	fn neuron(&self, uid: Uid, at: Option<Block::Hash>) -> RpcResult<NeuronJson> {
