@@ -1,5 +1,6 @@
-"""End-to-end with py-substrate-interface 1.8.1: two hotkeys registered by //Alice; one submits
-`set_weights` with a duplicate uid and gets the named module error `DuplicateUids`, then a
+"""End-to-end with py-substrate-interface 1.8.1: two hotkeys registered by //Alice; the unstaked
+one is refused `set_weights` (`NoValidatorPermit`); the staked one submits `set_weights` with a
+duplicate uid and gets the named module error `DuplicateUids`, then a
 valid row, which is read back from storage.
 
 Usage: python set_weights.py [ws://127.0.0.1:9944]
@@ -37,6 +38,14 @@ def main():
         succeed(substrate, alice, "Incentive", "register", {"hotkey": hotkey.ss58_address})
     uids = [substrate.query("Incentive", "Uids", [hotkey.ss58_address]).value for hotkey in hotkeys]
     print(f"registered uids {uids}")
+
+    # Only validator permit holders set weights: the unstaked hotkey has none; staking on the
+    # other takes a vacant permit.
+    receipt = submit(substrate, hotkeys[1], "Incentive", "set_weights", {"uids": [uids[0]], "weights": [1], "version_key": 0})
+    assert not receipt.is_success, "set_weights without a permit succeeded"
+    assert receipt.error_message["name"] == "NoValidatorPermit", f"unexpected error {receipt.error_message}"
+    print(f"no permit: {receipt.error_message['name']}")
+    succeed(substrate, alice, "Incentive", "add_stake", {"hotkey": hotkeys[0].ss58_address, "amount": TOKEN})
 
     # A duplicate uid: the chain rejects the row with a named module error and stores nothing.
     target = uids[1]

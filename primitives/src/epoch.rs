@@ -147,14 +147,13 @@ const ATTRIBUTION_EPSILON: U64F64 = U64F64::from_bits(1u128 << 24);
 pub fn run_epoch(params: &EpochParams, input: &EpochInput) -> EpochOutput {
 	let n = input.stake.len();
 	let stake = active_stake_shares(input);
-	let rows = normalized_rows(input, n, false);
-	let trust = trust(&rows, &stake, n);
+	let (rank_unnormalized, trust) = rank_and_trust(input, &stake, n);
 	let consensus: Vec<U64F64> =
 		trust.iter().map(|t| consensus(*t, params.rho, params.kappa)).collect();
 
 	let (rank, incentive, dividends, bonds) = match params.mechanism {
 		Mechanism::Yuma2021 => {
-			let rank = normalize(&rank_unnormalized(&rows, &stake, n));
+			let rank = normalize(&rank_unnormalized);
 			let incentive = normalize(
 				&rank
 					.iter()
@@ -162,7 +161,7 @@ pub fn run_epoch(params: &EpochParams, input: &EpochInput) -> EpochOutput {
 					.map(|(r, c)| r.saturating_mul(*c))
 					.collect::<Vec<_>>(),
 			);
-			let bonds = next_bonds(params.bonds_mode, input, &rows, &stake, n);
+			let bonds = next_bonds(params.bonds_mode, input, &stake, n);
 			let dividends = normalize(&dividends(&bonds, &incentive, n));
 			(rank, incentive, dividends, bonds)
 		},
@@ -204,71 +203,57 @@ fn active_stake_shares(input: &EpochInput) -> Vec<U64F64> {
 	active_stake.iter().map(|s| ratio(u128::from(*s), total)).collect()
 }
 
-/// Row-normalized weights, zero weights and out-of-range uids dropped; the self-weight dropped
-/// too unless `keep_self`. A row whose weights sum to zero is empty.
-fn normalized_rows(input: &EpochInput, n: usize, keep_self: bool) -> Vec<Vec<(usize, U64F64)>> {
-	(0..n)
-		.map(|i| {
-			let mut row: Vec<(usize, u32)> = input
-				.weights
-				.get(i)
-				.map(|row| {
-					row.iter()
-						.map(|(j, w)| (usize::from(*j), u32::from(*w)))
-						.filter(|(j, w)| *w > 0 && *j < n && (keep_self || *j != i))
-						.collect()
-				})
-				.unwrap_or_default();
-			// Sorted by uid (stored rows already are), a uid given twice counts with both weights.
-			row.sort_by_key(|(j, _)| *j);
-			let mut coalesced: Vec<(usize, u32)> = Vec::with_capacity(row.len());
-			for (j, w) in row {
-				match coalesced.last_mut() {
-					Some((last, sum)) if *last == j => *sum = sum.saturating_add(w),
-					_ => coalesced.push((j, w)),
-				}
-			}
-			let total =
-				coalesced.iter().fold(0u128, |sum, (_, w)| sum.saturating_add(u128::from(*w)));
-			// w / total = w · ⌈2^96 / total⌉ / 2^32: one division per row, at most one unit of
-			// 2^-64 over the exact quotient, and exactly 1 when w = total.
-			let per_weight = (1u128 << 96).div_ceil(total.max(1));
-			coalesced
-				.into_iter()
-				.map(|(j, w)| {
-					let bits =
-						u128::from(w).saturating_mul(per_weight).checked_shr(32).unwrap_or(0);
-					(j, U64F64::from_bits(bits))
-				})
+/// Row `i` of the weights, normalized: zero weights and out-of-range uids dropped, the
+/// self-weight dropped too unless `keep_self`. A row whose weights sum to zero is empty. Rows
+/// are normalized one at a time, when used, so that the epoch never holds them all at once.
+fn normalized_row(input: &EpochInput, i: usize, n: usize, keep_self: bool) -> Vec<(usize, U64F64)> {
+	let mut row: Vec<(usize, u32)> = input
+		.weights
+		.get(i)
+		.map(|row| {
+			row.iter()
+				.map(|(j, w)| (usize::from(*j), u32::from(*w)))
+				.filter(|(j, w)| *w > 0 && *j < n && (keep_self || *j != i))
 				.collect()
+		})
+		.unwrap_or_default();
+	// Sorted by uid (stored rows already are), a uid given twice counts with both weights.
+	row.sort_by_key(|(j, _)| *j);
+	let mut coalesced: Vec<(usize, u32)> = Vec::with_capacity(row.len());
+	for (j, w) in row {
+		match coalesced.last_mut() {
+			Some((last, sum)) if *last == j => *sum = sum.saturating_add(w),
+			_ => coalesced.push((j, w)),
+		}
+	}
+	let total = coalesced.iter().fold(0u128, |sum, (_, w)| sum.saturating_add(u128::from(*w)));
+	// w / total = w · ⌈2^96 / total⌉ / 2^32: one division per row, at most one unit of
+	// 2^-64 over the exact quotient, and exactly 1 when w = total.
+	let per_weight = (1u128 << 96).div_ceil(total.max(1));
+	coalesced
+		.into_iter()
+		.map(|(j, w)| {
+			let bits = u128::from(w).saturating_mul(per_weight).checked_shr(32).unwrap_or(0);
+			(j, U64F64::from_bits(bits))
 		})
 		.collect()
 }
 
-/// `Wᵀ·S` before normalization.
-fn rank_unnormalized(rows: &[Vec<(usize, U64F64)>], stake: &[U64F64], n: usize) -> Vec<U64F64> {
+/// `Wᵀ·S` before normalization, and trust `T_j = Σ_i s_i · [w_ij > 0]`.
+fn rank_and_trust(input: &EpochInput, stake: &[U64F64], n: usize) -> (Vec<U64F64>, Vec<U64F64>) {
 	let mut rank = vec![U64F64::from_num(0); n];
-	for (row, s) in rows.iter().zip(stake) {
-		for (j, w) in row {
-			if let Some(r) = rank.get_mut(*j) {
-				*r = r.saturating_add(s.saturating_mul(*w));
-			}
-		}
-	}
-	rank
-}
-
-/// `T_j = Σ_i s_i · [w_ij > 0]`.
-fn trust(rows: &[Vec<(usize, U64F64)>], stake: &[U64F64], n: usize) -> Vec<U64F64> {
 	let mut trust = vec![U64F64::from_num(0); n];
-	for (row, s) in rows.iter().zip(stake) {
-		for (j, w) in row {
-			if let Some(t) = trust.get_mut(*j).filter(|_| *w > U64F64::from_num(0)) {
+	for (i, s) in stake.iter().enumerate() {
+		for (j, w) in normalized_row(input, i, n, false) {
+			if let Some(r) = rank.get_mut(j) {
+				*r = r.saturating_add(s.saturating_mul(w));
+			}
+			if let Some(t) = trust.get_mut(j).filter(|_| w > U64F64::from_num(0)) {
 				*t = t.saturating_add(*s);
 			}
 		}
 	}
-	trust
+	(rank, trust)
 }
 
 /// `σ(ρ·(T − κ))`.
@@ -286,21 +271,16 @@ pub fn consensus(trust: U64F64, rho: U64F64, kappa: U64F64) -> U64F64 {
 fn next_bonds(
 	mode: BondsMode,
 	input: &EpochInput,
-	rows: &[Vec<(usize, U64F64)>],
 	stake: &[U64F64],
 	n: usize,
 ) -> Vec<Vec<(Uid, u64)>> {
 	(0..n)
 		.map(|i| {
 			let s = stake.get(i).copied().unwrap_or(U64F64::from_num(0));
-			let delta: Vec<(usize, u64)> = rows
-				.get(i)
-				.map(|row| {
-					row.iter()
-						.map(|(j, w)| (*j, share_of(s.saturating_mul(*w), input.emission)))
-						.collect()
-				})
-				.unwrap_or_default();
+			let delta: Vec<(usize, u64)> = normalized_row(input, i, n, false)
+				.into_iter()
+				.map(|(j, w)| (j, share_of(s.saturating_mul(w), input.emission)))
+				.collect();
 			let mut previous: Vec<(usize, u64)> = input
 				.bonds
 				.get(i)
@@ -317,7 +297,9 @@ fn next_bonds(
 }
 
 /// Merges a row of previous bonds with a row of new ones (both sorted by uid, as rows are
-/// stored and produced); zero bonds are dropped. Linear in the two rows' lengths.
+/// stored and produced); zero bonds are dropped, and so are cumulative bonds in columns the
+/// row no longer weights, so that a row of bonds never outgrows its row of weights. Linear in
+/// the two rows' lengths.
 fn merge_bonds(
 	mode: BondsMode,
 	previous: &[(usize, u64)],
@@ -328,6 +310,12 @@ fn merge_bonds(
 		BondsMode::MovingAverage { alpha } => {
 			alpha.mul_floor(old).saturating_add(alpha.left_from_one().mul_floor(new))
 		},
+	};
+	// A bond in a column the row no longer weights: cumulative bonds would keep it forever,
+	// so it is pruned; moving-average bonds fade it out as designed.
+	let unweighted = |old: u64| match mode {
+		BondsMode::Cumulative => 0,
+		BondsMode::MovingAverage { alpha } => alpha.mul_floor(old),
 	};
 	let mut merged = Vec::with_capacity(previous.len().saturating_add(delta.len()));
 	let (mut old, mut new) = (previous.iter().peekable(), delta.iter().peekable());
@@ -341,7 +329,7 @@ fn merge_bonds(
 			},
 			(Some((j, b)), Some((k, _))) if j < k => {
 				old.next();
-				(*j, accumulate(*b, 0))
+				(*j, unweighted(*b))
 			},
 			(_, Some((k, d))) => {
 				new.next();
@@ -349,7 +337,7 @@ fn merge_bonds(
 			},
 			(Some((j, b)), None) => {
 				old.next();
-				(*j, accumulate(*b, 0))
+				(*j, unweighted(*b))
 			},
 			(None, None) => break,
 		};
@@ -416,13 +404,11 @@ fn loss(rank: &[U64F64], consensus: &[U64F64]) -> I64F64 {
 /// The 2019 attribution `A`: stake flows along out-edges and each peer keeps its self-loop
 /// share of what reaches it. A peer that set no weights is a full self-loop.
 fn attribution(input: &EpochInput, stake: &[U64F64], n: usize) -> Vec<U64F64> {
-	let rows = normalized_rows(input, n, true);
 	let one = U64F64::from_num(1);
 	// Split each row into its self-loop share N_i and its out-edges M_i.
-	let (self_loop, out_edges): (Vec<U64F64>, Vec<Vec<(usize, U64F64)>>) = rows
-		.into_iter()
-		.enumerate()
-		.map(|(i, row)| {
+	let (self_loop, out_edges): (Vec<U64F64>, Vec<Vec<(usize, U64F64)>>) = (0..n)
+		.map(|i| {
+			let row = normalized_row(input, i, n, true);
 			if row.is_empty() {
 				return (one, Vec::new());
 			}
@@ -460,6 +446,22 @@ fn attribution(input: &EpochInput, stake: &[U64F64], n: usize) -> Vec<U64F64> {
 		in_transit = flow(&in_transit);
 	}
 	kept
+}
+
+/// Validator permits: the `max_validators` peers with the most stake, among those with any
+/// (the lower uid first on equal stake). Only their weights count in the epoch, which bounds
+/// its work by `max_validators` rows whatever the number of peers.
+pub fn validator_permits(stake: &[u64], max_validators: u16) -> Vec<bool> {
+	let mut by_stake: Vec<(u64, usize)> =
+		stake.iter().enumerate().filter(|(_, s)| **s > 0).map(|(i, s)| (*s, i)).collect();
+	by_stake.sort_unstable_by(|(a, i), (b, j)| b.cmp(a).then(i.cmp(j)));
+	let mut permits = vec![false; stake.len()];
+	for (_, i) in by_stake.into_iter().take(usize::from(max_validators)) {
+		if let Some(permit) = permits.get_mut(i) {
+			*permit = true;
+		}
+	}
+	permits
 }
 
 /// The loss peg on `MinAllowedWeights`: one more required weight while the loss is positive

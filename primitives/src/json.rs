@@ -47,6 +47,8 @@ pub struct NeuronJson {
 	pub stake: String,
 	/// Whether it updated within `activityCutoff` blocks.
 	pub active: bool,
+	/// Whether it holds a validator permit: only then do its weights count.
+	pub validator_permit: bool,
 	/// Block of its last weights or registration.
 	pub last_update: BlockNumber,
 	/// Block it registered at.
@@ -152,6 +154,8 @@ pub struct HyperparametersJson {
 	pub bonds_mode: BondsModeJson,
 	/// `yuma2021` or `attribution2019`.
 	pub mechanism: Mechanism,
+	/// Most validator permits.
+	pub max_allowed_validators: u16,
 }
 
 /// A fraction as a decimal in [0, 1].
@@ -174,6 +178,7 @@ impl NeuronJson {
 			coldkey: address(coldkey),
 			stake: "0".into(),
 			active: true,
+			validator_permit: false,
 			last_update: 0,
 			registered_at: 0,
 			rank: 0.0,
@@ -236,6 +241,7 @@ impl From<Hyperparameters> for HyperparametersJson {
 				},
 			},
 			mechanism: h.mechanism,
+			max_allowed_validators: h.max_allowed_validators,
 		}
 	}
 }
@@ -267,6 +273,7 @@ impl From<NeuronInfo<AccountId, BlockNumber>> for NeuronJson {
 			coldkey: address(&n.coldkey),
 			stake: n.stake.to_string(),
 			active: n.active,
+			validator_permit: n.validator_permit,
 			last_update: n.last_update,
 			registered_at: n.registered_at,
 			rank: decimal(n.rank),
@@ -312,6 +319,7 @@ mod tests {
 			coldkey: alice(),
 			stake: u64::MAX,
 			active: true,
+			validator_permit: true,
 			last_update: 7,
 			registered_at: 2,
 			rank: Perquintill::from_percent(25),

@@ -51,7 +51,14 @@ pub struct Hyperparameters {
 	pub bonds_mode: BondsMode,
 	/// Which mechanism the epoch runs.
 	pub mechanism: Mechanism,
+	/// Most validator permits: only the peers with the most stake set weights that count and
+	/// hold bonds, which bounds the epoch by `max_allowed_validators × max_allowed_uids`.
+	pub max_allowed_validators: u16,
 }
+
+/// The most `max_allowed_validators` may be: with rows of at most 4096 weights, the epoch's
+/// worst case is 128 × 4096 weights and as many bonds (see `docs/mechanism.md`).
+pub const MAX_VALIDATORS: u16 = 128;
 
 impl Default for Hyperparameters {
 	fn default() -> Self {
@@ -73,6 +80,7 @@ impl Default for Hyperparameters {
 			registration_interval: 1_000,
 			bonds_mode: BondsMode::Cumulative,
 			mechanism: Mechanism::Yuma2021,
+			max_allowed_validators: 64,
 		}
 	}
 }
@@ -97,6 +105,8 @@ pub enum HyperparameterError {
 	RegistrationLimits,
 	/// Moving-average bonds with `alpha = 1` would never change.
 	BondsNeverMove,
+	/// `max_allowed_validators` is 0 or above [`MAX_VALIDATORS`].
+	ValidatorsOutOfRange,
 }
 
 impl Hyperparameters {
@@ -128,6 +138,10 @@ impl Hyperparameters {
 			(
 				!matches!(self.bonds_mode, BondsMode::MovingAverage { alpha } if alpha == Perquintill::one()),
 				BondsNeverMove,
+			),
+			(
+				(1..=MAX_VALIDATORS).contains(&self.max_allowed_validators),
+				ValidatorsOutOfRange,
 			),
 		];
 		match rules.into_iter().find(|(holds, _)| !holds) {
@@ -186,6 +200,8 @@ pub struct NeuronInfo<AccountId, BlockNumber> {
 	pub stake: u64,
 	/// Whether it updated its weights (or registered) within `activity_cutoff` blocks.
 	pub active: bool,
+	/// Whether it holds a validator permit: only then do its weights count.
+	pub validator_permit: bool,
 	/// Block of its last weights (or of its registration).
 	pub last_update: BlockNumber,
 	/// Block it registered at.

@@ -10,8 +10,8 @@
 //! implementation of the table written here, independently of the fixed-point code.
 
 use bittensor_primitives::epoch::{
-	pegged_min_allowed_weights, run_epoch, BondsMode, EpochInput, EpochOutput, EpochParams,
-	Mechanism, Uid,
+	pegged_min_allowed_weights, run_epoch, validator_permits, BondsMode, EpochInput, EpochOutput,
+	EpochParams, Mechanism, Uid,
 };
 use proptest::prelude::*;
 use sp_arithmetic::Perquintill;
@@ -88,7 +88,9 @@ mod reference {
 					.map(|j| {
 						let delta = s[i] * w[i][j] * emission;
 						match alpha {
-							None => bonds[i][j] + delta,
+							// Cumulative bonds in a column no longer weighted are pruned.
+							None if w[i][j] > 0.0 => bonds[i][j] + delta,
+							None => 0.0,
 							Some(a) => a * bonds[i][j] + (1.0 - a) * delta,
 						}
 					})
@@ -307,6 +309,35 @@ fn moving_average_bonds_fade() {
 }
 
 #[test]
+fn cumulative_bonds_in_columns_no_longer_weighted_are_pruned() {
+	// Peer 0 held bonds in 1 and 2 and now weights only 1: its bond in 2 goes.
+	let weights = vec![vec![(1, 1)], vec![(0, 1)], vec![(0, 1)]];
+	let bonds = vec![vec![(1, 1_000), (2, 7_000)], vec![], vec![]];
+	let input = EpochInput {
+		stake: &[1, 1, 2],
+		active: &[true; 3],
+		weights: &weights,
+		bonds: &bonds,
+		emission: 100,
+	};
+	let out = run_epoch(&EpochParams::default(), &input);
+	assert_eq!(out.bonds[0], vec![(1, 1_025)]);
+	// A moving average fades the same bond instead: 0.5 · 7000.
+	let alpha = Perquintill::from_percent(50);
+	let params =
+		EpochParams { bonds_mode: BondsMode::MovingAverage { alpha }, ..Default::default() };
+	assert_eq!(run_epoch(&params, &input).bonds[0], vec![(1, 512), (2, 3_500)]);
+}
+
+#[test]
+fn permits_go_to_the_most_stake_and_never_to_none() {
+	assert_eq!(validator_permits(&[5, 0, 9, 5, 1], 2), vec![true, false, true, false, false]);
+	assert_eq!(validator_permits(&[5, 0, 9], 8), vec![true, false, true]);
+	assert_eq!(validator_permits(&[], 8), Vec::<bool>::new());
+	assert_eq!(validator_permits(&[3, 3], 0), vec![false, false]);
+}
+
+#[test]
 fn loss_peg_moves_one_step_within_bounds() {
 	let positive = I64F64::from_num(0.1);
 	let negative = I64F64::from_num(-0.1);
@@ -416,6 +447,21 @@ proptest! {
 		let want = reference::attribution(&stake, &active, &weights);
 		assert_close("attribution", &out.incentive, &want)?;
 		check_invariants(&out, emission)?;
+	}
+
+	#[test]
+	fn permits_are_the_top_stakes(
+		stake in prop::collection::vec(prop_oneof![Just(0u64), 1u64..1_000], 0..200),
+		max_validators in 0u16..100,
+	) {
+		let permits = validator_permits(&stake, max_validators);
+		let staked = stake.iter().filter(|s| **s > 0).count();
+		prop_assert_eq!(permits.iter().filter(|p| **p).count(), staked.min(usize::from(max_validators)));
+		let least_permitted = stake.iter().zip(&permits).filter(|(_, p)| **p).map(|(s, _)| *s).min();
+		let most_refused = stake.iter().zip(&permits).filter(|(_, p)| !**p).map(|(s, _)| *s).max();
+		if let (Some(least), Some(most)) = (least_permitted, most_refused) {
+			prop_assert!(least >= most && least > 0);
+		}
 	}
 
 	#[test]

@@ -127,8 +127,9 @@ pub type UncheckedExtrinsic =
 /// The payload being signed in transactions.
 pub type SignedPayload = generic::SignedPayload<RuntimeCall, TxExtension>;
 
-/// Storage migrations to run on the next runtime upgrade (none yet).
-type Migrations = ();
+/// Storage migrations to run on the next runtime upgrade (each runs once, from the storage
+/// version it expects).
+type Migrations = (pallet_incentive::migrations::v2::MigrateToV2<Runtime>,);
 
 /// Executive: handles dispatch to the various pallets.
 pub type Executive = frame_executive::Executive<

@@ -125,8 +125,16 @@ fn two_neurons_register_serve_query_each_other_and_set_weights() {
 		assert_eq!(gone.mask(), vec![true]);
 		assert!(gone.representations[0].iter().all(|value| *value == 0.0));
 
-		// A scores B on chain; a malformed weight vector gets the pallet's named error.
-		let duplicate = chain.set_weights(&hot_b, &[peer_a.uid, peer_a.uid], &[1, 1], 0).await;
+		// Only validator permit holders set weights: B, without stake, has none; A stakes and
+		// takes a vacant one. A malformed weight vector gets the pallet's named error.
+		let unpermitted = chain.set_weights(&hot_b, &[peer_a.uid], &[1], 0).await;
+		assert_eq!(
+			unpermitted.as_ref().err().and_then(ChainError::module_error),
+			Some("Incentive::NoValidatorPermit"),
+			"{unpermitted:?}"
+		);
+		chain.add_stake(&alice, &a, TOKEN).await.expect("stake on A");
+		let duplicate = chain.set_weights(&hot_a, &[peer_b.uid, peer_b.uid], &[1, 1], 0).await;
 		assert_eq!(
 			duplicate.as_ref().err().and_then(ChainError::module_error),
 			Some("Incentive::DuplicateUids"),

@@ -7,10 +7,11 @@
 
 use super::*;
 use crate::Pallet as Incentive;
+use bittensor_primitives::{epoch::Mechanism, metagraph::MAX_VALIDATORS};
 use alloc::vec::Vec;
 use frame_benchmarking::v2::*;
 use frame_support::{
-	traits::{fungible::Mutate, Get, Hooks},
+	traits::{fungible::Mutate, Get},
 	BoundedVec,
 };
 use frame_system::{pallet_prelude::BlockNumberFor, RawOrigin};
@@ -26,11 +27,12 @@ fn funded<T: Config>(name: &'static str, index: u32) -> T::AccountId {
 }
 
 /// Hyperparameters that let benchmarks reach the worst case: as many peers as the runtime
-/// allows, no rate limits, every peer replaceable.
-fn open_hyperparameters<T: Config>() {
+/// allows, `validators` permits, no rate limits, every peer replaceable.
+fn open_hyperparameters<T: Config>(validators: u16) {
 	let max = u16::try_from(T::MaxUids::get()).unwrap_or(u16::MAX);
 	Hyperparams::<T>::put(Hyperparameters {
 		max_allowed_uids: max,
+		max_allowed_validators: validators,
 		immunity_period: 0,
 		weights_set_rate_limit: 0,
 		max_registrations_per_block: u16::MAX,
@@ -56,12 +58,15 @@ fn peers<T: Config>(n: u32) -> Vec<T::AccountId> {
 		.collect()
 }
 
-/// `total` weights spread evenly over the rows of `n` peers, each row pointing at the peers
+/// Permits for the `validators` first peers (all peers have equal stake, so the epoch keeps
+/// them), and `total` weights spread evenly over their rows, each row pointing at the peers
 /// that follow it (at most `n - 1` a row).
-fn ring_weights<T: Config>(n: u32, total: u32) {
+fn validator_rows<T: Config>(n: u32, validators: u32, total: u32) {
+	let permits = (0..n).map(|uid| uid < validators).collect::<Vec<_>>();
+	ValidatorPermit::<T>::put(BoundedVec::truncate_from(permits));
 	let mut placed = 0u32;
-	for i in 0..n {
-		let per_row = (total / n + u32::from(i < total % n)).min(n - 1);
+	for i in 0..validators {
+		let per_row = (total / validators + u32::from(i < total % validators)).min(n - 1);
 		let mut row: Vec<(Uid, u16)> =
 			(1..=per_row).map(|k| (Uid::try_from((i + k) % n).unwrap_or(0), 1000)).collect();
 		row.sort_unstable_by_key(|(j, _)| *j);
@@ -72,10 +77,12 @@ fn ring_weights<T: Config>(n: u32, total: u32) {
 }
 
 /// Runs one epoch so that bonds exist, and moves to the block of the next one; returns it.
+/// Benchmarks run the epoch with every permit they ask for: capping to `MaxEpochWeight` is
+/// decided from the weights they produce.
 fn prepare_epoch<T: Config>() -> BlockNumberFor<T> {
 	let tempo = BlockNumberFor::<T>::from(Hyperparams::<T>::get().tempo);
 	frame_system::Pallet::<T>::set_block_number(tempo);
-	Incentive::<T>::on_initialize(tempo);
+	Incentive::<T>::apply_epoch_with(tempo, Hyperparams::<T>::get().max_allowed_validators);
 	let next = tempo.saturating_add(tempo);
 	frame_system::Pallet::<T>::set_block_number(next);
 	next
@@ -88,7 +95,7 @@ mod benchmarks {
 	/// Worst case: the metagraph is full and the newcomer replaces a staked peer.
 	#[benchmark]
 	fn register() {
-		open_hyperparameters::<T>();
+		open_hyperparameters::<T>(MAX_VALIDATORS);
 		let hotkeys = peers::<T>(T::MaxUids::get());
 		frame_system::Pallet::<T>::set_block_number(10u32.into());
 		let coldkey = funded::<T>("newcomer", 0);
@@ -101,7 +108,7 @@ mod benchmarks {
 
 	#[benchmark]
 	fn serve_axon() {
-		open_hyperparameters::<T>();
+		open_hyperparameters::<T>(MAX_VALIDATORS);
 		let hotkey = peers::<T>(1).remove(0);
 		#[extrinsic_call]
 		_(
@@ -117,7 +124,7 @@ mod benchmarks {
 
 	#[benchmark]
 	fn add_stake() {
-		open_hyperparameters::<T>();
+		open_hyperparameters::<T>(MAX_VALIDATORS);
 		let hotkey = peers::<T>(T::MaxUids::get()).remove(0);
 		let coldkey = Owner::<T>::get(&hotkey).expect("registered");
 		#[extrinsic_call]
@@ -127,7 +134,7 @@ mod benchmarks {
 
 	#[benchmark]
 	fn remove_stake() {
-		open_hyperparameters::<T>();
+		open_hyperparameters::<T>(MAX_VALIDATORS);
 		let hotkey = peers::<T>(T::MaxUids::get()).remove(0);
 		let coldkey = Owner::<T>::get(&hotkey).expect("registered");
 		#[extrinsic_call]
@@ -138,9 +145,10 @@ mod benchmarks {
 	/// `n` weights on other peers of a full metagraph, replacing a full row set before.
 	#[benchmark]
 	fn set_weights(n: Linear<1, { T::MaxUids::get().saturating_sub(1) }>) {
-		open_hyperparameters::<T>();
+		open_hyperparameters::<T>(MAX_VALIDATORS);
 		let max = T::MaxUids::get();
 		let hotkey = peers::<T>(max).remove(0);
+		validator_rows::<T>(max, 1, 0);
 		let full_row: Vec<(Uid, u16)> =
 			(1..max).map(|j| (Uid::try_from(j).unwrap_or(0), 1)).collect();
 		Weights::<T>::insert(0, BoundedVec::truncate_from(full_row));
@@ -160,40 +168,86 @@ mod benchmarks {
 		assert_eq!(Hyperparams::<T>::get().tempo, 100);
 	}
 
-	/// An epoch over `n` staked, active peers, each with one weight (on the next peer) and the
-	/// bond it built: the cost per peer, with the reads and writes of a non-empty row.
+	/// An epoch over `n` staked, active peers, one of them a validator with one weight and
+	/// the bond it built: the cost per peer.
 	#[benchmark(pov_mode = Measured)]
-	fn epoch_peers(n: Linear<1, { T::MaxUids::get() }>) {
-		open_hyperparameters::<T>();
+	fn epoch_peers(n: Linear<2, { T::MaxUids::get() }>) {
+		open_hyperparameters::<T>(1);
 		peers::<T>(n);
-		ring_weights::<T>(n, n);
+		validator_rows::<T>(n, 1, 1);
 		let at = prepare_epoch::<T>();
 		#[block]
 		{
-			Incentive::<T>::on_initialize(at);
+			Incentive::<T>::apply_epoch_with(at, Hyperparams::<T>::get().max_allowed_validators);
 		}
 		assert_eq!(LastEpoch::<T>::get().block, at);
 	}
 
-	/// An epoch over a full metagraph with `e` weight and bond entries in all: half of them
-	/// weights spread evenly over the rows, half the bonds an earlier epoch built from them.
-	/// The hook adds the slope, the cost per entry, to `epoch_peers`.
+	/// An epoch over a full metagraph with `v` validators, each with one weight and the bond
+	/// it built: the cost per row read and written.
+	#[benchmark(pov_mode = Measured)]
+	fn epoch_validators(v: Linear<1, { MAX_VALIDATORS as u32 }>) {
+		open_hyperparameters::<T>(u16::try_from(v).unwrap_or(MAX_VALIDATORS));
+		let n = T::MaxUids::get();
+		peers::<T>(n);
+		validator_rows::<T>(n, v, v);
+		let at = prepare_epoch::<T>();
+		assert_eq!(BondsCount::<T>::get(), v);
+		#[block]
+		{
+			Incentive::<T>::apply_epoch_with(at, Hyperparams::<T>::get().max_allowed_validators);
+		}
+		assert_eq!(LastEpoch::<T>::get().block, at);
+	}
+
+	/// An epoch over a full metagraph with `MAX_VALIDATORS` validators holding `e` weight
+	/// and bond entries in all: half of them weights spread evenly over the rows, half the
+	/// bonds an earlier epoch built from them. Up to every validator weighting every peer.
+	/// The hook adds the slope, the cost per entry, to `epoch_peers` and `epoch_validators`.
 	#[benchmark(pov_mode = Measured)]
 	fn epoch_entries(
 		e: Linear<
-			{ T::MaxUids::get().saturating_mul(2) },
-			{ T::MaxUids::get().saturating_mul(128) },
+			{ MAX_VALIDATORS as u32 * 2 },
+			{ MAX_VALIDATORS as u32 * 2 * (T::MaxUids::get() - 1) },
 		>,
 	) {
-		open_hyperparameters::<T>();
+		open_hyperparameters::<T>(MAX_VALIDATORS);
 		let n = T::MaxUids::get();
 		peers::<T>(n);
-		ring_weights::<T>(n, e / 2);
+		validator_rows::<T>(n, u32::from(MAX_VALIDATORS), e / 2);
 		let at = prepare_epoch::<T>();
 		assert_eq!(WeightsCount::<T>::get() + BondsCount::<T>::get(), e / 2 * 2);
 		#[block]
 		{
-			Incentive::<T>::on_initialize(at);
+			Incentive::<T>::apply_epoch_with(at, Hyperparams::<T>::get().max_allowed_validators);
+		}
+		assert_eq!(LastEpoch::<T>::get().block, at);
+	}
+
+	/// `epoch_entries` under the 2019 mechanism with `e` weights: rows without self-loops,
+	/// so that stake stays in transit for every one of the `ATTRIBUTION_MAX_DEPTH` passes.
+	#[benchmark(pov_mode = Measured)]
+	fn epoch_attribution(
+		e: Linear<{ MAX_VALIDATORS as u32 }, { MAX_VALIDATORS as u32 * (T::MaxUids::get() - 1) }>,
+	) {
+		open_hyperparameters::<T>(MAX_VALIDATORS);
+		Hyperparams::<T>::mutate(|h| h.mechanism = Mechanism::Attribution2019);
+		let n = T::MaxUids::get();
+		peers::<T>(n);
+		validator_rows::<T>(n, u32::from(MAX_VALIDATORS), e);
+		// Each validator passes nearly all it receives on to the next validator, so that stake
+		// stays in transit for every pass however long the rows.
+		for i in 0..MAX_VALIDATORS {
+			Weights::<T>::mutate(i, |row| {
+				for (j, w) in row.iter_mut() {
+					*w = if *j == i + 1 { u16::MAX } else { 1 };
+				}
+			});
+		}
+		let at = prepare_epoch::<T>();
+		#[block]
+		{
+			Incentive::<T>::apply_epoch_with(at, Hyperparams::<T>::get().max_allowed_validators);
 		}
 		assert_eq!(LastEpoch::<T>::get().block, at);
 	}

@@ -1,9 +1,16 @@
 //! The on-chain epoch: gathers storage into [`EpochInput`], runs the shared mechanism, and
 //! writes rank, trust, consensus, incentive, dividends, emission, bonds and the loss peg back.
+//!
+//! Its work is bounded whatever peers do: only validator permit holders' rows are read (at
+//! most `MAX_VALIDATORS` rows of at most `MaxUids` weights and bonds), rows of peers that
+//! lose their permit are removed without being read, and should even that bound cost more
+//! than `MaxEpochWeight` the epoch hands out fewer permits rather than stall the chain.
 
 use crate::*;
 use alloc::vec::Vec;
-use bittensor_primitives::epoch::{pegged_min_allowed_weights, run_epoch, EpochInput, EpochParams};
+use bittensor_primitives::epoch::{
+	pegged_min_allowed_weights, run_epoch, validator_permits, EpochInput, EpochParams, Mechanism,
+};
 use frame_support::{pallet_prelude::*, traits::fungible::Mutate, BoundedVec};
 use frame_system::pallet_prelude::BlockNumberFor;
 use sp_runtime::{traits::UniqueSaturatedInto, Saturating};
@@ -19,33 +26,126 @@ impl<T: Config> Pallet<T> {
 		now.saturating_sub(LastEpoch::<T>::get().block) >= tempo
 	}
 
-	/// The weight of an epoch over the current peers, weights and bonds: the benchmarked cost
-	/// of `n` peers that all have weights and bonds (the worst case per peer), plus the
-	/// benchmarked cost per weight and bond entry (the slope of `epoch_entries`), plus a
-	/// quarter for the fit: the cost per entry is concave, so the straight line runs up to a
-	/// fifth below the measured points in the middle of the benchmarked range.
+	/// The weight of an epoch over the current state: its peers, the rows of the permit
+	/// holders and the weight and bond entries in them.
 	pub fn epoch_weight() -> Weight {
-		let peers = u32::from(PeerCount::<T>::get());
-		let entries = WeightsCount::<T>::get().saturating_add(BondsCount::<T>::get());
-		let per_entries =
-			T::WeightInfo::epoch_entries(entries).saturating_sub(T::WeightInfo::epoch_entries(0));
-		let fitted = T::WeightInfo::epoch_peers(peers).saturating_add(per_entries);
-		fitted.saturating_add(fitted.checked_div(EPOCH_FIT_MARGIN_DIVISOR).unwrap_or_default())
+		let held = ValidatorPermit::<T>::get().iter().filter(|permit| **permit).count();
+		Self::epoch_weight_of(
+			u32::from(PeerCount::<T>::get()),
+			u32::try_from(held).unwrap_or(u32::MAX),
+			WeightsCount::<T>::get().saturating_add(BondsCount::<T>::get()),
+			0,
+			Hyperparams::<T>::get().mechanism,
+		)
 	}
 
-	/// Applies the epoch at block `now`: runs the pure epoch over the stored metagraph and
-	/// writes its results; returns its weight.
+	/// The weight of an epoch over `peers` peers, `validators` rows holding `entries` weights
+	/// and bonds in all, that removes the rows of `revoked` former permit holders: the
+	/// benchmarked cost per peer, per row and per entry (the 2019 mechanism's entries cost
+	/// their full `ATTRIBUTION_MAX_DEPTH` passes), plus a quarter for the fit: the cost per
+	/// entry is concave, so the straight line runs up to a fifth below the measured points in
+	/// the middle of the benchmarked range.
+	pub fn epoch_weight_of(
+		peers: u32,
+		validators: u32,
+		entries: u32,
+		revoked: u32,
+		mechanism: Mechanism,
+	) -> Weight {
+		let slope = |cost: fn(u32) -> Weight, count: u32| cost(count).saturating_sub(cost(0));
+		let per_entries = match mechanism {
+			Mechanism::Yuma2021 => slope(T::WeightInfo::epoch_entries, entries),
+			Mechanism::Attribution2019 => slope(T::WeightInfo::epoch_attribution, entries),
+		};
+		let fitted = T::WeightInfo::epoch_peers(peers)
+			.saturating_add(slope(T::WeightInfo::epoch_validators, validators))
+			.saturating_add(per_entries);
+		let removals = T::DbWeight::get()
+			.reads_writes(u64::from(revoked).saturating_mul(2), u64::from(revoked).saturating_mul(2));
+		fitted
+			.saturating_add(fitted.checked_div(EPOCH_FIT_MARGIN_DIVISOR).unwrap_or_default())
+			.saturating_add(removals)
+	}
+
+	/// The most validators whose full rows (a weight and a bond on every peer) an epoch over
+	/// `peers` peers can read within `MaxEpochWeight`, up to `wanted`, after removing up to
+	/// `held` rows of former permit holders.
+	fn fitting_validators(peers: u16, wanted: u16, held: u32, mechanism: Mechanism) -> u16 {
+		let limit = T::MaxEpochWeight::get();
+		let full_rows = |validators: u16| {
+			let entries = u32::from(validators).saturating_mul(u32::from(peers)).saturating_mul(2);
+			Self::epoch_weight_of(u32::from(peers), u32::from(validators), entries, held, mechanism)
+		};
+		(0..=wanted).rev().find(|v| full_rows(*v).all_lte(limit)).unwrap_or(0)
+	}
+
+	/// Gives permits to the `max` peers with the most stake, removes the rows of peers that
+	/// lost theirs (reading only their lengths); returns the permits and how many were
+	/// revoked.
+	fn renew_permits(stake: &[u64], max: u16) -> (Vec<bool>, u32) {
+		let permits = validator_permits(stake, max);
+		let previous = ValidatorPermit::<T>::get();
+		let mut revoked = 0u32;
+		for (index, (now, before)) in permits.iter().zip(previous.iter()).enumerate() {
+			let Ok(uid) = Uid::try_from(index) else { break };
+			if *before && !*now {
+				revoked = revoked.saturating_add(1);
+				let weights = Weights::<T>::decode_len(uid).unwrap_or(0);
+				let bonds = Bonds::<T>::decode_len(uid).unwrap_or(0);
+				Weights::<T>::remove(uid);
+				Bonds::<T>::remove(uid);
+				let count = |len: usize| u32::try_from(len).unwrap_or(u32::MAX);
+				WeightsCount::<T>::mutate(|c| *c = c.saturating_sub(count(weights)));
+				BondsCount::<T>::mutate(|c| *c = c.saturating_sub(count(bonds)));
+				Self::deposit_event(Event::ValidatorPermitRevoked { uid });
+			} else if *now && !*before {
+				Self::deposit_event(Event::ValidatorPermitGranted { uid });
+			}
+		}
+		if previous.as_slice() != permits.as_slice() {
+			ValidatorPermit::<T>::put(bounded(permits.clone()));
+		}
+		(permits, revoked)
+	}
+
+	/// Applies the epoch at block `now` with as many validators as fit in `MaxEpochWeight`;
+	/// returns its weight.
 	pub(crate) fn apply_epoch(now: BlockNumberFor<T>) -> Weight {
-		let weight = Self::epoch_weight();
+		let hyperparameters = Hyperparams::<T>::get();
+		let held = ValidatorPermit::<T>::get().iter().filter(|permit| **permit).count();
+		let held = u32::try_from(held).unwrap_or(u32::MAX);
+		let wanted = hyperparameters.max_allowed_validators;
+		let n = PeerCount::<T>::get();
+		let validators = Self::fitting_validators(n, wanted, held, hyperparameters.mechanism);
+		if validators < wanted {
+			Self::deposit_event(Event::ValidatorsCapped { validators });
+		}
+		Self::apply_epoch_with(now, validators)
+	}
+
+	/// Applies the epoch at block `now` with up to `validators` permits: renews them, runs
+	/// the pure epoch over the stored metagraph and writes its results; returns its weight.
+	pub(crate) fn apply_epoch_with(now: BlockNumberFor<T>, validators: u16) -> Weight {
 		let hyperparameters = Hyperparams::<T>::get();
 		let last_epoch = LastEpoch::<T>::get();
 		let n = PeerCount::<T>::get();
 		let peers = usize::from(n);
+		let stake: Vec<u64> = Stake::<T>::get().into_inner();
+
+		let (permits, revoked) = Self::renew_permits(&stake, validators);
+		let permitted = |uid: Uid| permits.get(usize::from(uid)).copied().unwrap_or(false);
+		let rows = permits.iter().filter(|permit| **permit).count();
+		let weight = Self::epoch_weight_of(
+			u32::from(n),
+			u32::try_from(rows).unwrap_or(u32::MAX),
+			WeightsCount::<T>::get().saturating_add(BondsCount::<T>::get()),
+			revoked,
+			hyperparameters.mechanism,
+		);
 
 		let blocks: u64 = now.saturating_sub(last_epoch.block).unique_saturated_into();
 		let budget = hyperparameters.block_emission.saturating_mul(blocks);
 
-		let stake: Vec<u64> = Stake::<T>::get().into_inner();
 		let last_update = LastUpdate::<T>::get();
 		let registered_at = RegisteredAt::<T>::get();
 		let cutoff = BlockNumberFor::<T>::from(hyperparameters.activity_cutoff);
@@ -58,8 +158,12 @@ impl<T: Config> Pallet<T> {
 		// A weight set before its target registered was meant for the peer it replaced. Bonds in
 		// a peer registered at or after the last epoch were bonds in the replaced peer: the
 		// epoch runs in `on_initialize`, before the extrinsics of its block.
+		// Only permit holders' rows are read: the others are empty.
 		let weights: Vec<Vec<(Uid, u16)>> = (0..n)
 			.map(|uid| {
+				if !permitted(uid) {
+					return Vec::new();
+				}
 				let set_at = last_update.get(usize::from(uid)).copied().unwrap_or(now);
 				Weights::<T>::get(uid)
 					.into_iter()
@@ -69,6 +173,9 @@ impl<T: Config> Pallet<T> {
 			.collect();
 		let bonds: Vec<Vec<(Uid, u64)>> = (0..n)
 			.map(|uid| {
+				if !permitted(uid) {
+					return Vec::new();
+				}
 				Bonds::<T>::get(uid)
 					.into_iter()
 					.filter(|(j, _)| registered(j) < last_epoch.block)
@@ -121,7 +228,10 @@ impl<T: Config> Pallet<T> {
 		let mut bonds_count = 0u32;
 		for (uid, (row, previous)) in (0..n).zip(output.bonds.into_iter().zip(bonds)) {
 			bonds_count = bonds_count.saturating_add(u32::try_from(row.len()).unwrap_or(u32::MAX));
-			if row != previous || Bonds::<T>::decode_len(uid).unwrap_or(0) != previous.len() {
+			// A row filtered on reading (bonds in re-registered peers) is written back too.
+			let changed = row != previous ||
+				(permitted(uid) && Bonds::<T>::decode_len(uid).unwrap_or(0) != previous.len());
+			if changed {
 				if row.is_empty() {
 					Bonds::<T>::remove(uid);
 				} else {

@@ -22,6 +22,7 @@ pub use pallet::*;
 mod benchmarking;
 mod epoch;
 pub mod metagraph;
+pub mod migrations;
 #[cfg(test)]
 mod mock;
 mod registration;
@@ -52,8 +53,9 @@ pub mod pallet {
 	use frame_system::pallet_prelude::*;
 	use sp_arithmetic::Perquintill;
 
-	/// The in-code storage version.
-	const STORAGE_VERSION: StorageVersion = StorageVersion::new(1);
+	/// The in-code storage version: `migrations` takes older state to it (see
+	/// `docs/mechanism.md`, "Upgrades").
+	pub const STORAGE_VERSION: StorageVersion = StorageVersion::new(2);
 
 	#[pallet::pallet]
 	#[pallet::storage_version(STORAGE_VERSION)]
@@ -76,6 +78,12 @@ pub mod pallet {
 		/// Hard bound on `MaxAllowedUids`: the length bound of every per-peer vector.
 		#[pallet::constant]
 		type MaxUids: Get<u32>;
+
+		/// The most the epoch may be charged. Should the epoch over `MaxAllowedValidators`
+		/// full rows cost more (after an upgrade that changed a bound or the weights), it gives
+		/// permits to as many validators as fit instead, so the chain never stalls on it.
+		#[pallet::constant]
+		type MaxEpochWeight: Get<Weight>;
 
 		/// Weights of the calls and of the epoch, from benchmarks.
 		type WeightInfo: WeightInfo;
@@ -118,6 +126,13 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type TotalStake<T> = StorageValue<_, u64, ValueQuery>;
 
+	/// Whether each uid holds a validator permit: only these set weights and hold bonds. The
+	/// epoch gives them to the `MaxAllowedValidators` peers with the most stake; between
+	/// epochs, a peer that stakes takes a vacant one.
+	#[pallet::storage]
+	pub type ValidatorPermit<T: Config> =
+		StorageValue<_, BoundedVec<bool, T::MaxUids>, ValueQuery>;
+
 	/// Block of each uid's last update: its registration or its last `set_weights`.
 	#[pallet::storage]
 	pub type LastUpdate<T: Config> =
@@ -132,7 +147,8 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type WeightsSetAt<T: Config> = StorageMap<_, Twox64Concat, Uid, BlockNumberFor<T>>;
 
-	/// Each uid's weights as set: `(uid, weight)` sorted by uid, zero weights left out.
+	/// Each validator's weights as set: `(uid, weight)` sorted by uid, zero weights left out;
+	/// removed when its permit goes.
 	#[pallet::storage]
 	pub type Weights<T: Config> =
 		StorageMap<_, Twox64Concat, Uid, BoundedVec<(Uid, u16), T::MaxUids>, ValueQuery>;
@@ -141,7 +157,7 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type WeightsCount<T> = StorageValue<_, u32, ValueQuery>;
 
-	/// Each uid's bonds: `(uid, rao)` sorted by uid.
+	/// Each validator's bonds: `(uid, rao)` sorted by uid; removed when its permit goes.
 	#[pallet::storage]
 	pub type Bonds<T: Config> =
 		StorageMap<_, Twox64Concat, Uid, BoundedVec<(Uid, u64), T::MaxUids>, ValueQuery>;
@@ -227,6 +243,13 @@ pub mod pallet {
 		MinAllowedWeightsPegged { value: u16 },
 		/// An epoch ran: its block, loss (in units of 10^-18) and the rao minted as stake.
 		EpochCompleted { block: BlockNumberFor<T>, loss: SignedQuintill, minted: u64 },
+		/// A peer got a validator permit: its weights count from now on.
+		ValidatorPermitGranted { uid: Uid },
+		/// A peer lost its validator permit; its weights and bonds were removed.
+		ValidatorPermitRevoked { uid: Uid },
+		/// The epoch over `MaxAllowedValidators` full rows would cost more than
+		/// `MaxEpochWeight`, so only the `validators` with the most stake got permits.
+		ValidatorsCapped { validators: u16 },
 	}
 
 	/// Why a call failed; a failed call changes nothing.
@@ -277,6 +300,8 @@ pub mod pallet {
 		IncorrectWeightVersionKey,
 		/// More weights than `MaxAllowedUids`.
 		TooManyWeights,
+		/// Only peers with a validator permit may set weights: stake to get one.
+		NoValidatorPermit,
 		/// The value is out of the hyperparameter's range, or leaves the set breaking a rule of
 		/// `Hyperparameters::check` (the rules genesis meets), or `MaxAllowedUids` is below the
 		/// peers registered.
@@ -328,6 +353,11 @@ pub mod pallet {
 				Pallet::<T>::mint_stake(uid, *stake)
 					.unwrap_or_else(|_| panic!("cannot mint the genesis stake of {hotkey:?}"));
 			}
+			let permits = bittensor_primitives::epoch::validator_permits(
+				&Stake::<T>::get(),
+				self.hyperparameters.max_allowed_validators,
+			);
+			ValidatorPermit::<T>::put(BoundedVec::truncate_from(permits));
 		}
 	}
 

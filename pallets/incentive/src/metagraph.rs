@@ -23,6 +23,7 @@ struct PeerVectors<T: Config> {
 	incentive: Vec<Perquintill>,
 	dividends: Vec<Perquintill>,
 	emission: Vec<u64>,
+	validator_permit: Vec<bool>,
 	now: BlockNumberFor<T>,
 	activity_cutoff: BlockNumberFor<T>,
 }
@@ -39,6 +40,7 @@ impl<T: Config> PeerVectors<T> {
 			incentive: Incentive::<T>::get().into_inner(),
 			dividends: Dividends::<T>::get().into_inner(),
 			emission: Emission::<T>::get().into_inner(),
+			validator_permit: ValidatorPermit::<T>::get().into_inner(),
 			now: frame_system::Pallet::<T>::block_number(),
 			activity_cutoff: Hyperparams::<T>::get().activity_cutoff.into(),
 		}
@@ -57,6 +59,7 @@ impl<T: Config> PeerVectors<T> {
 			coldkey,
 			stake: self.stake.get(at).copied().unwrap_or_default(),
 			active: Pallet::<T>::is_active(self.now, last_update, self.activity_cutoff),
+			validator_permit: self.validator_permit.get(at).copied().unwrap_or_default(),
 			last_update,
 			registered_at: self.registered_at.get(at).copied().unwrap_or_default(),
 			rank: fraction(&self.rank),

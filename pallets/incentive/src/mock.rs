@@ -33,6 +33,9 @@ impl pallet_balances::Config for Test {
 parameter_types! {
 	pub const IncentivePalletId: PalletId = PalletId(*b"bt/stake");
 	pub const MaxUids: u32 = 256;
+	/// Tests lower it to see the epoch cap its validators.
+	pub static MaxEpochWeight: frame_support::weights::Weight =
+		frame_support::weights::Weight::from_parts(2_000_000_000_000, u64::MAX);
 }
 
 impl pallet_incentive::Config for Test {
@@ -40,6 +43,7 @@ impl pallet_incentive::Config for Test {
 	type Currency = Balances;
 	type PalletId = IncentivePalletId;
 	type MaxUids = MaxUids;
+	type MaxEpochWeight = MaxEpochWeight;
 	type WeightInfo = ();
 }
 

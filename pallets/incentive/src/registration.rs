@@ -119,6 +119,8 @@ impl<T: Config> Pallet<T> {
 		Dividends::<T>::try_mutate(|v| v.try_push(Perquintill::zero()))
 			.map_err(|_| Error::<T>::MetagraphFull)?;
 		Emission::<T>::try_mutate(|v| v.try_push(0)).map_err(|_| Error::<T>::MetagraphFull)?;
+		ValidatorPermit::<T>::try_mutate(|v| v.try_push(false))
+			.map_err(|_| Error::<T>::MetagraphFull)?;
 
 		Keys::<T>::insert(uid, hotkey);
 		Uids::<T>::insert(hotkey, uid);
@@ -143,7 +145,7 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// Gives `uid` to a new hotkey: the old peer's stake goes back to its coldkey, its
-	/// weights, bonds, endpoint and results are cleared.
+	/// permit, weights, bonds, endpoint and results are cleared.
 	fn replace_peer(
 		uid: Uid,
 		hotkey: &T::AccountId,
@@ -173,6 +175,7 @@ impl<T: Config> Pallet<T> {
 		Consensus::<T>::try_mutate(|v| set_at(v, index, zero))?;
 		Incentive::<T>::try_mutate(|v| set_at(v, index, zero))?;
 		Dividends::<T>::try_mutate(|v| set_at(v, index, zero))?;
+		ValidatorPermit::<T>::try_mutate(|v| set_at(v, index, false))?;
 		let old_weights = Weights::<T>::take(uid).len();
 		WeightsCount::<T>::mutate(|count| {
 			*count = count.saturating_sub(old_weights.try_into().unwrap_or(0))

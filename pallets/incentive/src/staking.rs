@@ -23,6 +23,20 @@ impl<T: Config> Pallet<T> {
 			.map_err(|_| Error::<T>::InsufficientBalance)?;
 		Self::credit_stake(uid, amount)?;
 		Self::deposit_event(Event::StakeAdded { hotkey, coldkey, amount });
+		Self::grant_vacant_permit(uid)
+	}
+
+	/// Gives `uid` a validator permit if it has none and fewer than `MaxAllowedValidators`
+	/// are held, so that a young network need not wait for an epoch to score.
+	fn grant_vacant_permit(uid: Uid) -> DispatchResult {
+		let max = usize::from(Hyperparams::<T>::get().max_allowed_validators);
+		let mut permits = ValidatorPermit::<T>::get();
+		let held = permits.iter().filter(|permit| **permit).count();
+		if held < max && permits.get(usize::from(uid)) == Some(&false) {
+			set_at(&mut permits, usize::from(uid), true)?;
+			ValidatorPermit::<T>::put(permits);
+			Self::deposit_event(Event::ValidatorPermitGranted { uid });
+		}
 		Ok(())
 	}
 
@@ -110,7 +124,8 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// The pallet's invariants: per-peer vectors as long as `PeerCount`, `TotalStake` the sum
-	/// of stakes, the stake account holding it plus the existential deposit, counts right.
+	/// of stakes, the stake account holding it plus the existential deposit, weights and bonds
+	/// only in rows of permit holders, counts right.
 	pub fn check_invariants() -> Result<(), sp_runtime::DispatchError> {
 		let n = usize::from(PeerCount::<T>::get());
 		let lengths = [
@@ -124,6 +139,7 @@ impl<T: Config> Pallet<T> {
 			Dividends::<T>::get().len(),
 			Emission::<T>::get().len(),
 			ActiveStake::<T>::get().len(),
+			ValidatorPermit::<T>::get().len(),
 		];
 		ensure!(
 			lengths.iter().all(|len| *len == n),
@@ -137,6 +153,17 @@ impl<T: Config> Pallet<T> {
 		ensure!(
 			held >= total.saturating_add(T::Currency::minimum_balance()),
 			"the stake account holds less than the stake plus the existential deposit"
+		);
+		let permits = ValidatorPermit::<T>::get();
+		let held = permits.iter().filter(|permit| **permit).count();
+		ensure!(
+			held <= usize::from(bittensor_primitives::metagraph::MAX_VALIDATORS),
+			"more validator permits than MAX_VALIDATORS"
+		);
+		let permitted = |uid: Uid| permits.get(usize::from(uid)).copied().unwrap_or(false);
+		ensure!(
+			Weights::<T>::iter_keys().chain(Bonds::<T>::iter_keys()).all(permitted),
+			"a peer without a validator permit has weights or bonds"
 		);
 		let weights = Weights::<T>::iter_values().map(|row| row.len()).sum::<usize>();
 		ensure!(weights == WeightsCount::<T>::get() as usize, "WeightsCount is off");

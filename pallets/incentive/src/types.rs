@@ -51,4 +51,6 @@ pub enum Hyperparameter {
 	BondsMode(BondsMode),
 	/// The epoch's mechanism.
 	Mechanism(Mechanism),
+	/// Most validator permits (1 to `MAX_VALIDATORS`); applied at the next epoch.
+	MaxAllowedValidators(u16),
 }

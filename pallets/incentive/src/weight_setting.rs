@@ -22,6 +22,10 @@ impl<T: Config> Pallet<T> {
 		ensure!(uids.len() == weights.len(), Error::<T>::WeightVecLengthMismatch);
 		let uid = Uids::<T>::get(&hotkey).ok_or(Error::<T>::NotRegistered)?;
 		ensure!(
+			ValidatorPermit::<T>::get().get(usize::from(uid)) == Some(&true),
+			Error::<T>::NoValidatorPermit
+		);
+		ensure!(
 			version_key >= hyperparameters.weights_version_key,
 			Error::<T>::IncorrectWeightVersionKey
 		);
@@ -101,6 +105,7 @@ impl<T: Config> Pallet<T> {
 			},
 			Hyperparameter::BondsMode(mode) => hyperparameters.bonds_mode = mode,
 			Hyperparameter::Mechanism(mechanism) => hyperparameters.mechanism = mechanism,
+			Hyperparameter::MaxAllowedValidators(max) => hyperparameters.max_allowed_validators = max,
 		}
 		// The whole set after the change meets the same rules as genesis.
 		hyperparameters

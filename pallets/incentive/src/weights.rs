@@ -45,7 +45,9 @@ pub trait WeightInfo {
 	fn set_weights(n: u32, ) -> Weight;
 	fn set_hyperparameter() -> Weight;
 	fn epoch_peers(n: u32, ) -> Weight;
+	fn epoch_validators(v: u32, ) -> Weight;
 	fn epoch_entries(e: u32, ) -> Weight;
+	fn epoch_attribution(e: u32, ) -> Weight;
 }
 
 /// Weights for `pallet_incentive` with the runtime's database weights.
@@ -254,10 +256,14 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 			// Standard Error: 208_521
 			.saturating_add(Weight::from_parts(12_879_607, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(11_u64))
-			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(13_u64))
-			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(n.into())))
-			.saturating_add(Weight::from_parts(0, 2533).saturating_mul(n.into()))
+	}
+	fn epoch_validators(v: u32, ) -> Weight {
+		Weight::from_parts(45_898_000, 4875)
+			.saturating_add(Weight::from_parts(12_879_607, 0).saturating_mul(v.into()))
+			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(v.into())))
+			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(v.into())))
+			.saturating_add(Weight::from_parts(0, 2533).saturating_mul(v.into()))
 	}
 	/// Storage: `Incentive::Hyperparams` (r:1 w:0)
 	/// Proof: `Incentive::Hyperparams` (`max_values`: Some(1), `max_size`: Some(78), added: 573, mode: `Measured`)
@@ -314,6 +320,13 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 			.saturating_add(T::DbWeight::get().writes(4110_u64))
 			.saturating_add(Weight::from_parts(0, 7).saturating_mul(e.into()))
 	}
+	fn epoch_attribution(e: u32, ) -> Weight {
+		Weight::from_parts(75_485_084_641, 10341057)
+			.saturating_add(Weight::from_parts(4_277_536, 0).saturating_mul(e.into()))
+			.saturating_add(T::DbWeight::get().reads(8203_u64))
+			.saturating_add(T::DbWeight::get().writes(4110_u64))
+			.saturating_add(Weight::from_parts(0, 7).saturating_mul(e.into()))
+	}
 }
 
 /// For tests: the same figures with RocksDB's database weights.
@@ -353,14 +366,25 @@ impl WeightInfo for () {
 		Weight::from_parts(45_898_000, 4875)
 			.saturating_add(Weight::from_parts(12_879_607, 0).saturating_mul(n.into()))
 			.saturating_add(RocksDbWeight::get().reads(11_u64))
-			.saturating_add(RocksDbWeight::get().reads((2_u64).saturating_mul(n.into())))
 			.saturating_add(RocksDbWeight::get().writes(13_u64))
-			.saturating_add(RocksDbWeight::get().writes((1_u64).saturating_mul(n.into())))
-			.saturating_add(Weight::from_parts(0, 2533).saturating_mul(n.into()))
+	}
+	fn epoch_validators(v: u32, ) -> Weight {
+		Weight::from_parts(45_898_000, 4875)
+			.saturating_add(Weight::from_parts(12_879_607, 0).saturating_mul(v.into()))
+			.saturating_add(RocksDbWeight::get().reads((2_u64).saturating_mul(v.into())))
+			.saturating_add(RocksDbWeight::get().writes((1_u64).saturating_mul(v.into())))
+			.saturating_add(Weight::from_parts(0, 2533).saturating_mul(v.into()))
 	}
 	fn epoch_entries(e: u32, ) -> Weight {
 		Weight::from_parts(75_485_084_641, 10341057)
 			.saturating_add(Weight::from_parts(133_673, 0).saturating_mul(e.into()))
+			.saturating_add(RocksDbWeight::get().reads(8203_u64))
+			.saturating_add(RocksDbWeight::get().writes(4110_u64))
+			.saturating_add(Weight::from_parts(0, 7).saturating_mul(e.into()))
+	}
+	fn epoch_attribution(e: u32, ) -> Weight {
+		Weight::from_parts(75_485_084_641, 10341057)
+			.saturating_add(Weight::from_parts(4_277_536, 0).saturating_mul(e.into()))
 			.saturating_add(RocksDbWeight::get().reads(8203_u64))
 			.saturating_add(RocksDbWeight::get().writes(4110_u64))
 			.saturating_add(Weight::from_parts(0, 7).saturating_mul(e.into()))

@@ -121,6 +121,8 @@ parameter_types! {
 	pub const IncentivePalletId: frame_support::PalletId = frame_support::PalletId(*b"bt/stake");
 	/// Bound on the number of peers (`MaxAllowedUids` can be set up to this).
 	pub const MaxUids: u32 = 4096;
+	/// The most the incentive epoch may be charged: half a block.
+	pub MaxEpochWeight: Weight = Perbill::from_percent(50) * RuntimeBlockWeights::get().max_block;
 }
 
 impl pallet_incentive::Config for Runtime {
@@ -128,5 +130,6 @@ impl pallet_incentive::Config for Runtime {
 	type Currency = Balances;
 	type PalletId = IncentivePalletId;
 	type MaxUids = MaxUids;
+	type MaxEpochWeight = MaxEpochWeight;
 	type WeightInfo = pallet_incentive::weights::SubstrateWeight<Runtime>;
 }

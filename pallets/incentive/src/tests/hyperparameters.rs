@@ -26,6 +26,7 @@ fn root_sets_every_hyperparameter() {
 				alpha: Perquintill::from_percent(90),
 			}),
 			Hyperparameter::Mechanism(Mechanism::Attribution2019),
+			Hyperparameter::MaxAllowedValidators(128),
 		];
 		for value in values.clone() {
 			assert_ok!(IncentiveModule::set_hyperparameter(RuntimeOrigin::root(), value.clone()));
@@ -63,6 +64,7 @@ fn root_sets_every_hyperparameter() {
 		assert_eq!(h.kappa, Perquintill::from_percent(40));
 		assert_eq!(h.max_weight_limit, Perbill::from_percent(30));
 		assert_eq!(h.mechanism, Mechanism::Attribution2019);
+		assert_eq!(h.max_allowed_validators, 128);
 		assert_eq!(MinAllowedWeights::<Test>::get(), 3);
 	});
 }
@@ -92,6 +94,8 @@ fn only_root_and_only_valid_values() {
 			Hyperparameter::MaxWeightLimit(Perbill::from_parts(1_000)),
 			Hyperparameter::MaxRegistrationsPerBlock(u16::MAX),
 			Hyperparameter::MaxAllowedUids(0),
+			Hyperparameter::MaxAllowedValidators(0),
+			Hyperparameter::MaxAllowedValidators(129),
 		] {
 			assert_noop!(
 				IncentiveModule::set_hyperparameter(RuntimeOrigin::root(), invalid),
@@ -133,6 +137,8 @@ fn every_rule_is_named_and_genesis_meets_the_same_rules() {
 			},
 			BondsNeverMove,
 		),
+		(Hyperparameters { max_allowed_validators: 0, ..good.clone() }, ValidatorsOutOfRange),
+		(Hyperparameters { max_allowed_validators: 129, ..good.clone() }, ValidatorsOutOfRange),
 	];
 	for (hyperparameters, rule) in broken {
 		assert_eq!(hyperparameters.check(4096), Err(rule), "{hyperparameters:?}");

@@ -13,6 +13,7 @@ mod registration;
 mod serving;
 mod staking;
 mod stateful;
+mod validators;
 mod weights;
 
 use crate::{mock::*, *};

@@ -3,7 +3,7 @@ use super::*;
 #[test]
 fn set_weights_stores_the_row_sorted_without_zeros() {
 	new_test_ext(test_hyperparameters(), vec![]).execute_with(|| {
-		register_with_stakes(&[0, 0, 0]);
+		register_with_stakes(&[1, 1, 1]);
 		set_weights(1_001, vec![2, 0, 1], vec![5, 9, 0]);
 		assert_eq!(Weights::<Test>::get(0).into_inner(), vec![(0, 9), (2, 5)]);
 		assert_eq!(WeightsCount::<Test>::get(), 2);
@@ -29,7 +29,9 @@ fn set_weights_errors() {
 			IncentiveModule::set_weights(RuntimeOrigin::signed(hotkey), uids, weights, key)
 		};
 		assert_noop!(call(1_001, vec![0], vec![1], 3), Error::<Test>::NotRegistered);
-		register_with_stakes(&[0, 0, 0, 0]);
+		register_with_stakes(&[1, 1, 1, 0]);
+		// Without stake there is no permit, and only permit holders set weights.
+		assert_noop!(call(1_004, vec![1], vec![1], 3), Error::<Test>::NoValidatorPermit);
 		assert_noop!(call(1_001, vec![1, 2], vec![1], 3), Error::<Test>::WeightVecLengthMismatch);
 		assert_noop!(call(1_001, vec![1, 1], vec![1, 2], 3), Error::<Test>::DuplicateUids);
 		assert_noop!(call(1_001, vec![1, 9], vec![1, 2], 3), Error::<Test>::InvalidUid);
@@ -47,7 +49,7 @@ fn set_weights_errors() {
 #[test]
 fn min_allowed_weights_and_max_weight_limit() {
 	new_test_ext(test_hyperparameters(), vec![]).execute_with(|| {
-		register_with_stakes(&[0, 0, 0, 0]);
+		register_with_stakes(&[1, 1, 1, 1]);
 		assert_ok!(IncentiveModule::set_hyperparameter(
 			RuntimeOrigin::root(),
 			Hyperparameter::MinAllowedWeights(2)
@@ -72,7 +74,7 @@ fn min_allowed_weights_and_max_weight_limit() {
 #[test]
 fn a_lone_peer_needs_no_weights_on_others() {
 	new_test_ext(test_hyperparameters(), vec![]).execute_with(|| {
-		register(1, 1_001);
+		register_with_stakes(&[1]);
 		set_weights(1_001, vec![0], vec![1]);
 	});
 }

@@ -1,0 +1,137 @@
+//! Storage migrations: each takes the pallet's storage from one `StorageVersion` to the next.
+//!
+//! The policy (`docs/mechanism.md`, "Upgrades"): any change to the layout of stored data bumps
+//! `STORAGE_VERSION` and comes with a migration here, wrapped in `VersionedMigration` so that
+//! it runs once, only from the version it expects, and writes the new version. A new
+//! hyperparameter is a field appended to [`Hyperparameters`]; its migration decodes the old
+//! layout and keeps every other value. The runtime lists the migrations to run in its
+//! `Migrations` type until every chain has upgraded past them.
+
+use crate::*;
+use bittensor_primitives::epoch::{validator_permits, BondsMode, Mechanism};
+use codec::{Decode, Encode};
+use frame_support::{
+	migrations::VersionedMigration, pallet_prelude::*, traits::UncheckedOnRuntimeUpgrade,
+};
+use sp_arithmetic::{Perbill, Perquintill};
+
+/// Version 1 to 2: validator permits. Adds `max_allowed_validators` (at its default) to the
+/// stored hyperparameters, gives permits to the peers with the most stake, and removes the
+/// weights and bonds of every other peer, which no longer count.
+pub mod v2 {
+	use super::*;
+
+	/// The hyperparameters as version 1 stored them: all but `max_allowed_validators`.
+	#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+	pub struct HyperparametersV1 {
+		/// See [`Hyperparameters::tempo`].
+		pub tempo: u32,
+		/// See [`Hyperparameters::rho`].
+		pub rho: u32,
+		/// See [`Hyperparameters::kappa`].
+		pub kappa: Perquintill,
+		/// See [`Hyperparameters::block_emission`].
+		pub block_emission: u64,
+		/// See [`Hyperparameters::activity_cutoff`].
+		pub activity_cutoff: u32,
+		/// See [`Hyperparameters::min_allowed_weights`].
+		pub min_allowed_weights: u16,
+		/// See [`Hyperparameters::max_weight_limit`].
+		pub max_weight_limit: Perbill,
+		/// See [`Hyperparameters::max_allowed_uids`].
+		pub max_allowed_uids: u16,
+		/// See [`Hyperparameters::immunity_period`].
+		pub immunity_period: u32,
+		/// See [`Hyperparameters::registration_cost`].
+		pub registration_cost: u64,
+		/// See [`Hyperparameters::weights_set_rate_limit`].
+		pub weights_set_rate_limit: u32,
+		/// See [`Hyperparameters::weights_version_key`].
+		pub weights_version_key: u64,
+		/// See [`Hyperparameters::max_registrations_per_block`].
+		pub max_registrations_per_block: u16,
+		/// See [`Hyperparameters::max_registrations_per_interval`].
+		pub max_registrations_per_interval: u16,
+		/// See [`Hyperparameters::registration_interval`].
+		pub registration_interval: u32,
+		/// See [`Hyperparameters::bonds_mode`].
+		pub bonds_mode: BondsMode,
+		/// See [`Hyperparameters::mechanism`].
+		pub mechanism: Mechanism,
+	}
+
+	impl From<HyperparametersV1> for Hyperparameters {
+		fn from(old: HyperparametersV1) -> Self {
+			Self {
+				tempo: old.tempo,
+				rho: old.rho,
+				kappa: old.kappa,
+				block_emission: old.block_emission,
+				activity_cutoff: old.activity_cutoff,
+				min_allowed_weights: old.min_allowed_weights,
+				max_weight_limit: old.max_weight_limit,
+				max_allowed_uids: old.max_allowed_uids,
+				immunity_period: old.immunity_period,
+				registration_cost: old.registration_cost,
+				weights_set_rate_limit: old.weights_set_rate_limit,
+				weights_version_key: old.weights_version_key,
+				max_registrations_per_block: old.max_registrations_per_block,
+				max_registrations_per_interval: old.max_registrations_per_interval,
+				registration_interval: old.registration_interval,
+				bonds_mode: old.bonds_mode,
+				mechanism: old.mechanism,
+				max_allowed_validators: Hyperparameters::default().max_allowed_validators,
+			}
+		}
+	}
+
+	/// The migration itself; run it through [`MigrateToV2`].
+	pub struct UncheckedMigrateToV2<T>(core::marker::PhantomData<T>);
+
+	impl<T: Config> UncheckedOnRuntimeUpgrade for UncheckedMigrateToV2<T> {
+		fn on_runtime_upgrade() -> Weight {
+			let translated = Hyperparams::<T>::translate::<HyperparametersV1, _>(|old| {
+				old.map(Hyperparameters::from)
+			});
+			if translated.is_err() {
+				log::error!(target: "runtime::incentive", "v2: stored hyperparameters are not v1's; kept as they are");
+			}
+			let max = Hyperparams::<T>::get().max_allowed_validators;
+			let n = PeerCount::<T>::get();
+			let permits = validator_permits(&Stake::<T>::get(), max);
+			let (mut weights, mut bonds) = (0u32, 0u32);
+			let length = |len: Option<usize>| u32::try_from(len.unwrap_or(0)).unwrap_or(u32::MAX);
+			for uid in 0..n {
+				if permits.get(usize::from(uid)).copied().unwrap_or(false) {
+					weights = weights.saturating_add(length(Weights::<T>::decode_len(uid)));
+					bonds = bonds.saturating_add(length(Bonds::<T>::decode_len(uid)));
+				} else {
+					Weights::<T>::remove(uid);
+					Bonds::<T>::remove(uid);
+				}
+			}
+			ValidatorPermit::<T>::put(BoundedVec::truncate_from(permits));
+			WeightsCount::<T>::put(weights);
+			BondsCount::<T>::put(bonds);
+			let peers = u64::from(n);
+			T::DbWeight::get().reads_writes(
+				peers.saturating_mul(2).saturating_add(3),
+				peers.saturating_mul(2).saturating_add(4),
+			)
+		}
+
+		#[cfg(feature = "try-runtime")]
+		fn post_upgrade(_: alloc::vec::Vec<u8>) -> Result<(), sp_runtime::TryRuntimeError> {
+			Pallet::<T>::check_invariants()
+		}
+	}
+
+	/// Version 1 to 2, run once.
+	pub type MigrateToV2<T> = VersionedMigration<
+		1,
+		2,
+		UncheckedMigrateToV2<T>,
+		Pallet<T>,
+		<T as frame_system::Config>::DbWeight,
+	>;
+}
