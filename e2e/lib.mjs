@@ -1,5 +1,7 @@
 // Helpers shared by the end-to-end scripts.
 
+import { stringToU8a, u8aConcat, u8aToHex } from '@polkadot/util';
+
 /** Exits the process with a message if the script is still running after `ms`. */
 export function exitAfter(ms, name) {
   return setTimeout(() => {
@@ -43,6 +45,14 @@ export function nextEpoch(api, afterBlock) {
   });
 }
 
+/** The hotkey's proof that `coldkey` may register it on `api`'s chain: its sr25519 signature
+ * over `bittensor/register`, the coldkey's 32 bytes and the genesis hash, as `register` takes
+ * it (a `MultiSignature`). */
+export function registrationProof(api, coldkey, hotkey) {
+  const message = u8aConcat(stringToU8a('bittensor/register'), coldkey.publicKey, api.genesisHash);
+  return { Sr25519: u8aToHex(hotkey.sign(message)) };
+}
+
 /** Each coldkey funds its hotkey's fees (10 TAO), registers it and stakes `stake` rao on it,
  * all coldkeys in parallel; resolves with the hotkeys' uids. */
 export async function registerPeers(api, coldkeys, hotkeys, stake) {
@@ -50,7 +60,8 @@ export async function registerPeers(api, coldkeys, hotkeys, stake) {
   await Promise.all(
     coldkeys.map(async (coldkey, i) => {
       await submit(api, api.tx.balances.transferKeepAlive(hotkeys[i].address, fees), coldkey);
-      await submit(api, api.tx.incentive.register(hotkeys[i].address), coldkey);
+      const proof = registrationProof(api, coldkey, hotkeys[i]);
+      await submit(api, api.tx.incentive.register(hotkeys[i].address, proof), coldkey);
       await submit(api, api.tx.incentive.addStake(hotkeys[i].address, stake), coldkey);
     }),
   );

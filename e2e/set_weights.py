@@ -27,6 +27,14 @@ def succeed(substrate, keypair, module, function, params):
     return receipt
 
 
+def registration_proof(substrate, coldkey, hotkey):
+    """The hotkey's proof that `coldkey` may register it on this chain: its sr25519 signature
+    over `bittensor/register`, the coldkey's 32 bytes and the genesis hash."""
+    genesis = bytes.fromhex(substrate.get_block_hash(0)[2:])
+    message = b"bittensor/register" + coldkey.public_key + genesis
+    return {"Sr25519": "0x" + hotkey.sign(message).hex()}
+
+
 def main():
     url = sys.argv[1] if len(sys.argv) > 1 else "ws://127.0.0.1:9944"
     substrate = SubstrateInterface(url=url)
@@ -35,7 +43,7 @@ def main():
 
     for hotkey in hotkeys:
         succeed(substrate, alice, "Balances", "transfer_keep_alive", {"dest": hotkey.ss58_address, "value": 10 * TOKEN})
-        succeed(substrate, alice, "Incentive", "register", {"hotkey": hotkey.ss58_address})
+        succeed(substrate, alice, "Incentive", "register", {"hotkey": hotkey.ss58_address, "proof": registration_proof(substrate, alice, hotkey)})
     uids = [substrate.query("Incentive", "Uids", [hotkey.ss58_address]).value for hotkey in hotkeys]
     print(f"registered uids {uids}")
 

@@ -7,6 +7,7 @@ use std::net::{IpAddr, SocketAddr};
 use bittensor_primitives::{
 	json::{address, MetagraphJson},
 	metagraph::{IP_V4, IP_V6},
+	registration_message,
 };
 use sp_core::{crypto::AccountId32, sr25519, Pair};
 use subxt::{
@@ -171,13 +172,17 @@ impl ChainClient {
 		}
 	}
 
-	/// Registers `hotkey` as a peer, paid by the signing `coldkey`.
+	/// Registers `hotkey` as a peer, paid by the signing `coldkey`; the hotkey signs the
+	/// proof that the coldkey holds it ([`registration_message`]).
 	pub async fn register(
 		&self,
 		coldkey: &sr25519::Pair,
-		hotkey: &AccountId32,
+		hotkey: &sr25519::Pair,
 	) -> Result<(), ChainError> {
-		self.submit("Incentive", "register", (account(hotkey),), coldkey).await
+		let message = registration_message(&AccountId32::from(coldkey.public()), &self.genesis_hash());
+		let proof = MultiSignature::Sr25519(hotkey.sign(&message).0);
+		let hotkey = SubxtAccountId(hotkey.public().0);
+		self.submit("Incentive", "register", (hotkey, proof), coldkey).await
 	}
 
 	/// Publishes the signing hotkey's axon endpoint.
@@ -251,12 +256,23 @@ impl ChainClient {
 			.await
 	}
 
-	/// The metagraph at the best block.
+	/// The metagraph at the best block, with every validator's weights and bonds.
 	pub async fn metagraph(&self) -> Result<MetagraphJson, ChainError> {
+		self.read_metagraph("metagraph_get").await
+	}
+
+	/// The metagraph at the best block without weights and bonds: what a neuron polls, its
+	/// size linear in the peers whatever the validators weight.
+	pub async fn metagraph_light(&self) -> Result<MetagraphJson, ChainError> {
+		self.read_metagraph("metagraph_getLight").await
+	}
+
+	/// The answer of the metagraph RPC `method` at the best block.
+	async fn read_metagraph(&self, method: &str) -> Result<MetagraphJson, ChainError> {
 		self.rpc
-			.request("metagraph_get", rpc_params![])
+			.request(method, rpc_params![])
 			.await
-			.map_err(|e| ChainError::Rpc { method: "metagraph_get".into(), reason: e.to_string() })
+			.map_err(|e| ChainError::Rpc { method: method.into(), reason: e.to_string() })
 	}
 }
 

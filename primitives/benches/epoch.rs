@@ -6,7 +6,9 @@
 	clippy::type_complexity
 )]
 //! Criterion benchmark of the pure epoch: 256 to 16384 peers, 64 weights per peer (and the
-//! bonds one earlier epoch leaves), to show the cost growing linearly with the weights.
+//! bonds one earlier epoch leaves), to show the cost growing linearly with the weights; and
+//! the shape validator permits give it, 4096 peers of which 64 or 128 validators weight every
+//! peer (the chain's default and its worst case).
 //!
 //! `cargo bench -p bittensor-primitives --bench epoch`
 
@@ -27,7 +29,6 @@ fn metagraph(n: usize) -> (Vec<u64>, Vec<bool>, Vec<Vec<(Uid, u16)>>, Vec<Vec<(U
 		state
 	};
 	let stake: Vec<u64> = (0..n).map(|_| next() % 1_000_000_000_000).collect();
-	let active = vec![true; n];
 	let weights: Vec<Vec<(Uid, u16)>> = (0..n)
 		.map(|_| {
 			let mut row: Vec<(Uid, u16)> = (0..WEIGHTS_PER_PEER)
@@ -38,6 +39,29 @@ fn metagraph(n: usize) -> (Vec<u64>, Vec<bool>, Vec<Vec<(Uid, u16)>>, Vec<Vec<(U
 			row
 		})
 		.collect();
+	with_bonds(stake, weights)
+}
+
+/// `validators` of `n` peers (the first ones, with the most stake) weight every peer, with the
+/// bonds one earlier epoch leaves.
+fn validators(
+	n: usize,
+	validators: usize,
+) -> (Vec<u64>, Vec<bool>, Vec<Vec<(Uid, u16)>>, Vec<Vec<(Uid, u64)>>) {
+	let stake: Vec<u64> =
+		(0..n).map(|i| if i < validators { 1_000_000_000_000 } else { 1_000_000_000 }).collect();
+	let full_row: Vec<(Uid, u16)> = (0..n).map(|j| (j as Uid, 1_000)).collect();
+	let weights: Vec<Vec<(Uid, u16)>> =
+		(0..n).map(|i| if i < validators { full_row.clone() } else { Vec::new() }).collect();
+	with_bonds(stake, weights)
+}
+
+/// The metagraph with the bonds one epoch over it leaves.
+fn with_bonds(
+	stake: Vec<u64>,
+	weights: Vec<Vec<(Uid, u16)>>,
+) -> (Vec<u64>, Vec<bool>, Vec<Vec<(Uid, u16)>>, Vec<Vec<(Uid, u64)>>) {
+	let active = vec![true; stake.len()];
 	let params = EpochParams::default();
 	let bonds = run_epoch(
 		&params,
@@ -57,11 +81,14 @@ fn epoch(c: &mut Criterion) {
 	let mut group = c.benchmark_group("epoch");
 	group.sample_size(10);
 	let params = EpochParams::default();
-	for n in [256usize, 1024, 4096, 16384] {
-		let (stake, active, weights, bonds) = metagraph(n);
+	let shapes = [256usize, 1024, 4096, 16384]
+		.map(|n| (BenchmarkId::new("peers", n), metagraph(n)))
+		.into_iter()
+		.chain([64usize, 128].map(|v| (BenchmarkId::new("validators_of_4096", v), validators(4096, v))));
+	for (id, (stake, active, weights, bonds)) in shapes {
 		let entries: usize = weights.iter().map(Vec::len).sum();
 		group.throughput(Throughput::Elements(entries as u64));
-		group.bench_with_input(BenchmarkId::new("peers", n), &n, |b, _| {
+		group.bench_function(id, |b| {
 			b.iter(|| {
 				run_epoch(
 					&params,

@@ -11,6 +11,8 @@ pub mod fixed_math;
 pub mod json;
 pub mod metagraph;
 
+use alloc::vec::Vec;
+use codec::Encode;
 use sp_runtime::{
 	traits::{IdentifyAccount, Verify},
 	MultiSignature,
@@ -48,6 +50,20 @@ pub const SS58_PREFIX: u16 = 42;
 
 /// Target block time in milliseconds.
 pub const MILLISECS_PER_BLOCK: u64 = 6000;
+
+/// What a hotkey's registration proof starts with.
+pub const REGISTRATION_PROOF_PREFIX: &[u8] = b"bittensor/register";
+
+/// What a hotkey signs to let `coldkey` register it on the chain with `genesis_hash`: the
+/// prefix, then the SCALE encodings of both (32 bytes each on this chain). Bound to the
+/// coldkey, a proof copied from a pending registration is worthless to anyone else; bound to
+/// the genesis hash, it is worthless on another chain.
+pub fn registration_message(coldkey: &impl Encode, genesis_hash: &impl Encode) -> Vec<u8> {
+	let mut message = REGISTRATION_PROOF_PREFIX.to_vec();
+	coldkey.encode_to(&mut message);
+	genesis_hash.encode_to(&mut message);
+	message
+}
 
 #[cfg(test)]
 mod tests {

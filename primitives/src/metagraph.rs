@@ -245,6 +245,9 @@ pub struct Metagraph<AccountId, BlockNumber> {
 
 sp_api::decl_runtime_apis! {
 	/// Reads the incentive market's state: the metagraph.
+	///
+	/// Version 2 added `metagraph_light`.
+	#[api_version(2)]
 	pub trait MetagraphApi<AccountId, BlockNumber> where
 		AccountId: Codec,
 		BlockNumber: Codec,
@@ -252,6 +255,11 @@ sp_api::decl_runtime_apis! {
 		/// Every peer with its stake, endpoint, epoch outputs, weights and bonds, together
 		/// with the hyperparameters and the last epoch.
 		fn metagraph() -> Metagraph<AccountId, BlockNumber>;
+		/// The metagraph with every peer's `weights` and `bonds` left empty: what a neuron
+		/// needs (stake, endpoints, scores, permits) in a size linear in the peers, whatever
+		/// the validators weight. Read one peer's rows with `neuron`.
+		#[api_version(2)]
+		fn metagraph_light() -> Metagraph<AccountId, BlockNumber>;
 		/// One peer, or `None` if `uid` is not registered.
 		fn neuron(uid: Uid) -> Option<NeuronInfo<AccountId, BlockNumber>>;
 		/// Every hyperparameter.

@@ -2,13 +2,16 @@
 //! JSON (see [`bittensor_primitives::json`]).
 //!
 //! - `metagraph_get(at?)`: every peer, the hyperparameters and the last epoch.
+//! - `metagraph_getLight(at?)`: the same without any peer's weights and bonds, whose size
+//!   grows with the peers only (what a neuron polls; validators' rows can make the full form
+//!   exceed the RPC response limit).
 //! - `metagraph_neuron(uid, at?)`: one peer.
 //! - `metagraph_hyperparameters(at?)`: every hyperparameter.
 //!
 //! `at` is a block hash; without it the node's best block is read. Every method runs on a
 //! blocking thread, off the threads that serve the network (a metagraph of 4096 peers takes
-//! the runtime a while), and `metagraph_get` keeps the last block's answer, so that many
-//! clients polling the same block cost one runtime call.
+//! the runtime a while), and `metagraph_get` and `metagraph_getLight` keep the last block's
+//! answer, so that many clients polling the same block cost one runtime call.
 
 use std::sync::{Arc, Mutex};
 
@@ -42,6 +45,11 @@ pub trait MetagraphRpcApi<BlockHash> {
 	#[method(name = "get", blocking)]
 	fn get(&self, at: Option<BlockHash>) -> RpcResult<MetagraphJson>;
 
+	/// The metagraph at block `at` (default: best) with every peer's `weights` and `bonds`
+	/// left empty.
+	#[method(name = "getLight", blocking)]
+	fn get_light(&self, at: Option<BlockHash>) -> RpcResult<MetagraphJson>;
+
 	/// The peer `uid` at block `at` (default: best).
 	#[method(name = "neuron", blocking)]
 	fn neuron(&self, uid: Uid, at: Option<BlockHash>) -> RpcResult<NeuronJson>;
@@ -51,18 +59,40 @@ pub trait MetagraphRpcApi<BlockHash> {
 	fn hyperparameters(&self, at: Option<BlockHash>) -> RpcResult<HyperparametersJson>;
 }
 
+/// The last block's answer of one method, by block hash.
+type LastAnswer<Hash> = Mutex<Option<(Hash, MetagraphJson)>>;
+
 /// Serves the `metagraph_*` methods from a client's runtime API.
 pub struct Metagraph<C, Block: BlockT> {
 	client: Arc<C>,
-	/// The last block's metagraph, by block hash.
-	last: Mutex<Option<(Block::Hash, MetagraphJson)>>,
+	/// The last block's metagraph.
+	last: LastAnswer<Block::Hash>,
+	/// The last block's light metagraph.
+	last_light: LastAnswer<Block::Hash>,
 }
 
 impl<C, Block: BlockT> Metagraph<C, Block> {
 	/// Serves the methods from `client`.
 	pub fn new(client: Arc<C>) -> Self {
-		Self { client, last: Mutex::new(None) }
+		Self { client, last: Mutex::new(None), last_light: Mutex::new(None) }
 	}
+}
+
+/// `last`'s answer if it is for `hash`, else `read`'s, which then becomes `last`.
+fn cached<Hash: PartialEq + Copy>(
+	last: &LastAnswer<Hash>,
+	hash: Hash,
+	read: impl FnOnce() -> RpcResult<MetagraphJson>,
+) -> RpcResult<MetagraphJson> {
+	let kept = last.lock().unwrap_or_else(|e| e.into_inner()).as_ref().and_then(|(at, answer)| {
+		(*at == hash).then(|| answer.clone())
+	});
+	if let Some(answer) = kept {
+		return Ok(answer);
+	}
+	let answer = read()?;
+	*last.lock().unwrap_or_else(|e| e.into_inner()) = Some((hash, answer.clone()));
+	Ok(answer)
 }
 
 fn error(code: i32, message: String) -> ErrorObjectOwned {
@@ -99,18 +129,16 @@ where
 {
 	fn get(&self, at: Option<Block::Hash>) -> RpcResult<MetagraphJson> {
 		let hash = self.block(at)?;
-		let cached = |last: &Option<(Block::Hash, MetagraphJson)>| {
-			last.as_ref()
-				.filter(|(at, _)| *at == hash)
-				.map(|(_, metagraph)| metagraph.clone())
-		};
-		if let Some(metagraph) = cached(&self.last.lock().unwrap_or_else(|e| e.into_inner())) {
-			return Ok(metagraph);
-		}
-		let metagraph: MetagraphJson =
-			self.client.runtime_api().metagraph(hash).map_err(runtime_error)?.into();
-		*self.last.lock().unwrap_or_else(|e| e.into_inner()) = Some((hash, metagraph.clone()));
-		Ok(metagraph)
+		cached(&self.last, hash, || {
+			Ok(self.client.runtime_api().metagraph(hash).map_err(runtime_error)?.into())
+		})
+	}
+
+	fn get_light(&self, at: Option<Block::Hash>) -> RpcResult<MetagraphJson> {
+		let hash = self.block(at)?;
+		cached(&self.last_light, hash, || {
+			Ok(self.client.runtime_api().metagraph_light(hash).map_err(runtime_error)?.into())
+		})
 	}
 
 	fn neuron(&self, uid: Uid, at: Option<Block::Hash>) -> RpcResult<NeuronJson> {

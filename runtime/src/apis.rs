@@ -143,9 +143,14 @@ impl_runtime_apis! {
 		}
 	}
 
+	#[api_version(2)]
 	impl bittensor_primitives::metagraph::MetagraphApi<Block, AccountId, BlockNumber> for Runtime {
 		fn metagraph() -> Metagraph<AccountId, BlockNumber> {
 			Incentive::metagraph()
+		}
+
+		fn metagraph_light() -> Metagraph<AccountId, BlockNumber> {
+			Incentive::metagraph_light()
 		}
 
 		fn neuron(uid: Uid) -> Option<NeuronInfo<AccountId, BlockNumber>> {

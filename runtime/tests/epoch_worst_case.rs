@@ -4,6 +4,9 @@
 //! bounded amount of memory; at the default number of validators it must be charged at most a
 //! tenth of a block.
 //!
+//! The same state gives the size of the metagraph the RPC returns: the light form (no weights
+//! or bonds) must stay well under the node's 10 MiB response limit at 4096 peers.
+//!
 //! Memory is counted by this binary's global allocator (native code; the wasm runtime's
 //! allocator rounds each allocation up to a power of two, so it needs at most about twice as
 //! much, far below the 128 MiB the node gives the runtime). One test function, so that no
@@ -11,6 +14,7 @@
 
 use bittensor_primitives::{
 	epoch::{Mechanism, Uid},
+	json::MetagraphJson,
 	metagraph::{Hyperparameters, MAX_VALIDATORS},
 	AccountId, TOKEN,
 };
@@ -57,11 +61,19 @@ fn max_uids() -> u16 {
 }
 
 /// What an epoch costs: the share of a block it is charged, the most bytes it held at once
-/// beyond what was live before it, and the validators it kept within `MaxEpochWeight`.
+/// beyond what was live before it, and the validators it kept within `MaxEpochWeight`; and
+/// the JSON the metagraph RPC returns after it, light and full, in bytes.
 struct Cost {
 	share: f64,
 	peak_bytes: usize,
 	validators: usize,
+	light_json: usize,
+	full_json: usize,
+}
+
+/// The size of `metagraph` as the `metagraph_*` RPC returns it.
+fn json_bytes(metagraph: bittensor_primitives::metagraph::Metagraph<AccountId, u32>) -> usize {
+	serde_json::to_vec(&MetagraphJson::from(metagraph)).expect("JSON").len()
 }
 
 /// Builds a full metagraph in which `validators` peers (the most staked) weight every peer
@@ -116,7 +128,13 @@ fn full_rows_epoch(validators: u16, mechanism: Mechanism) -> Cost {
 		assert_eq!(LastEpoch::<Runtime>::get().block, at);
 		assert!(LastEpoch::<Runtime>::get().minted > 0);
 		let block = RuntimeBlockWeights::get().max_block;
-		Cost { share: weight.ref_time() as f64 / block.ref_time() as f64, peak_bytes, validators: kept }
+		Cost {
+			share: weight.ref_time() as f64 / block.ref_time() as f64,
+			peak_bytes,
+			validators: kept,
+			light_json: json_bytes(Incentive::<Runtime>::metagraph_light()),
+			full_json: json_bytes(Incentive::<Runtime>::metagraph()),
+		}
 	})
 }
 
@@ -133,12 +151,15 @@ fn the_worst_case_epoch_fits_in_half_a_block_and_bounded_memory() {
 		let cost = full_rows_epoch(validators, mechanism);
 		println!(
 			"{name}: {} peers, {validators} validators with full rows: {} kept, charged \
-			 {:.1}% of a block, peak {:.1} MiB",
+			 {:.1}% of a block, peak {:.1} MiB; metagraph JSON {:.2} MiB light, {:.2} MiB full",
 			max_uids(),
 			cost.validators,
 			cost.share * 100.0,
 			mib(cost.peak_bytes),
+			mib(cost.light_json),
+			mib(cost.full_json),
 		);
+		assert!(mib(cost.light_json) < 4.0, "{name}: light metagraph {:.2} MiB", mib(cost.light_json));
 		// Yuma fits whole; the 2019 mechanism's passes may make the epoch keep fewer.
 		if mechanism == Mechanism::Yuma2021 {
 			assert_eq!(cost.validators, usize::from(validators), "{name}: validators capped");

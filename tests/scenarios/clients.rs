@@ -1,6 +1,6 @@
 //! The clients people script the chain with, against a real `--dev` node (10-block tempo):
-//! @polkadot/api (runtime API and custom RPC), py-substrate-interface (module errors and
-//! storage), and the "Scripting the chain" examples of `docs/clients.md` run exactly as written.
+//! @polkadot/api (runtime API and custom RPC, and a crowded chain), py-substrate-interface
+//! (module errors and storage), and the "Scripting the chain" examples of `docs/clients.md` run exactly as written.
 
 use std::{
 	path::{Path, PathBuf},
@@ -32,8 +32,22 @@ fn dev_node(dir: &Path) -> NodeProcess {
 fn polkadot_js_reads_the_same_metagraph_through_the_runtime_api_and_the_rpc() {
 	let dir = tempfile::tempdir().expect("temp dir");
 	let node = dev_node(dir.path());
-	let stdout = run_e2e_script("metagraph.mjs", &node);
+	let stdout = run_e2e_script("metagraph.mjs", &node, &[]);
 	assert!(stdout.contains("metagraph ok"), "unexpected output:\n{stdout}");
+}
+
+/// The report that once halted the chain for good (1,500 peers, each weighting every other),
+/// smaller: 300 peers, 64 validators weighting every peer, 8 unstaked peers refused. Three
+/// epochs pass with blocks produced and finalized; `e2e/scale.mjs --peers 1500` runs the full
+/// size by hand (`docs/testing.md`).
+#[test]
+fn a_crowded_chain_keeps_producing_and_finalizing_through_three_epochs() {
+	let dir = tempfile::tempdir().expect("temp dir");
+	let node = dev_node(dir.path());
+	let args = ["--peers", "300", "--validators", "64", "--refused", "8"];
+	let stdout = run_e2e_script("scale.mjs", &node, &args);
+	assert!(stdout.contains("refused: incentive.NoValidatorPermit"), "unexpected output:\n{stdout}");
+	assert!(stdout.contains("scale ok"), "unexpected output:\n{stdout}");
 }
 
 #[test]

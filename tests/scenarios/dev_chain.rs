@@ -12,7 +12,7 @@ fn dev_node_finalizes_blocks_and_accepts_a_polkadot_js_transfer() {
 
 	node.wait_for_finalized(2, Duration::from_secs(120));
 
-	let stdout = run_e2e_script("transfer.mjs", &node);
+	let stdout = run_e2e_script("transfer.mjs", &node, &[]);
 	assert!(stdout.contains("transfer ok"), "unexpected output:\n{stdout}");
 }
 

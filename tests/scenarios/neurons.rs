@@ -63,7 +63,7 @@ fn two_neurons_register_serve_query_each_other_and_set_weights() {
 		funded_a.expect("fund hotkey A");
 		funded_b.expect("fund hotkey B");
 		let (registered_a, registered_b) =
-			tokio::join!(chain.register(&alice, &a), chain.register(&bob, &b));
+			tokio::join!(chain.register(&alice, &hot_a), chain.register(&bob, &hot_b));
 		registered_a.expect("register hotkey A");
 		registered_b.expect("register hotkey B");
 

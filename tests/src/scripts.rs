@@ -17,12 +17,14 @@ fn succeeded(script: &str, output: Output) -> String {
 	stdout
 }
 
-/// Runs `e2e/<script>` with Node.js against `node`, failing the test (with the script's
-/// output) unless it exits successfully; returns its standard output.
-pub fn run_e2e_script(script: &str, node: &NodeProcess) -> String {
+/// Runs `e2e/<script>` with Node.js against `node`, with `args` after the node's URL, failing
+/// the test (with the script's output) unless it exits successfully; returns its standard
+/// output.
+pub fn run_e2e_script(script: &str, node: &NodeProcess, args: &[&str]) -> String {
 	let output = Command::new("node")
 		.arg(repo_root().join("e2e").join(script))
 		.arg(node.ws_url())
+		.args(args)
 		.output()
 		.expect("run node (Node.js); scripts/setup.sh installs it");
 	succeeded(script, output)

@@ -57,10 +57,11 @@ pub fn metagraph_table(metagraph: &MetagraphJson) -> String {
 		format_amount(metagraph.last_epoch.minted.parse().unwrap_or(0)),
 	);
 	out.push_str(&format!(
-		"{:>4}  {:<48}  {:>16}  {:>8}  {:>8}  {:>9}  {:>9}  {:>9}  {:>12}  {}\n",
+		"{:>4}  {:<48}  {:>16}  {:>9}  {:>8}  {:>8}  {:>9}  {:>9}  {:>9}  {:>12}  {}\n",
 		"uid",
 		"hotkey",
 		"stake",
+		"validator",
 		"rank",
 		"trust",
 		"consensus",
@@ -76,10 +77,11 @@ pub fn metagraph_table(metagraph: &MetagraphJson) -> String {
 			None => "-".into(),
 		};
 		out.push_str(&format!(
-			"{:>4}  {:<48}  {:>16}  {:>8.5}  {:>8.5}  {:>9.5}  {:>9.5}  {:>9.5}  {:>12}  {}\n",
+			"{:>4}  {:<48}  {:>16}  {:>9}  {:>8.5}  {:>8.5}  {:>9.5}  {:>9.5}  {:>9.5}  {:>12}  {}\n",
 			neuron.uid,
 			neuron.hotkey,
 			format_amount(neuron.stake.parse().unwrap_or(0)),
+			if neuron.validator_permit { "yes" } else { "-" },
 			neuron.rank,
 			neuron.trust,
 			neuron.consensus,
@@ -107,10 +109,11 @@ pub fn wallet_coldkey(wallet: &Wallet) -> Result<Option<AccountId32>, WalletErro
 /// `neuron register`: the coldkey pays to register the hotkey; prints its uid.
 pub async fn register(url: &str, wallet: &Wallet, hotkey: &str) -> Result<(), CliError> {
 	let coldkey = super::coldkey(wallet)?;
-	let hotkey = AccountId32::from(wallet.hotkey(hotkey)?.public());
+	let pair = wallet.hotkey(hotkey)?;
+	let hotkey = AccountId32::from(pair.public());
 	let chain = ChainClient::connect(url).await?;
-	chain.register(&coldkey, &hotkey).await?;
-	let metagraph = chain.metagraph().await?;
+	chain.register(&coldkey, &pair).await?;
+	let metagraph = chain.metagraph_light().await?;
 	match uid_of(&metagraph, &hotkey) {
 		Some(uid) => println!("registered {} as uid {uid}", json::address(&hotkey)),
 		None => println!("registered {}", json::address(&hotkey)),
@@ -134,7 +137,7 @@ pub async fn stake(
 	} else {
 		chain.remove_stake(&coldkey, &hotkey, amount).await
 	}?;
-	let metagraph = chain.metagraph().await?;
+	let metagraph = chain.metagraph_light().await?;
 	let address = json::address(&hotkey);
 	let stake = metagraph.neuron_by_hotkey(&hotkey).map(|n| n.stake.clone()).unwrap_or_default();
 	println!(
@@ -147,7 +150,7 @@ pub async fn stake(
 /// `neuron metagraph`: prints the table.
 pub async fn metagraph(url: &str) -> Result<(), CliError> {
 	let chain = ChainClient::connect(url).await?;
-	let metagraph = chain.metagraph().await?;
+	let metagraph = chain.metagraph_light().await?;
 	print!("{}", metagraph_table(&metagraph));
 	Ok(())
 }
@@ -165,7 +168,7 @@ pub async fn serve(
 	let hotkey = wallet.hotkey(hotkey)?;
 	let account = AccountId32::from(hotkey.public());
 	let chain = ChainClient::connect(url).await?;
-	let metagraph = chain.metagraph().await?;
+	let metagraph = chain.metagraph_light().await?;
 	if let Some(coldkey) = wallet_coldkey(wallet)? {
 		check_owner(&metagraph, &account, &coldkey)?;
 	}
@@ -190,7 +193,7 @@ pub async fn serve(
 	loop {
 		tokio::select! {
 			_ = &mut interrupted => break,
-			_ = ticker.tick() => match chain.metagraph().await {
+			_ = ticker.tick() => match chain.metagraph_light().await {
 				Ok(metagraph) => axon.set_peers(Peers::from_metagraph(&metagraph)),
 				Err(error) => eprintln!("warning: keeping the previous peers: {error}"),
 			},

@@ -24,7 +24,7 @@ use bittensor_primitives::{
 	BlockNumber, TOKEN,
 };
 use serde::Serialize;
-use sp_core::{crypto::AccountId32, Pair};
+use sp_core::{crypto::AccountId32, sr25519, Pair};
 
 use crate::{
 	chain::ChainClient,
@@ -137,7 +137,8 @@ async fn run_network(
 	println!("[localnet] node up at {url}; registering {count} neurons");
 	let hotkeys = write_hotkeys(config)?;
 	set_up_hotkeys(&chain, &hotkeys, config.stake).await?;
-	let members = roster(config, hotkeys, &chain.metagraph().await?);
+	let accounts = hotkeys.iter().map(|hotkey| AccountId32::from(hotkey.public())).collect();
+	let members = roster(config, accounts, &chain.metagraph_light().await?);
 	for member in &members {
 		processes.push(spawn_neuron(config, url, member)?);
 	}
@@ -226,15 +227,15 @@ fn neuron_name(index: usize) -> String {
 }
 
 /// Derives each neuron's hotkey from `//BitTensorLocalnet//<index>` and saves it in the
-/// [`WALLET`] wallet (replacing an earlier run's); returns their accounts, in neuron order.
-fn write_hotkeys(config: &LocalnetConfig) -> Result<Vec<AccountId32>, LocalnetError> {
+/// [`WALLET`] wallet (replacing an earlier run's); returns them, in neuron order.
+fn write_hotkeys(config: &LocalnetConfig) -> Result<Vec<sr25519::Pair>, LocalnetError> {
 	let wallet = Wallet::new(&config.dir.join("wallets"), WALLET);
 	let count = config.neurons + config.adversaries.len();
 	let mut hotkeys = Vec::with_capacity(count);
 	for index in 0..count {
 		let hotkey = pair_from_secret(&format!("//BitTensorLocalnet//{index}"))?;
 		wallet.set_hotkey(&neuron_name(index), &hotkey, true)?;
-		hotkeys.push(AccountId32::from(hotkey.public()));
+		hotkeys.push(hotkey);
 	}
 	Ok(hotkeys)
 }
@@ -244,7 +245,7 @@ fn write_hotkeys(config: &LocalnetConfig) -> Result<Vec<AccountId32>, LocalnetEr
 /// then fails with the first failure in neuron order.
 async fn set_up_hotkeys(
 	chain: &ChainClient,
-	hotkeys: &[AccountId32],
+	hotkeys: &[sr25519::Pair],
 	stake: u64,
 ) -> Result<(), LocalnetError> {
 	let setups = hotkeys
@@ -262,13 +263,14 @@ async fn set_up_hotkeys(
 async fn set_up_hotkey(
 	chain: &ChainClient,
 	coldkey: &str,
-	hotkey: &AccountId32,
+	hotkey: &sr25519::Pair,
 	stake: u64,
 ) -> Result<(), LocalnetError> {
 	let coldkey = pair_from_secret(coldkey)?;
 	chain.register(&coldkey, hotkey).await?;
-	chain.add_stake(&coldkey, hotkey, stake * TOKEN).await?;
-	chain.transfer(&coldkey, hotkey, FEE_ALLOWANCE_TAO * TOKEN).await?;
+	let account = AccountId32::from(hotkey.public());
+	chain.add_stake(&coldkey, &account, stake * TOKEN).await?;
+	chain.transfer(&coldkey, &account, FEE_ALLOWANCE_TAO * TOKEN).await?;
 	Ok(())
 }
 

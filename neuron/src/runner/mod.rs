@@ -379,7 +379,7 @@ async fn go_online(
 ) -> Result<Online, RunError> {
 	let account = AccountId32::from(hotkey.public());
 	let chain = ChainClient::connect(url).await?;
-	let metagraph = chain.metagraph().await?;
+	let metagraph = chain.metagraph_light().await?;
 	if let Some(coldkey) = &config.coldkey {
 		check_owner(&metagraph, &account, coldkey)?;
 	}
@@ -416,9 +416,10 @@ async fn follow_chain(
 	let account = AccountId32::from(hotkey.public());
 	let mut ticker = tokio::time::interval(Duration::from_secs(6));
 	let mut last_set: Option<u32> = None;
+	let mut permitted = None;
 	while !shared.stop.load(Ordering::SeqCst) {
 		ticker.tick().await;
-		let metagraph = match online.chain.metagraph().await {
+		let metagraph = match online.chain.metagraph_light().await {
 			Ok(metagraph) => metagraph,
 			Err(error) => {
 				eprintln!("warning: keeping the previous metagraph: {error}");
@@ -442,6 +443,23 @@ async fn follow_chain(
 				.map(|n| (n.uid, scores.get(&n.uid).copied().unwrap_or(0.0)))
 				.collect()
 		};
+		// Only validator permit holders' weights count (the chain refuses the others'): say so
+		// when it changes, and score on regardless, ready for when a permit comes.
+		let permit = metagraph.neurons.iter().any(|n| n.uid == online.uid && n.validator_permit);
+		if permitted != Some(permit) {
+			permitted = Some(permit);
+			match permit {
+				true => println!("uid {} holds a validator permit: setting weights", online.uid),
+				false => println!(
+					"uid {} holds no validator permit (the {} peers with the most stake do): not \
+					 setting weights",
+					online.uid, metagraph.hyperparameters.max_allowed_validators
+				),
+			}
+		}
+		if !permit {
+			continue;
+		}
 		let rules = WeightRules::from_metagraph(&metagraph);
 		match decide(&rules, &others, config.weights_every, last_set) {
 			WeightsDecision::Set(row) => {

@@ -58,10 +58,14 @@ fn peers<T: Config>(n: u32) -> Vec<T::AccountId> {
 		.collect()
 }
 
-/// Permits for the `validators` first peers (all peers have equal stake, so the epoch keeps
-/// them), and `total` weights spread evenly over their rows, each row pointing at the peers
-/// that follow it (at most `n - 1` a row).
+/// Permits for the `validators` first peers, with a thousand times the others' stake so that
+/// every epoch keeps them, and `total` weights spread evenly over their rows, each row
+/// pointing at the peers that follow it (at most `n - 1` a row).
 fn validator_rows<T: Config>(n: u32, validators: u32, total: u32) {
+	for uid in 0..validators {
+		let uid = Uid::try_from(uid).unwrap_or(0);
+		Incentive::<T>::mint_stake(uid, 1_000_000_000_000).expect("validator stake minted");
+	}
 	let permits = (0..n).map(|uid| uid < validators).collect::<Vec<_>>();
 	ValidatorPermit::<T>::put(BoundedVec::truncate_from(permits));
 	let mut placed = 0u32;
@@ -99,9 +103,10 @@ mod benchmarks {
 		let hotkeys = peers::<T>(T::MaxUids::get());
 		frame_system::Pallet::<T>::set_block_number(10u32.into());
 		let coldkey = funded::<T>("newcomer", 0);
-		let hotkey: T::AccountId = account("new-hotkey", 0, 0);
+		let message = Incentive::<T>::registration_message(&coldkey);
+		let (hotkey, proof) = T::BenchmarkHelper::sign_with_new_hotkey(&message);
 		#[extrinsic_call]
-		_(RawOrigin::Signed(coldkey), hotkey.clone());
+		_(RawOrigin::Signed(coldkey), hotkey.clone(), proof);
 		assert!(Uids::<T>::contains_key(&hotkey));
 		assert!(hotkeys.iter().any(|old| !Uids::<T>::contains_key(old)));
 	}
@@ -142,18 +147,19 @@ mod benchmarks {
 		assert_eq!(Incentive::<T>::stake_of(&hotkey), 999_999_000);
 	}
 
-	/// `n` weights on other peers of a full metagraph, replacing a full row set before.
+	/// `n` weights (the first on itself) on a full metagraph, replacing a full row set before:
+	/// up to a weight on every peer, the most a row holds.
 	#[benchmark]
-	fn set_weights(n: Linear<1, { T::MaxUids::get().saturating_sub(1) }>) {
+	fn set_weights(n: Linear<1, { T::MaxUids::get() }>) {
 		open_hyperparameters::<T>(MAX_VALIDATORS);
 		let max = T::MaxUids::get();
 		let hotkey = peers::<T>(max).remove(0);
 		validator_rows::<T>(max, 1, 0);
 		let full_row: Vec<(Uid, u16)> =
-			(1..max).map(|j| (Uid::try_from(j).unwrap_or(0), 1)).collect();
+			(0..max).map(|j| (Uid::try_from(j).unwrap_or(0), 1)).collect();
 		Weights::<T>::insert(0, BoundedVec::truncate_from(full_row));
-		WeightsCount::<T>::put(max - 1);
-		let uids: Vec<Uid> = (1..=n).map(|j| Uid::try_from(j).unwrap_or(0)).collect();
+		WeightsCount::<T>::put(max);
+		let uids: Vec<Uid> = (0..n).map(|j| Uid::try_from(j).unwrap_or(0)).collect();
 		let weights = alloc::vec![1_000u16; uids.len()];
 		#[extrinsic_call]
 		_(RawOrigin::Signed(hotkey), uids, weights, 0);
@@ -222,6 +228,7 @@ mod benchmarks {
 			Incentive::<T>::apply_epoch_with(at, Hyperparams::<T>::get().max_allowed_validators);
 		}
 		assert_eq!(LastEpoch::<T>::get().block, at);
+		assert_eq!(WeightsCount::<T>::get() + BondsCount::<T>::get(), e / 2 * 2);
 	}
 
 	/// `epoch_entries` under the 2019 mechanism with `e` weights: rows without self-loops,
@@ -245,11 +252,13 @@ mod benchmarks {
 			});
 		}
 		let at = prepare_epoch::<T>();
+		assert_eq!(WeightsCount::<T>::get(), e);
 		#[block]
 		{
 			Incentive::<T>::apply_epoch_with(at, Hyperparams::<T>::get().max_allowed_validators);
 		}
 		assert_eq!(LastEpoch::<T>::get().block, at);
+		assert_eq!(WeightsCount::<T>::get(), e, "the validators kept their rows");
 	}
 
 	impl_benchmark_test_suite!(

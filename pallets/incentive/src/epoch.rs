@@ -3,7 +3,7 @@
 //!
 //! Its work is bounded whatever peers do: only validator permit holders' rows are read (at
 //! most `MAX_VALIDATORS` rows of at most `MaxUids` weights and bonds), rows of peers that
-//! lose their permit are removed without being read, and should even that bound cost more
+//! lose their permit are removed without being decoded, and should even that bound cost more
 //! than `MaxEpochWeight` the epoch hands out fewer permits rather than stall the chain.
 
 use crate::*;

@@ -37,6 +37,13 @@ pub mod weights;
 pub use types::*;
 pub use weights::WeightInfo;
 
+/// Makes what the benchmarks cannot make from an account id alone: a hotkey that can sign.
+#[cfg(feature = "runtime-benchmarks")]
+pub trait BenchmarkHelper<AccountId, Signature> {
+	/// A new hotkey and its signature over `message`.
+	fn sign_with_new_hotkey(message: &[u8]) -> (AccountId, Signature);
+}
+
 // FRAME's expansion of these declarations calls `expect` on values known at compile time
 // (pallet and storage prefixes). The pallet's logic lives in the other modules, which keep
 // every lint denied.
@@ -52,6 +59,7 @@ pub mod pallet {
 	};
 	use frame_system::pallet_prelude::*;
 	use sp_arithmetic::Perquintill;
+	use sp_runtime::traits::{IdentifyAccount, Verify};
 
 	/// The in-code storage version: `migrations` takes older state to it (see
 	/// `docs/mechanism.md`, "Upgrades").
@@ -85,8 +93,17 @@ pub mod pallet {
 		#[pallet::constant]
 		type MaxEpochWeight: Get<Weight>;
 
+		/// A hotkey's signature: `register` takes one over [`Pallet::registration_message`] as
+		/// proof that the registering coldkey holds the hotkey.
+		type HotkeySignature: Parameter
+			+ Verify<Signer: IdentifyAccount<AccountId = Self::AccountId>>;
+
 		/// Weights of the calls and of the epoch, from benchmarks.
 		type WeightInfo: WeightInfo;
+
+		/// Makes hotkeys and their registration proofs for the benchmarks.
+		#[cfg(feature = "runtime-benchmarks")]
+		type BenchmarkHelper: BenchmarkHelper<Self::AccountId, Self::HotkeySignature>;
 	}
 
 	/// Every hyperparameter (`set_hyperparameter` changes one at a time).
@@ -269,6 +286,9 @@ pub mod pallet {
 		NoReplaceablePeer,
 		/// The metagraph holds `MaxUids` peers, the runtime's bound.
 		MetagraphFull,
+		/// The proof is not the hotkey's signature over `registration_message` for this
+		/// coldkey and chain.
+		InvalidHotkeyProof,
 		/// The coldkey's free balance does not cover `RegistrationCost`.
 		CannotAffordRegistration,
 		/// `ip_type` is neither 4 nor 6.
@@ -382,13 +402,19 @@ pub mod pallet {
 	#[pallet::call]
 	impl<T: Config> Pallet<T> {
 		/// Register `hotkey` as a peer owned by the signing coldkey, burning `RegistrationCost`.
+		/// `proof` is the hotkey's signature over [`Pallet::registration_message`] for this
+		/// coldkey, so that nobody can take the hotkey by copying a pending registration.
 		/// When the metagraph is full it replaces the peer with the lowest emission outside
 		/// its immunity period, returning that peer's stake to its coldkey.
 		#[pallet::call_index(0)]
 		#[pallet::weight(T::WeightInfo::register())]
-		pub fn register(origin: OriginFor<T>, hotkey: T::AccountId) -> DispatchResult {
+		pub fn register(
+			origin: OriginFor<T>,
+			hotkey: T::AccountId,
+			proof: T::HotkeySignature,
+		) -> DispatchResult {
 			let coldkey = ensure_signed(origin)?;
-			Self::do_register(coldkey, hotkey)
+			Self::do_register(coldkey, hotkey, proof)
 		}
 
 		/// Publish the signing hotkey's endpoint.

@@ -46,8 +46,8 @@ impl<T: Config> PeerVectors<T> {
 		}
 	}
 
-	/// The peer at `uid`, or `None` if no peer has it.
-	fn neuron(&self, uid: Uid) -> Option<NeuronInfoOf<T>> {
+	/// The peer at `uid`, or `None` if no peer has it; with its weights and bonds if `rows`.
+	fn neuron(&self, uid: Uid, rows: bool) -> Option<NeuronInfoOf<T>> {
 		let hotkey = Keys::<T>::get(uid)?;
 		let coldkey = Owner::<T>::get(&hotkey)?;
 		let at = usize::from(uid);
@@ -69,8 +69,8 @@ impl<T: Config> PeerVectors<T> {
 			dividends: fraction(&self.dividends),
 			emission: self.emission.get(at).copied().unwrap_or_default(),
 			axon: Axons::<T>::get(uid),
-			weights: Weights::<T>::get(uid).into_inner(),
-			bonds: Bonds::<T>::get(uid).into_inner(),
+			weights: if rows { Weights::<T>::get(uid).into_inner() } else { Vec::new() },
+			bonds: if rows { Bonds::<T>::get(uid).into_inner() } else { Vec::new() },
 		})
 	}
 }
@@ -87,8 +87,19 @@ impl<T: Config> Pallet<T> {
 
 	/// The whole metagraph at the current block.
 	pub fn metagraph() -> MetagraphOf<T> {
+		Self::metagraph_with(true)
+	}
+
+	/// The metagraph at the current block without any peer's weights and bonds.
+	pub fn metagraph_light() -> MetagraphOf<T> {
+		Self::metagraph_with(false)
+	}
+
+	/// The metagraph, with every peer's weights and bonds if `rows`.
+	fn metagraph_with(rows: bool) -> MetagraphOf<T> {
 		let vectors = PeerVectors::<T>::read();
-		let neurons = (0..PeerCount::<T>::get()).filter_map(|uid| vectors.neuron(uid)).collect();
+		let neurons =
+			(0..PeerCount::<T>::get()).filter_map(|uid| vectors.neuron(uid, rows)).collect();
 		Metagraph {
 			block: vectors.now,
 			hyperparameters: Hyperparams::<T>::get(),
@@ -104,6 +115,6 @@ impl<T: Config> Pallet<T> {
 		if uid >= PeerCount::<T>::get() {
 			return None;
 		}
-		PeerVectors::<T>::read().neuron(uid)
+		PeerVectors::<T>::read().neuron(uid, true)
 	}
 }

@@ -3,7 +3,7 @@
 
 use crate as pallet_incentive;
 use frame_support::{derive_impl, parameter_types, traits::Hooks, PalletId};
-use sp_runtime::BuildStorage;
+use sp_runtime::{testing::TestSignature, BuildStorage};
 
 type Block = frame_system::mocking::MockBlock<Test>;
 
@@ -44,7 +44,26 @@ impl pallet_incentive::Config for Test {
 	type PalletId = IncentivePalletId;
 	type MaxUids = MaxUids;
 	type MaxEpochWeight = MaxEpochWeight;
+	type HotkeySignature = TestSignature;
 	type WeightInfo = ();
+	#[cfg(feature = "runtime-benchmarks")]
+	type BenchmarkHelper = TestHotkeys;
+}
+
+/// The proof that lets `coldkey` register `hotkey`: the test signature names its signer.
+pub fn proof(coldkey: u64, hotkey: u64) -> TestSignature {
+	TestSignature(hotkey, IncentiveModule::registration_message(&coldkey))
+}
+
+/// Hotkeys for the benchmarks: any `u64` signs as itself.
+#[cfg(feature = "runtime-benchmarks")]
+pub struct TestHotkeys;
+
+#[cfg(feature = "runtime-benchmarks")]
+impl crate::BenchmarkHelper<u64, TestSignature> for TestHotkeys {
+	fn sign_with_new_hotkey(message: &[u8]) -> (u64, TestSignature) {
+		(424_242, TestSignature(424_242, message.to_vec()))
+	}
 }
 
 /// Balance of every endowed test account (accounts `1..=100` and `1_001..=1_100`).

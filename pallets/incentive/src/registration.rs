@@ -12,7 +12,11 @@ use frame_support::{
 };
 use frame_system::pallet_prelude::BlockNumberFor;
 use sp_arithmetic::Perquintill;
-use sp_runtime::{traits::AccountIdConversion, Saturating};
+use alloc::vec::Vec;
+use sp_runtime::{
+	traits::{AccountIdConversion, Verify, Zero},
+	Saturating,
+};
 
 impl<T: Config> Pallet<T> {
 	/// The account that holds every peer's stake.
@@ -29,8 +33,24 @@ impl<T: Config> Pallet<T> {
 		}
 	}
 
-	pub(crate) fn do_register(coldkey: T::AccountId, hotkey: T::AccountId) -> DispatchResult {
+	/// What `hotkey` signs to let `coldkey` register it on this chain (see
+	/// [`bittensor_primitives::registration_message`]). The genesis hash is block 0's, which
+	/// the system pallet records from block 1 on.
+	pub fn registration_message(coldkey: &T::AccountId) -> Vec<u8> {
+		let genesis = frame_system::Pallet::<T>::block_hash(BlockNumberFor::<T>::zero());
+		bittensor_primitives::registration_message(coldkey, &genesis)
+	}
+
+	pub(crate) fn do_register(
+		coldkey: T::AccountId,
+		hotkey: T::AccountId,
+		proof: T::HotkeySignature,
+	) -> DispatchResult {
 		ensure!(!Uids::<T>::contains_key(&hotkey), Error::<T>::AlreadyRegistered);
+		ensure!(
+			proof.verify(&Self::registration_message(&coldkey)[..], &hotkey),
+			Error::<T>::InvalidHotkeyProof
+		);
 		let now = frame_system::Pallet::<T>::block_number();
 		let hyperparameters = Hyperparams::<T>::get();
 

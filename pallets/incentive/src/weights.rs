@@ -2,7 +2,7 @@
 //!
 //! Do not edit by hand: rerun the script on the reference machine instead.
 //!
-//! BENCHMARK CLI VERSION 48.0.0, DATE: 2026-11-22
+//! BENCHMARK CLI VERSION 48.0.0, DATE: 2026-11-29
 //! STEPS: `25`, REPEAT: `5`, CHAIN: `Some("dev")`, WASM-EXECUTION: `Compiled`
 //! HOSTNAME: `vm`, CPU: `AMD EPYC`
 //! Units: picoseconds of reference time, bytes of proof.
@@ -55,8 +55,10 @@ pub struct SubstrateWeight<T>(PhantomData<T>);
 impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Incentive::Uids` (r:1 w:2)
 	/// Proof: `Incentive::Uids` (`max_values`: None, `max_size`: Some(50), added: 2525, mode: `MaxEncodedLen`)
+	/// Storage: `System::BlockHash` (r:1 w:0)
+	/// Proof: `System::BlockHash` (`max_values`: None, `max_size`: Some(44), added: 2519, mode: `MaxEncodedLen`)
 	/// Storage: `Incentive::Hyperparams` (r:1 w:0)
-	/// Proof: `Incentive::Hyperparams` (`max_values`: Some(1), `max_size`: Some(78), added: 573, mode: `MaxEncodedLen`)
+	/// Proof: `Incentive::Hyperparams` (`max_values`: Some(1), `max_size`: Some(80), added: 575, mode: `MaxEncodedLen`)
 	/// Storage: `Incentive::RegistrationsThisBlock` (r:1 w:1)
 	/// Proof: `Incentive::RegistrationsThisBlock` (`max_values`: Some(1), `max_size`: Some(2), added: 497, mode: `MaxEncodedLen`)
 	/// Storage: `Incentive::RegistrationsThisInterval` (r:1 w:1)
@@ -91,6 +93,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Incentive::Incentive` (`max_values`: Some(1), `max_size`: Some(32770), added: 33265, mode: `MaxEncodedLen`)
 	/// Storage: `Incentive::Dividends` (r:1 w:1)
 	/// Proof: `Incentive::Dividends` (`max_values`: Some(1), `max_size`: Some(32770), added: 33265, mode: `MaxEncodedLen`)
+	/// Storage: `Incentive::ValidatorPermit` (r:1 w:1)
+	/// Proof: `Incentive::ValidatorPermit` (`max_values`: Some(1), `max_size`: Some(4098), added: 4593, mode: `MaxEncodedLen`)
 	/// Storage: `Incentive::Weights` (r:1 w:0)
 	/// Proof: `Incentive::Weights` (`max_values`: None, `max_size`: Some(16396), added: 18871, mode: `MaxEncodedLen`)
 	/// Storage: `Incentive::WeightsCount` (r:1 w:1)
@@ -105,12 +109,12 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Incentive::Axons` (`max_values`: None, `max_size`: Some(38), added: 2513, mode: `MaxEncodedLen`)
 	fn register() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `299999`
+		//  Measured:  `304250`
 		//  Estimated: `44437`
-		// Minimum execution time: 556_475_000 picoseconds.
-		Weight::from_parts(589_493_000, 44437)
-			.saturating_add(T::DbWeight::get().reads(25_u64))
-			.saturating_add(T::DbWeight::get().writes(25_u64))
+		// Minimum execution time: 488_789_000 picoseconds.
+		Weight::from_parts(494_528_000, 44437)
+			.saturating_add(T::DbWeight::get().reads(27_u64))
+			.saturating_add(T::DbWeight::get().writes(26_u64))
 	}
 	/// Storage: `Incentive::Uids` (r:1 w:0)
 	/// Proof: `Incentive::Uids` (`max_values`: None, `max_size`: Some(50), added: 2525, mode: `MaxEncodedLen`)
@@ -120,10 +124,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Incentive::Axons` (`max_values`: None, `max_size`: Some(38), added: 2513, mode: `MaxEncodedLen`)
 	fn serve_axon() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `374`
+		//  Measured:  `394`
 		//  Estimated: `3515`
-		// Minimum execution time: 28_001_000 picoseconds.
-		Weight::from_parts(35_312_000, 3515)
+		// Minimum execution time: 13_721_000 picoseconds.
+		Weight::from_parts(14_192_000, 3515)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -137,14 +141,18 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Incentive::Stake` (`max_values`: Some(1), `max_size`: Some(32770), added: 33265, mode: `MaxEncodedLen`)
 	/// Storage: `Incentive::TotalStake` (r:1 w:1)
 	/// Proof: `Incentive::TotalStake` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
+	/// Storage: `Incentive::Hyperparams` (r:1 w:0)
+	/// Proof: `Incentive::Hyperparams` (`max_values`: Some(1), `max_size`: Some(80), added: 575, mode: `MaxEncodedLen`)
+	/// Storage: `Incentive::ValidatorPermit` (r:1 w:1)
+	/// Proof: `Incentive::ValidatorPermit` (`max_values`: Some(1), `max_size`: Some(4098), added: 4593, mode: `MaxEncodedLen`)
 	fn add_stake() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `36207`
+		//  Measured:  `40437`
 		//  Estimated: `34255`
-		// Minimum execution time: 188_990_000 picoseconds.
-		Weight::from_parts(192_535_000, 34255)
-			.saturating_add(T::DbWeight::get().reads(6_u64))
-			.saturating_add(T::DbWeight::get().writes(4_u64))
+		// Minimum execution time: 197_134_000 picoseconds.
+		Weight::from_parts(218_065_000, 34255)
+			.saturating_add(T::DbWeight::get().reads(8_u64))
+			.saturating_add(T::DbWeight::get().writes(5_u64))
 	}
 	/// Storage: `Incentive::Uids` (r:1 w:0)
 	/// Proof: `Incentive::Uids` (`max_values`: None, `max_size`: Some(50), added: 2525, mode: `MaxEncodedLen`)
@@ -160,15 +168,17 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `36207`
 		//  Estimated: `34255`
-		// Minimum execution time: 200_316_000 picoseconds.
-		Weight::from_parts(208_019_000, 34255)
+		// Minimum execution time: 189_713_000 picoseconds.
+		Weight::from_parts(196_904_000, 34255)
 			.saturating_add(T::DbWeight::get().reads(6_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
 	/// Storage: `Incentive::Hyperparams` (r:1 w:0)
-	/// Proof: `Incentive::Hyperparams` (`max_values`: Some(1), `max_size`: Some(78), added: 573, mode: `MaxEncodedLen`)
+	/// Proof: `Incentive::Hyperparams` (`max_values`: Some(1), `max_size`: Some(80), added: 575, mode: `MaxEncodedLen`)
 	/// Storage: `Incentive::Uids` (r:1 w:0)
 	/// Proof: `Incentive::Uids` (`max_values`: None, `max_size`: Some(50), added: 2525, mode: `MaxEncodedLen`)
+	/// Storage: `Incentive::ValidatorPermit` (r:1 w:0)
+	/// Proof: `Incentive::ValidatorPermit` (`max_values`: Some(1), `max_size`: Some(4098), added: 4593, mode: `MaxEncodedLen`)
 	/// Storage: `Incentive::WeightsSetAt` (r:1 w:1)
 	/// Proof: `Incentive::WeightsSetAt` (`max_values`: None, `max_size`: Some(14), added: 2489, mode: `MaxEncodedLen`)
 	/// Storage: `Incentive::PeerCount` (r:1 w:0)
@@ -181,57 +191,55 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Incentive::WeightsCount` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
 	/// Storage: `Incentive::LastUpdate` (r:1 w:1)
 	/// Proof: `Incentive::LastUpdate` (`max_values`: Some(1), `max_size`: Some(16386), added: 16881, mode: `MaxEncodedLen`)
-	/// The range of component `n` is `[1, 4095]`.
+	/// The range of component `n` is `[1, 4096]`.
 	fn set_weights(n: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `34647`
+		//  Measured:  `38775`
 		//  Estimated: `19861`
-		// Minimum execution time: 130_773_000 picoseconds.
-		Weight::from_parts(111_869_512, 19861)
-			// Standard Error: 11_320
-			.saturating_add(Weight::from_parts(43_615, 0).saturating_mul(n.into()))
-			.saturating_add(T::DbWeight::get().reads(8_u64))
+		// Minimum execution time: 127_570_000 picoseconds.
+		Weight::from_parts(137_129_673, 19861)
+			// Standard Error: 1_027
+			.saturating_add(Weight::from_parts(6_154, 0).saturating_mul(n.into()))
+			.saturating_add(T::DbWeight::get().reads(9_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
 	/// Storage: `Incentive::Hyperparams` (r:1 w:1)
-	/// Proof: `Incentive::Hyperparams` (`max_values`: Some(1), `max_size`: Some(78), added: 573, mode: `MaxEncodedLen`)
+	/// Proof: `Incentive::Hyperparams` (`max_values`: Some(1), `max_size`: Some(80), added: 575, mode: `MaxEncodedLen`)
 	fn set_hyperparameter() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `136`
-		//  Estimated: `1563`
-		// Minimum execution time: 10_425_000 picoseconds.
-		Weight::from_parts(10_856_000, 1563)
+		//  Measured:  `138`
+		//  Estimated: `1565`
+		// Minimum execution time: 7_611_000 picoseconds.
+		Weight::from_parts(7_862_000, 1565)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
 	/// Storage: `Incentive::Hyperparams` (r:1 w:0)
-	/// Proof: `Incentive::Hyperparams` (`max_values`: Some(1), `max_size`: Some(78), added: 573, mode: `Measured`)
+	/// Proof: `Incentive::Hyperparams` (`max_values`: Some(1), `max_size`: Some(80), added: 575, mode: `Measured`)
 	/// Storage: `Incentive::LastEpoch` (r:1 w:1)
 	/// Proof: `Incentive::LastEpoch` (`max_values`: Some(1), `max_size`: Some(20), added: 515, mode: `Measured`)
 	/// Storage: `Incentive::PeerCount` (r:1 w:0)
 	/// Proof: `Incentive::PeerCount` (`max_values`: Some(1), `max_size`: Some(2), added: 497, mode: `Measured`)
-	/// Storage: `Incentive::WeightsCount` (r:1 w:0)
+	/// Storage: `Incentive::Stake` (r:1 w:0)
+	/// Proof: `Incentive::Stake` (`max_values`: Some(1), `max_size`: Some(32770), added: 33265, mode: `Measured`)
+	/// Storage: `Incentive::ValidatorPermit` (r:1 w:1)
+	/// Proof: `Incentive::ValidatorPermit` (`max_values`: Some(1), `max_size`: Some(4098), added: 4593, mode: `Measured`)
+	/// Storage: `Incentive::Weights` (r:2 w:1)
+	/// Proof: `Incentive::Weights` (`max_values`: None, `max_size`: Some(16396), added: 18871, mode: `Measured`)
+	/// Storage: `Incentive::Bonds` (r:2 w:1)
+	/// Proof: `Incentive::Bonds` (`max_values`: None, `max_size`: Some(40972), added: 43447, mode: `Measured`)
+	/// Storage: `Incentive::WeightsCount` (r:1 w:1)
 	/// Proof: `Incentive::WeightsCount` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `Measured`)
 	/// Storage: `Incentive::BondsCount` (r:1 w:1)
 	/// Proof: `Incentive::BondsCount` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `Measured`)
-	/// Storage: `Incentive::Stake` (r:1 w:1)
-	/// Proof: `Incentive::Stake` (`max_values`: Some(1), `max_size`: Some(32770), added: 33265, mode: `Measured`)
 	/// Storage: `Incentive::LastUpdate` (r:1 w:0)
 	/// Proof: `Incentive::LastUpdate` (`max_values`: Some(1), `max_size`: Some(16386), added: 16881, mode: `Measured`)
 	/// Storage: `Incentive::RegisteredAt` (r:1 w:0)
 	/// Proof: `Incentive::RegisteredAt` (`max_values`: Some(1), `max_size`: Some(16386), added: 16881, mode: `Measured`)
-	/// Storage: `Incentive::Weights` (r:4096 w:0)
-	/// Proof: `Incentive::Weights` (`max_values`: None, `max_size`: Some(16396), added: 18871, mode: `Measured`)
-	/// Storage: `Incentive::Bonds` (r:4096 w:4096)
-	/// Proof: `Incentive::Bonds` (`max_values`: None, `max_size`: Some(40972), added: 43447, mode: `Measured`)
-	/// Storage: `System::Account` (r:1 w:1)
+	/// Storage: `System::Account` (r:1 w:0)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(104), added: 2579, mode: `Measured`)
-	/// Storage: `Incentive::TotalStake` (r:1 w:1)
-	/// Proof: `Incentive::TotalStake` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `Measured`)
-	/// Storage: `Incentive::MinAllowedWeights` (r:1 w:1)
+	/// Storage: `Incentive::MinAllowedWeights` (r:1 w:0)
 	/// Proof: `Incentive::MinAllowedWeights` (`max_values`: Some(1), `max_size`: Some(2), added: 497, mode: `Measured`)
-	/// Storage: `Incentive::RegistrationsThisBlock` (r:0 w:1)
-	/// Proof: `Incentive::RegistrationsThisBlock` (`max_values`: Some(1), `max_size`: Some(2), added: 497, mode: `Measured`)
 	/// Storage: `Incentive::Dividends` (r:0 w:1)
 	/// Proof: `Incentive::Dividends` (`max_values`: Some(1), `max_size`: Some(32770), added: 33265, mode: `Measured`)
 	/// Storage: `Incentive::Incentive` (r:0 w:1)
@@ -246,53 +254,47 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Incentive::ActiveStake` (`max_values`: Some(1), `max_size`: Some(32770), added: 33265, mode: `Measured`)
 	/// Storage: `Incentive::Rank` (r:0 w:1)
 	/// Proof: `Incentive::Rank` (`max_values`: Some(1), `max_size`: Some(32770), added: 33265, mode: `Measured`)
-	/// The range of component `n` is `[1, 4096]`.
+	/// The range of component `n` is `[2, 4096]`.
 	fn epoch_peers(n: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `1612 + n * (58 ±0)`
-		//  Estimated: `4875 + n * (2533 ±0)`
-		// Minimum execution time: 45_888_000 picoseconds.
-		Weight::from_parts(45_898_000, 4875)
-			// Standard Error: 208_521
-			.saturating_add(Weight::from_parts(12_879_607, 0).saturating_mul(n.into()))
-			.saturating_add(T::DbWeight::get().reads(11_u64))
+		//  Measured:  `776 + n * (17 ±0)`
+		//  Estimated: `6713 + n * (17 ±0)`
+		// Minimum execution time: 52_838_000 picoseconds.
+		Weight::from_parts(74_834_046, 6713)
+			// Standard Error: 1_948
+			.saturating_add(Weight::from_parts(976_093, 0).saturating_mul(n.into()))
+			.saturating_add(T::DbWeight::get().reads(15_u64))
 			.saturating_add(T::DbWeight::get().writes(13_u64))
-	}
-	fn epoch_validators(v: u32, ) -> Weight {
-		Weight::from_parts(45_898_000, 4875)
-			.saturating_add(Weight::from_parts(12_879_607, 0).saturating_mul(v.into()))
-			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(v.into())))
-			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(v.into())))
-			.saturating_add(Weight::from_parts(0, 2533).saturating_mul(v.into()))
+			.saturating_add(Weight::from_parts(0, 17).saturating_mul(n.into()))
 	}
 	/// Storage: `Incentive::Hyperparams` (r:1 w:0)
-	/// Proof: `Incentive::Hyperparams` (`max_values`: Some(1), `max_size`: Some(78), added: 573, mode: `Measured`)
+	/// Proof: `Incentive::Hyperparams` (`max_values`: Some(1), `max_size`: Some(80), added: 575, mode: `Measured`)
 	/// Storage: `Incentive::LastEpoch` (r:1 w:1)
 	/// Proof: `Incentive::LastEpoch` (`max_values`: Some(1), `max_size`: Some(20), added: 515, mode: `Measured`)
 	/// Storage: `Incentive::PeerCount` (r:1 w:0)
 	/// Proof: `Incentive::PeerCount` (`max_values`: Some(1), `max_size`: Some(2), added: 497, mode: `Measured`)
-	/// Storage: `Incentive::WeightsCount` (r:1 w:0)
+	/// Storage: `Incentive::Stake` (r:1 w:1)
+	/// Proof: `Incentive::Stake` (`max_values`: Some(1), `max_size`: Some(32770), added: 33265, mode: `Measured`)
+	/// Storage: `Incentive::ValidatorPermit` (r:1 w:1)
+	/// Proof: `Incentive::ValidatorPermit` (`max_values`: Some(1), `max_size`: Some(4098), added: 4593, mode: `Measured`)
+	/// Storage: `Incentive::Weights` (r:129 w:1)
+	/// Proof: `Incentive::Weights` (`max_values`: None, `max_size`: Some(16396), added: 18871, mode: `Measured`)
+	/// Storage: `Incentive::Bonds` (r:129 w:128)
+	/// Proof: `Incentive::Bonds` (`max_values`: None, `max_size`: Some(40972), added: 43447, mode: `Measured`)
+	/// Storage: `Incentive::WeightsCount` (r:1 w:1)
 	/// Proof: `Incentive::WeightsCount` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `Measured`)
 	/// Storage: `Incentive::BondsCount` (r:1 w:1)
 	/// Proof: `Incentive::BondsCount` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `Measured`)
-	/// Storage: `Incentive::Stake` (r:1 w:1)
-	/// Proof: `Incentive::Stake` (`max_values`: Some(1), `max_size`: Some(32770), added: 33265, mode: `Measured`)
 	/// Storage: `Incentive::LastUpdate` (r:1 w:0)
 	/// Proof: `Incentive::LastUpdate` (`max_values`: Some(1), `max_size`: Some(16386), added: 16881, mode: `Measured`)
 	/// Storage: `Incentive::RegisteredAt` (r:1 w:0)
 	/// Proof: `Incentive::RegisteredAt` (`max_values`: Some(1), `max_size`: Some(16386), added: 16881, mode: `Measured`)
-	/// Storage: `Incentive::Weights` (r:4096 w:0)
-	/// Proof: `Incentive::Weights` (`max_values`: None, `max_size`: Some(16396), added: 18871, mode: `Measured`)
-	/// Storage: `Incentive::Bonds` (r:4096 w:4096)
-	/// Proof: `Incentive::Bonds` (`max_values`: None, `max_size`: Some(40972), added: 43447, mode: `Measured`)
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(104), added: 2579, mode: `Measured`)
 	/// Storage: `Incentive::TotalStake` (r:1 w:1)
 	/// Proof: `Incentive::TotalStake` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `Measured`)
 	/// Storage: `Incentive::MinAllowedWeights` (r:1 w:1)
 	/// Proof: `Incentive::MinAllowedWeights` (`max_values`: Some(1), `max_size`: Some(2), added: 497, mode: `Measured`)
-	/// Storage: `Incentive::RegistrationsThisBlock` (r:0 w:1)
-	/// Proof: `Incentive::RegistrationsThisBlock` (`max_values`: Some(1), `max_size`: Some(2), added: 497, mode: `Measured`)
 	/// Storage: `Incentive::Dividends` (r:0 w:1)
 	/// Proof: `Incentive::Dividends` (`max_values`: Some(1), `max_size`: Some(32770), added: 33265, mode: `Measured`)
 	/// Storage: `Incentive::Incentive` (r:0 w:1)
@@ -307,86 +309,194 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Incentive::ActiveStake` (`max_values`: Some(1), `max_size`: Some(32770), added: 33265, mode: `Measured`)
 	/// Storage: `Incentive::Rank` (r:0 w:1)
 	/// Proof: `Incentive::Rank` (`max_values`: Some(1), `max_size`: Some(32770), added: 33265, mode: `Measured`)
-	/// The range of component `e` is `[8192, 524288]`.
+	/// The range of component `v` is `[1, 128]`.
+	fn epoch_validators(v: u32, ) -> Weight {
+		// Proof Size summary in bytes:
+		//  Measured:  `70410 + v * (43 ±0)`
+		//  Estimated: `73872 + v * (2513 ±0)`
+		// Minimum execution time: 3_929_955_000 picoseconds.
+		Weight::from_parts(4_129_348_063, 73872)
+			// Standard Error: 163_585
+			.saturating_add(Weight::from_parts(6_876_530, 0).saturating_mul(v.into()))
+			.saturating_add(T::DbWeight::get().reads(13_u64))
+			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(v.into())))
+			.saturating_add(T::DbWeight::get().writes(13_u64))
+			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(v.into())))
+			.saturating_add(Weight::from_parts(0, 2513).saturating_mul(v.into()))
+	}
+	/// Storage: `Incentive::Hyperparams` (r:1 w:0)
+	/// Proof: `Incentive::Hyperparams` (`max_values`: Some(1), `max_size`: Some(80), added: 575, mode: `Measured`)
+	/// Storage: `Incentive::LastEpoch` (r:1 w:1)
+	/// Proof: `Incentive::LastEpoch` (`max_values`: Some(1), `max_size`: Some(20), added: 515, mode: `Measured`)
+	/// Storage: `Incentive::PeerCount` (r:1 w:0)
+	/// Proof: `Incentive::PeerCount` (`max_values`: Some(1), `max_size`: Some(2), added: 497, mode: `Measured`)
+	/// Storage: `Incentive::Stake` (r:1 w:1)
+	/// Proof: `Incentive::Stake` (`max_values`: Some(1), `max_size`: Some(32770), added: 33265, mode: `Measured`)
+	/// Storage: `Incentive::ValidatorPermit` (r:1 w:0)
+	/// Proof: `Incentive::ValidatorPermit` (`max_values`: Some(1), `max_size`: Some(4098), added: 4593, mode: `Measured`)
+	/// Storage: `Incentive::WeightsCount` (r:1 w:0)
+	/// Proof: `Incentive::WeightsCount` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `Measured`)
+	/// Storage: `Incentive::BondsCount` (r:1 w:1)
+	/// Proof: `Incentive::BondsCount` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `Measured`)
+	/// Storage: `Incentive::LastUpdate` (r:1 w:0)
+	/// Proof: `Incentive::LastUpdate` (`max_values`: Some(1), `max_size`: Some(16386), added: 16881, mode: `Measured`)
+	/// Storage: `Incentive::RegisteredAt` (r:1 w:0)
+	/// Proof: `Incentive::RegisteredAt` (`max_values`: Some(1), `max_size`: Some(16386), added: 16881, mode: `Measured`)
+	/// Storage: `Incentive::Weights` (r:128 w:0)
+	/// Proof: `Incentive::Weights` (`max_values`: None, `max_size`: Some(16396), added: 18871, mode: `Measured`)
+	/// Storage: `Incentive::Bonds` (r:128 w:128)
+	/// Proof: `Incentive::Bonds` (`max_values`: None, `max_size`: Some(40972), added: 43447, mode: `Measured`)
+	/// Storage: `System::Account` (r:1 w:1)
+	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(104), added: 2579, mode: `Measured`)
+	/// Storage: `Incentive::TotalStake` (r:1 w:1)
+	/// Proof: `Incentive::TotalStake` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `Measured`)
+	/// Storage: `Incentive::MinAllowedWeights` (r:1 w:1)
+	/// Proof: `Incentive::MinAllowedWeights` (`max_values`: Some(1), `max_size`: Some(2), added: 497, mode: `Measured`)
+	/// Storage: `Incentive::Dividends` (r:0 w:1)
+	/// Proof: `Incentive::Dividends` (`max_values`: Some(1), `max_size`: Some(32770), added: 33265, mode: `Measured`)
+	/// Storage: `Incentive::Incentive` (r:0 w:1)
+	/// Proof: `Incentive::Incentive` (`max_values`: Some(1), `max_size`: Some(32770), added: 33265, mode: `Measured`)
+	/// Storage: `Incentive::Trust` (r:0 w:1)
+	/// Proof: `Incentive::Trust` (`max_values`: Some(1), `max_size`: Some(32770), added: 33265, mode: `Measured`)
+	/// Storage: `Incentive::Consensus` (r:0 w:1)
+	/// Proof: `Incentive::Consensus` (`max_values`: Some(1), `max_size`: Some(32770), added: 33265, mode: `Measured`)
+	/// Storage: `Incentive::Emission` (r:0 w:1)
+	/// Proof: `Incentive::Emission` (`max_values`: Some(1), `max_size`: Some(32770), added: 33265, mode: `Measured`)
+	/// Storage: `Incentive::ActiveStake` (r:0 w:1)
+	/// Proof: `Incentive::ActiveStake` (`max_values`: Some(1), `max_size`: Some(32770), added: 33265, mode: `Measured`)
+	/// Storage: `Incentive::Rank` (r:0 w:1)
+	/// Proof: `Incentive::Rank` (`max_values`: Some(1), `max_size`: Some(32770), added: 33265, mode: `Measured`)
+	/// The range of component `e` is `[256, 1048320]`.
 	fn epoch_entries(e: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `214855 + e * (7 ±0)`
-		//  Estimated: `10341057 + e * (7 ±0)`
-		// Minimum execution time: 45_086_350_000 picoseconds.
-		Weight::from_parts(75_485_084_641, 10341057)
-			// Standard Error: 11_563
-			.saturating_add(Weight::from_parts(133_673, 0).saturating_mul(e.into()))
-			.saturating_add(T::DbWeight::get().reads(8203_u64))
-			.saturating_add(T::DbWeight::get().writes(4110_u64))
+		//  Measured:  `75403 + e * (7 ±0)`
+		//  Estimated: `393373 + e * (7 ±0)`
+		// Minimum execution time: 5_004_518_000 picoseconds.
+		Weight::from_parts(6_058_866_939, 393373)
+			// Standard Error: 173
+			.saturating_add(Weight::from_parts(49_891, 0).saturating_mul(e.into()))
+			.saturating_add(T::DbWeight::get().reads(268_u64))
+			.saturating_add(T::DbWeight::get().writes(141_u64))
 			.saturating_add(Weight::from_parts(0, 7).saturating_mul(e.into()))
 	}
+	/// Storage: `Incentive::Hyperparams` (r:1 w:0)
+	/// Proof: `Incentive::Hyperparams` (`max_values`: Some(1), `max_size`: Some(80), added: 575, mode: `Measured`)
+	/// Storage: `Incentive::LastEpoch` (r:1 w:1)
+	/// Proof: `Incentive::LastEpoch` (`max_values`: Some(1), `max_size`: Some(20), added: 515, mode: `Measured`)
+	/// Storage: `Incentive::PeerCount` (r:1 w:0)
+	/// Proof: `Incentive::PeerCount` (`max_values`: Some(1), `max_size`: Some(2), added: 497, mode: `Measured`)
+	/// Storage: `Incentive::Stake` (r:1 w:1)
+	/// Proof: `Incentive::Stake` (`max_values`: Some(1), `max_size`: Some(32770), added: 33265, mode: `Measured`)
+	/// Storage: `Incentive::ValidatorPermit` (r:1 w:1)
+	/// Proof: `Incentive::ValidatorPermit` (`max_values`: Some(1), `max_size`: Some(4098), added: 4593, mode: `Measured`)
+	/// Storage: `Incentive::Weights` (r:256 w:128)
+	/// Proof: `Incentive::Weights` (`max_values`: None, `max_size`: Some(16396), added: 18871, mode: `Measured`)
+	/// Storage: `Incentive::Bonds` (r:256 w:128)
+	/// Proof: `Incentive::Bonds` (`max_values`: None, `max_size`: Some(40972), added: 43447, mode: `Measured`)
+	/// Storage: `Incentive::WeightsCount` (r:1 w:1)
+	/// Proof: `Incentive::WeightsCount` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `Measured`)
+	/// Storage: `Incentive::BondsCount` (r:1 w:1)
+	/// Proof: `Incentive::BondsCount` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `Measured`)
+	/// Storage: `Incentive::LastUpdate` (r:1 w:0)
+	/// Proof: `Incentive::LastUpdate` (`max_values`: Some(1), `max_size`: Some(16386), added: 16881, mode: `Measured`)
+	/// Storage: `Incentive::RegisteredAt` (r:1 w:0)
+	/// Proof: `Incentive::RegisteredAt` (`max_values`: Some(1), `max_size`: Some(16386), added: 16881, mode: `Measured`)
+	/// Storage: `System::Account` (r:1 w:1)
+	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(104), added: 2579, mode: `Measured`)
+	/// Storage: `Incentive::TotalStake` (r:1 w:1)
+	/// Proof: `Incentive::TotalStake` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `Measured`)
+	/// Storage: `Incentive::MinAllowedWeights` (r:1 w:1)
+	/// Proof: `Incentive::MinAllowedWeights` (`max_values`: Some(1), `max_size`: Some(2), added: 497, mode: `Measured`)
+	/// Storage: `Incentive::Dividends` (r:0 w:1)
+	/// Proof: `Incentive::Dividends` (`max_values`: Some(1), `max_size`: Some(32770), added: 33265, mode: `Measured`)
+	/// Storage: `Incentive::Incentive` (r:0 w:1)
+	/// Proof: `Incentive::Incentive` (`max_values`: Some(1), `max_size`: Some(32770), added: 33265, mode: `Measured`)
+	/// Storage: `Incentive::Trust` (r:0 w:1)
+	/// Proof: `Incentive::Trust` (`max_values`: Some(1), `max_size`: Some(32770), added: 33265, mode: `Measured`)
+	/// Storage: `Incentive::Consensus` (r:0 w:1)
+	/// Proof: `Incentive::Consensus` (`max_values`: Some(1), `max_size`: Some(32770), added: 33265, mode: `Measured`)
+	/// Storage: `Incentive::Emission` (r:0 w:1)
+	/// Proof: `Incentive::Emission` (`max_values`: Some(1), `max_size`: Some(32770), added: 33265, mode: `Measured`)
+	/// Storage: `Incentive::ActiveStake` (r:0 w:1)
+	/// Proof: `Incentive::ActiveStake` (`max_values`: Some(1), `max_size`: Some(32770), added: 33265, mode: `Measured`)
+	/// Storage: `Incentive::Rank` (r:0 w:1)
+	/// Proof: `Incentive::Rank` (`max_values`: Some(1), `max_size`: Some(32770), added: 33265, mode: `Measured`)
+	/// The range of component `e` is `[128, 524160]`.
 	fn epoch_attribution(e: u32, ) -> Weight {
-		Weight::from_parts(75_485_084_641, 10341057)
-			.saturating_add(Weight::from_parts(4_277_536, 0).saturating_mul(e.into()))
-			.saturating_add(T::DbWeight::get().reads(8203_u64))
-			.saturating_add(T::DbWeight::get().writes(4110_u64))
-			.saturating_add(Weight::from_parts(0, 7).saturating_mul(e.into()))
+		// Proof Size summary in bytes:
+		//  Measured:  `72887 + e * (4 ±0)`
+		//  Estimated: `707383 + e * (4 ±0)`
+		// Minimum execution time: 5_888_557_000 picoseconds.
+		Weight::from_parts(6_101_398_223, 707383)
+			// Standard Error: 67
+			.saturating_add(Weight::from_parts(697, 0).saturating_mul(e.into()))
+			.saturating_add(T::DbWeight::get().reads(524_u64))
+			.saturating_add(T::DbWeight::get().writes(271_u64))
+			.saturating_add(Weight::from_parts(0, 4).saturating_mul(e.into()))
 	}
 }
 
 /// For tests: the same figures with RocksDB's database weights.
 impl WeightInfo for () {
 	fn register() -> Weight {
-		Weight::from_parts(589_493_000, 44437)
-			.saturating_add(RocksDbWeight::get().reads(25_u64))
-			.saturating_add(RocksDbWeight::get().writes(25_u64))
+		Weight::from_parts(494_528_000, 44437)
+			.saturating_add(RocksDbWeight::get().reads(27_u64))
+			.saturating_add(RocksDbWeight::get().writes(26_u64))
 	}
 	fn serve_axon() -> Weight {
-		Weight::from_parts(35_312_000, 3515)
+		Weight::from_parts(14_192_000, 3515)
 			.saturating_add(RocksDbWeight::get().reads(2_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn add_stake() -> Weight {
-		Weight::from_parts(192_535_000, 34255)
-			.saturating_add(RocksDbWeight::get().reads(6_u64))
-			.saturating_add(RocksDbWeight::get().writes(4_u64))
+		Weight::from_parts(218_065_000, 34255)
+			.saturating_add(RocksDbWeight::get().reads(8_u64))
+			.saturating_add(RocksDbWeight::get().writes(5_u64))
 	}
 	fn remove_stake() -> Weight {
-		Weight::from_parts(208_019_000, 34255)
+		Weight::from_parts(196_904_000, 34255)
 			.saturating_add(RocksDbWeight::get().reads(6_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn set_weights(n: u32, ) -> Weight {
-		Weight::from_parts(111_869_512, 19861)
-			.saturating_add(Weight::from_parts(43_615, 0).saturating_mul(n.into()))
-			.saturating_add(RocksDbWeight::get().reads(8_u64))
+		Weight::from_parts(137_129_673, 19861)
+			.saturating_add(Weight::from_parts(6_154, 0).saturating_mul(n.into()))
+			.saturating_add(RocksDbWeight::get().reads(9_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn set_hyperparameter() -> Weight {
-		Weight::from_parts(10_856_000, 1563)
+		Weight::from_parts(7_862_000, 1565)
 			.saturating_add(RocksDbWeight::get().reads(1_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn epoch_peers(n: u32, ) -> Weight {
-		Weight::from_parts(45_898_000, 4875)
-			.saturating_add(Weight::from_parts(12_879_607, 0).saturating_mul(n.into()))
-			.saturating_add(RocksDbWeight::get().reads(11_u64))
+		Weight::from_parts(74_834_046, 6713)
+			.saturating_add(Weight::from_parts(976_093, 0).saturating_mul(n.into()))
+			.saturating_add(RocksDbWeight::get().reads(15_u64))
 			.saturating_add(RocksDbWeight::get().writes(13_u64))
+			.saturating_add(Weight::from_parts(0, 17).saturating_mul(n.into()))
 	}
 	fn epoch_validators(v: u32, ) -> Weight {
-		Weight::from_parts(45_898_000, 4875)
-			.saturating_add(Weight::from_parts(12_879_607, 0).saturating_mul(v.into()))
+		Weight::from_parts(4_129_348_063, 73872)
+			.saturating_add(Weight::from_parts(6_876_530, 0).saturating_mul(v.into()))
+			.saturating_add(RocksDbWeight::get().reads(13_u64))
 			.saturating_add(RocksDbWeight::get().reads((2_u64).saturating_mul(v.into())))
+			.saturating_add(RocksDbWeight::get().writes(13_u64))
 			.saturating_add(RocksDbWeight::get().writes((1_u64).saturating_mul(v.into())))
-			.saturating_add(Weight::from_parts(0, 2533).saturating_mul(v.into()))
+			.saturating_add(Weight::from_parts(0, 2513).saturating_mul(v.into()))
 	}
 	fn epoch_entries(e: u32, ) -> Weight {
-		Weight::from_parts(75_485_084_641, 10341057)
-			.saturating_add(Weight::from_parts(133_673, 0).saturating_mul(e.into()))
-			.saturating_add(RocksDbWeight::get().reads(8203_u64))
-			.saturating_add(RocksDbWeight::get().writes(4110_u64))
+		Weight::from_parts(6_058_866_939, 393373)
+			.saturating_add(Weight::from_parts(49_891, 0).saturating_mul(e.into()))
+			.saturating_add(RocksDbWeight::get().reads(268_u64))
+			.saturating_add(RocksDbWeight::get().writes(141_u64))
 			.saturating_add(Weight::from_parts(0, 7).saturating_mul(e.into()))
 	}
 	fn epoch_attribution(e: u32, ) -> Weight {
-		Weight::from_parts(75_485_084_641, 10341057)
-			.saturating_add(Weight::from_parts(4_277_536, 0).saturating_mul(e.into()))
-			.saturating_add(RocksDbWeight::get().reads(8203_u64))
-			.saturating_add(RocksDbWeight::get().writes(4110_u64))
-			.saturating_add(Weight::from_parts(0, 7).saturating_mul(e.into()))
+		Weight::from_parts(6_101_398_223, 707383)
+			.saturating_add(Weight::from_parts(697, 0).saturating_mul(e.into()))
+			.saturating_add(RocksDbWeight::get().reads(524_u64))
+			.saturating_add(RocksDbWeight::get().writes(271_u64))
+			.saturating_add(Weight::from_parts(0, 4).saturating_mul(e.into()))
 	}
 }

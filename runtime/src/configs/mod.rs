@@ -17,7 +17,7 @@ use sp_version::RuntimeVersion;
 use super::{
 	AccountId, Aura, Balance, Balances, Block, BlockNumber, Hash, Nonce, PalletInfo, Runtime,
 	RuntimeCall, RuntimeEvent, RuntimeFreezeReason, RuntimeHoldReason, RuntimeOrigin, RuntimeTask,
-	System, EXISTENTIAL_DEPOSIT, SLOT_DURATION, SS58_PREFIX, VERSION,
+	Signature, System, EXISTENTIAL_DEPOSIT, SLOT_DURATION, SS58_PREFIX, VERSION,
 };
 
 /// Share of a block's weight that normal (non-operational) extrinsics may fill.
@@ -131,5 +131,24 @@ impl pallet_incentive::Config for Runtime {
 	type PalletId = IncentivePalletId;
 	type MaxUids = MaxUids;
 	type MaxEpochWeight = MaxEpochWeight;
+	type HotkeySignature = Signature;
 	type WeightInfo = pallet_incentive::weights::SubstrateWeight<Runtime>;
+	#[cfg(feature = "runtime-benchmarks")]
+	type BenchmarkHelper = BenchmarkHotkeys;
+}
+
+/// Hotkeys for the incentive pallet's benchmarks: sr25519 keys made in the benchmark's
+/// keystore, so that the benchmarked `register` verifies a real signature.
+#[cfg(feature = "runtime-benchmarks")]
+pub struct BenchmarkHotkeys;
+
+#[cfg(feature = "runtime-benchmarks")]
+impl pallet_incentive::BenchmarkHelper<AccountId, Signature> for BenchmarkHotkeys {
+	fn sign_with_new_hotkey(message: &[u8]) -> (AccountId, Signature) {
+		const KEY_TYPE: sp_core::crypto::KeyTypeId = sp_core::crypto::KeyTypeId(*b"bnch");
+		let public = sp_io::crypto::sr25519_generate(KEY_TYPE, None);
+		let signature = sp_io::crypto::sr25519_sign(KEY_TYPE, &public, message)
+			.expect("the benchmark keystore signs with the key it made");
+		(AccountId::from(public), Signature::Sr25519(signature))
+	}
 }

@@ -157,7 +157,7 @@ fn weights_and_bonds_on_a_replaced_peer_are_forgotten() {
 		run_to_block(10);
 		assert_eq!(Bonds::<Test>::get(0).iter().map(|(j, _)| *j).collect::<Vec<_>>(), vec![1, 2]);
 		run_to_block(12);
-		assert_ok!(IncentiveModule::register(RuntimeOrigin::signed(9), 1_009));
+		assert_ok!(IncentiveModule::register(RuntimeOrigin::signed(9), 1_009, proof(9, 1_009)));
 		assert_eq!(Uids::<Test>::get(1_009), Some(2));
 		// Peer 0's weight and bond on uid 2 were meant for its predecessor.
 		run_to_block(20);
@@ -174,7 +174,7 @@ fn a_peer_replaced_in_an_epoch_block_does_not_inherit_its_predecessors_bonds() {
 		run_to_block(20);
 		// Block 20's epoch (run first in the block) accrued bonds in uid 2; then it is replaced.
 		assert!(Bonds::<Test>::get(0).iter().any(|(j, _)| *j == 2));
-		assert_ok!(IncentiveModule::register(RuntimeOrigin::signed(9), 1_009));
+		assert_ok!(IncentiveModule::register(RuntimeOrigin::signed(9), 1_009, proof(9, 1_009)));
 		assert_eq!(Uids::<Test>::get(1_009), Some(2));
 		run_to_block(30);
 		assert!(

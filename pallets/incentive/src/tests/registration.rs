@@ -25,9 +25,31 @@ fn register_twice_fails() {
 	new_test_ext(test_hyperparameters(), vec![]).execute_with(|| {
 		register(1, 1_001);
 		assert_noop!(
-			IncentiveModule::register(RuntimeOrigin::signed(2), 1_001),
+			IncentiveModule::register(RuntimeOrigin::signed(2), 1_001, proof(2, 1_001)),
 			Error::<Test>::AlreadyRegistered
 		);
+	});
+}
+
+#[test]
+fn a_copied_or_forged_proof_cannot_take_a_hotkey() {
+	new_test_ext(test_hyperparameters(), vec![]).execute_with(|| {
+		let register = |coldkey: u64, hotkey: u64, proof| {
+			IncentiveModule::register(RuntimeOrigin::signed(coldkey), hotkey, proof)
+		};
+		// Coldkey 7 copies coldkey 1's pending registration of hotkey 1_001: the proof names
+		// coldkey 1, so it is worthless to coldkey 7, which gains nothing but a failed call.
+		assert_noop!(register(7, 1_001, proof(1, 1_001)), Error::<Test>::InvalidHotkeyProof);
+		// Signed by another key than the hotkey.
+		assert_noop!(register(1, 1_001, proof(1, 1_002)), Error::<Test>::InvalidHotkeyProof);
+		// Made on another chain: another genesis hash.
+		let other_chain = sp_runtime::testing::TestSignature(
+			1_001,
+			bittensor_primitives::registration_message(&1u64, &sp_core::H256::repeat_byte(7)),
+		);
+		assert_noop!(register(1, 1_001, other_chain), Error::<Test>::InvalidHotkeyProof);
+		assert_ok!(register(1, 1_001, proof(1, 1_001)));
+		assert_eq!(Owner::<Test>::get(1_001), Some(1));
 	});
 }
 
@@ -35,7 +57,7 @@ fn register_twice_fails() {
 fn register_without_funds_fails() {
 	new_test_ext(test_hyperparameters(), vec![]).execute_with(|| {
 		assert_noop!(
-			IncentiveModule::register(RuntimeOrigin::signed(500), 1_001),
+			IncentiveModule::register(RuntimeOrigin::signed(500), 1_001, proof(500, 1_001)),
 			Error::<Test>::CannotAffordRegistration
 		);
 	});
@@ -53,13 +75,13 @@ fn per_block_and_per_interval_limits() {
 		register(1, 1_001);
 		register(2, 1_002);
 		assert_noop!(
-			IncentiveModule::register(RuntimeOrigin::signed(3), 1_003),
+			IncentiveModule::register(RuntimeOrigin::signed(3), 1_003, proof(3, 1_003)),
 			Error::<Test>::TooManyRegistrationsThisBlock
 		);
 		run_to_block(2);
 		register(3, 1_003);
 		assert_noop!(
-			IncentiveModule::register(RuntimeOrigin::signed(4), 1_004),
+			IncentiveModule::register(RuntimeOrigin::signed(4), 1_004, proof(4, 1_004)),
 			Error::<Test>::TooManyRegistrationsThisInterval
 		);
 		run_to_block(11);
@@ -77,7 +99,7 @@ fn full_metagraph_replaces_the_lowest_emission_outside_immunity() {
 	new_test_ext(hyperparameters, vec![]).execute_with(|| {
 		register_with_stakes(&[10_000, 20_000, 0]);
 		assert_noop!(
-			IncentiveModule::register(RuntimeOrigin::signed(9), 1_009),
+			IncentiveModule::register(RuntimeOrigin::signed(9), 1_009, proof(9, 1_009)),
 			Error::<Test>::NoReplaceablePeer
 		);
 
@@ -90,7 +112,7 @@ fn full_metagraph_replaces_the_lowest_emission_outside_immunity() {
 		// Give peer 2 some stake to see it returned.
 		assert_ok!(IncentiveModule::add_stake(RuntimeOrigin::signed(3), 1_003, 3_000));
 		let coldkey_before = Balances::balance(&3);
-		assert_ok!(IncentiveModule::register(RuntimeOrigin::signed(9), 1_009));
+		assert_ok!(IncentiveModule::register(RuntimeOrigin::signed(9), 1_009, proof(9, 1_009)));
 		assert_eq!(Uids::<Test>::get(1_009), Some(2));
 		assert_eq!(Uids::<Test>::get(1_003), None);
 		assert_eq!(Balances::balance(&3), coldkey_before + 3_000);

@@ -1,8 +1,9 @@
 //! Random sequences of everything users and the chain do (register, replace, stake, unstake,
 //! set weights, gifts into the stake account, epochs) keep the books straight after every
 //! step: issuance moves only by what registration burns and epochs mint, total stake is the
-//! sum of stakes, the stake account holds at least the stake, and every per-peer vector has
-//! one entry per peer (`check_invariants`).
+//! sum of stakes, the stake account holds at least the stake, every per-peer vector has one
+//! entry per peer, and weights and bonds are only in rows of validator permit holders, never
+//! more than the hard bound of them (`check_invariants`).
 
 use super::*;
 use frame_support::traits::{fungible::Mutate, tokens::Preservation};
@@ -45,9 +46,11 @@ proptest! {
 	fn random_operations_keep_issuance_stake_and_vectors_consistent(
 		actions in prop::collection::vec(action(), 1..80),
 	) {
-		// Eight uids, so registrations soon replace peers.
+		// Eight uids, so registrations soon replace peers; three permits, so that epochs and
+		// stake moves hand them around.
 		let hyperparameters = crate::Hyperparameters {
 			max_allowed_uids: 8,
+			max_allowed_validators: 3,
 			min_allowed_weights: 0,
 			..test_hyperparameters()
 		};
@@ -58,7 +61,7 @@ proptest! {
 				let mut expected = before;
 				match action.clone() {
 					Action::Register(coldkey, hotkey) => {
-						if IncentiveModule::register(RuntimeOrigin::signed(coldkey), hotkey).is_ok() {
+						if IncentiveModule::register(RuntimeOrigin::signed(coldkey), hotkey, proof(coldkey, hotkey)).is_ok() {
 							expected -= cost;
 						}
 					},

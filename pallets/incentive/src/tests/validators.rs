@@ -81,7 +81,7 @@ fn a_replaced_peer_leaves_its_permit_behind() {
 		assert_eq!(permits(), vec![true, true]);
 		// Uid 0 has the lower emission, so the newcomer takes its uid, without its permit.
 		Emission::<Test>::put(BoundedVec::truncate_from(vec![0, 1]));
-		assert_ok!(IncentiveModule::register(RuntimeOrigin::signed(9), 1_009));
+		assert_ok!(IncentiveModule::register(RuntimeOrigin::signed(9), 1_009, proof(9, 1_009)));
 		assert_eq!(Uids::<Test>::get(1_009), Some(0));
 		assert_eq!(permits(), vec![false, true]);
 		assert!(!Weights::<Test>::contains_key(0) && !Bonds::<Test>::contains_key(0));
