@@ -174,6 +174,11 @@ fn documented_scripting_examples_run_as_written() {
 	let bob = node.rpc("metagraph_neuron", json!([0])).expect("uid 0 through the RPC");
 	assert_eq!(bob["hotkey"], "5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty");
 	assert_eq!(bob["weights"], json!([[1, 65535]]));
+	assert_eq!(bob["validatorPermit"], true, "staking took a vacant permit");
+	// The light form has the same peers without their rows.
+	let light = node.rpc("metagraph_getLight", json!([])).expect("the light metagraph");
+	assert_eq!(light["neurons"][0]["hotkey"], bob["hotkey"]);
+	assert_eq!(light["neurons"][0]["weights"], json!([]));
 
 	let js = run_example(&examples[1], dir.path());
 	assert!(
@@ -196,6 +201,10 @@ fn documented_scripting_examples_run_as_written() {
 	assert!(unknown_uid.contains("uid 77 is not a registered peer"), "{unknown_uid}");
 	let unknown_block = node
 		.rpc("metagraph_get", json!([format!("0x{}", "ab".repeat(32))]))
+		.expect_err("no such block");
+	assert!(unknown_block.contains("is not known to this node"), "{unknown_block}");
+	let unknown_block = node
+		.rpc("metagraph_getLight", json!([format!("0x{}", "ab".repeat(32))]))
 		.expect_err("no such block");
 	assert!(unknown_block.contains("is not known to this node"), "{unknown_block}");
 	let hyperparameters =

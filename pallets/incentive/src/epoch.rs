@@ -26,36 +26,27 @@ impl<T: Config> Pallet<T> {
 		now.saturating_sub(LastEpoch::<T>::get().block) >= tempo
 	}
 
-	/// The weight of an epoch over the current state: its peers, the rows of the permit
-	/// holders and the weight and bond entries in them.
-	pub fn epoch_weight() -> Weight {
-		let held = ValidatorPermit::<T>::get().iter().filter(|permit| **permit).count();
-		Self::epoch_weight_of(
-			u32::from(PeerCount::<T>::get()),
-			u32::try_from(held).unwrap_or(u32::MAX),
-			WeightsCount::<T>::get().saturating_add(BondsCount::<T>::get()),
-			0,
-			Hyperparams::<T>::get().mechanism,
-		)
-	}
-
-	/// The weight of an epoch over `peers` peers, `validators` rows holding `entries` weights
-	/// and bonds in all, that removes the rows of `revoked` former permit holders: the
-	/// benchmarked cost per peer, per row and per entry (the 2019 mechanism's entries cost
-	/// their full `ATTRIBUTION_MAX_DEPTH` passes), plus a quarter for the fit: the cost per
-	/// entry is concave, so the straight line runs up to a fifth below the measured points in
-	/// the middle of the benchmarked range.
+	/// The weight of an epoch over `peers` peers and `validators` rows holding `weights`
+	/// weights and `bonds` bonds, that removes the rows of `revoked` former permit holders:
+	/// the benchmarked cost per peer, per row and per entry (the 2019 mechanism's weights cost
+	/// their full `ATTRIBUTION_MAX_DEPTH` passes; its bonds are only read), plus a quarter for
+	/// the fit: the cost per entry is concave, so the straight line runs up to a fifth below
+	/// the measured points in the middle of the benchmarked range.
 	pub fn epoch_weight_of(
 		peers: u32,
 		validators: u32,
-		entries: u32,
+		weights: u32,
+		bonds: u32,
 		revoked: u32,
 		mechanism: Mechanism,
 	) -> Weight {
 		let slope = |cost: fn(u32) -> Weight, count: u32| cost(count).saturating_sub(cost(0));
 		let per_entries = match mechanism {
-			Mechanism::Yuma2021 => slope(T::WeightInfo::epoch_entries, entries),
-			Mechanism::Attribution2019 => slope(T::WeightInfo::epoch_attribution, entries),
+			Mechanism::Yuma2021 => {
+				slope(T::WeightInfo::epoch_entries, weights.saturating_add(bonds))
+			},
+			Mechanism::Attribution2019 => slope(T::WeightInfo::epoch_attribution, weights)
+				.saturating_add(slope(T::WeightInfo::epoch_entries, bonds)),
 		};
 		let fitted = T::WeightInfo::epoch_peers(peers)
 			.saturating_add(slope(T::WeightInfo::epoch_validators, validators))
@@ -73,8 +64,9 @@ impl<T: Config> Pallet<T> {
 	fn fitting_validators(peers: u16, wanted: u16, held: u32, mechanism: Mechanism) -> u16 {
 		let limit = T::MaxEpochWeight::get();
 		let full_rows = |validators: u16| {
-			let entries = u32::from(validators).saturating_mul(u32::from(peers)).saturating_mul(2);
-			Self::epoch_weight_of(u32::from(peers), u32::from(validators), entries, held, mechanism)
+			let row = u32::from(validators).saturating_mul(u32::from(peers));
+			let peers = u32::from(peers);
+			Self::epoch_weight_of(peers, u32::from(validators), row, row, held, mechanism)
 		};
 		(0..=wanted).rev().find(|v| full_rows(*v).all_lte(limit)).unwrap_or(0)
 	}
@@ -138,7 +130,8 @@ impl<T: Config> Pallet<T> {
 		let weight = Self::epoch_weight_of(
 			u32::from(n),
 			u32::try_from(rows).unwrap_or(u32::MAX),
-			WeightsCount::<T>::get().saturating_add(BondsCount::<T>::get()),
+			WeightsCount::<T>::get(),
+			BondsCount::<T>::get(),
 			revoked,
 			hyperparameters.mechanism,
 		);

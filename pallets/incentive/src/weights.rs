@@ -109,10 +109,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Incentive::Axons` (`max_values`: None, `max_size`: Some(38), added: 2513, mode: `MaxEncodedLen`)
 	fn register() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `304250`
+		//  Measured:  `304205`
 		//  Estimated: `44437`
-		// Minimum execution time: 488_789_000 picoseconds.
-		Weight::from_parts(494_528_000, 44437)
+		// Minimum execution time: 499_385_000 picoseconds.
+		Weight::from_parts(535_639_000, 44437)
 			.saturating_add(T::DbWeight::get().reads(27_u64))
 			.saturating_add(T::DbWeight::get().writes(26_u64))
 	}
@@ -126,8 +126,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `394`
 		//  Estimated: `3515`
-		// Minimum execution time: 13_721_000 picoseconds.
-		Weight::from_parts(14_192_000, 3515)
+		// Minimum execution time: 14_382_000 picoseconds.
+		Weight::from_parts(14_842_000, 3515)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -149,8 +149,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `40437`
 		//  Estimated: `34255`
-		// Minimum execution time: 197_134_000 picoseconds.
-		Weight::from_parts(218_065_000, 34255)
+		// Minimum execution time: 190_715_000 picoseconds.
+		Weight::from_parts(198_666_000, 34255)
 			.saturating_add(T::DbWeight::get().reads(8_u64))
 			.saturating_add(T::DbWeight::get().writes(5_u64))
 	}
@@ -168,8 +168,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `36207`
 		//  Estimated: `34255`
-		// Minimum execution time: 189_713_000 picoseconds.
-		Weight::from_parts(196_904_000, 34255)
+		// Minimum execution time: 185_306_000 picoseconds.
+		Weight::from_parts(191_335_000, 34255)
 			.saturating_add(T::DbWeight::get().reads(6_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
@@ -196,10 +196,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `38775`
 		//  Estimated: `19861`
-		// Minimum execution time: 127_570_000 picoseconds.
-		Weight::from_parts(137_129_673, 19861)
-			// Standard Error: 1_027
-			.saturating_add(Weight::from_parts(6_154, 0).saturating_mul(n.into()))
+		// Minimum execution time: 131_096_000 picoseconds.
+		Weight::from_parts(141_377_997, 19861)
+			// Standard Error: 939
+			.saturating_add(Weight::from_parts(7_437, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(9_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
@@ -209,8 +209,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `138`
 		//  Estimated: `1565`
-		// Minimum execution time: 7_611_000 picoseconds.
-		Weight::from_parts(7_862_000, 1565)
+		// Minimum execution time: 7_451_000 picoseconds.
+		Weight::from_parts(7_751_000, 1565)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -220,68 +220,11 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Incentive::LastEpoch` (`max_values`: Some(1), `max_size`: Some(20), added: 515, mode: `Measured`)
 	/// Storage: `Incentive::PeerCount` (r:1 w:0)
 	/// Proof: `Incentive::PeerCount` (`max_values`: Some(1), `max_size`: Some(2), added: 497, mode: `Measured`)
-	/// Storage: `Incentive::Stake` (r:1 w:0)
-	/// Proof: `Incentive::Stake` (`max_values`: Some(1), `max_size`: Some(32770), added: 33265, mode: `Measured`)
-	/// Storage: `Incentive::ValidatorPermit` (r:1 w:1)
-	/// Proof: `Incentive::ValidatorPermit` (`max_values`: Some(1), `max_size`: Some(4098), added: 4593, mode: `Measured`)
-	/// Storage: `Incentive::Weights` (r:2 w:1)
-	/// Proof: `Incentive::Weights` (`max_values`: None, `max_size`: Some(16396), added: 18871, mode: `Measured`)
-	/// Storage: `Incentive::Bonds` (r:2 w:1)
-	/// Proof: `Incentive::Bonds` (`max_values`: None, `max_size`: Some(40972), added: 43447, mode: `Measured`)
-	/// Storage: `Incentive::WeightsCount` (r:1 w:1)
-	/// Proof: `Incentive::WeightsCount` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `Measured`)
-	/// Storage: `Incentive::BondsCount` (r:1 w:1)
-	/// Proof: `Incentive::BondsCount` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `Measured`)
-	/// Storage: `Incentive::LastUpdate` (r:1 w:0)
-	/// Proof: `Incentive::LastUpdate` (`max_values`: Some(1), `max_size`: Some(16386), added: 16881, mode: `Measured`)
-	/// Storage: `Incentive::RegisteredAt` (r:1 w:0)
-	/// Proof: `Incentive::RegisteredAt` (`max_values`: Some(1), `max_size`: Some(16386), added: 16881, mode: `Measured`)
-	/// Storage: `System::Account` (r:1 w:0)
-	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(104), added: 2579, mode: `Measured`)
-	/// Storage: `Incentive::MinAllowedWeights` (r:1 w:0)
-	/// Proof: `Incentive::MinAllowedWeights` (`max_values`: Some(1), `max_size`: Some(2), added: 497, mode: `Measured`)
-	/// Storage: `Incentive::Dividends` (r:0 w:1)
-	/// Proof: `Incentive::Dividends` (`max_values`: Some(1), `max_size`: Some(32770), added: 33265, mode: `Measured`)
-	/// Storage: `Incentive::Incentive` (r:0 w:1)
-	/// Proof: `Incentive::Incentive` (`max_values`: Some(1), `max_size`: Some(32770), added: 33265, mode: `Measured`)
-	/// Storage: `Incentive::Trust` (r:0 w:1)
-	/// Proof: `Incentive::Trust` (`max_values`: Some(1), `max_size`: Some(32770), added: 33265, mode: `Measured`)
-	/// Storage: `Incentive::Consensus` (r:0 w:1)
-	/// Proof: `Incentive::Consensus` (`max_values`: Some(1), `max_size`: Some(32770), added: 33265, mode: `Measured`)
-	/// Storage: `Incentive::Emission` (r:0 w:1)
-	/// Proof: `Incentive::Emission` (`max_values`: Some(1), `max_size`: Some(32770), added: 33265, mode: `Measured`)
-	/// Storage: `Incentive::ActiveStake` (r:0 w:1)
-	/// Proof: `Incentive::ActiveStake` (`max_values`: Some(1), `max_size`: Some(32770), added: 33265, mode: `Measured`)
-	/// Storage: `Incentive::Rank` (r:0 w:1)
-	/// Proof: `Incentive::Rank` (`max_values`: Some(1), `max_size`: Some(32770), added: 33265, mode: `Measured`)
-	/// The range of component `n` is `[2, 4096]`.
-	fn epoch_peers(n: u32, ) -> Weight {
-		// Proof Size summary in bytes:
-		//  Measured:  `776 + n * (17 ±0)`
-		//  Estimated: `6713 + n * (17 ±0)`
-		// Minimum execution time: 52_838_000 picoseconds.
-		Weight::from_parts(74_834_046, 6713)
-			// Standard Error: 1_948
-			.saturating_add(Weight::from_parts(976_093, 0).saturating_mul(n.into()))
-			.saturating_add(T::DbWeight::get().reads(15_u64))
-			.saturating_add(T::DbWeight::get().writes(13_u64))
-			.saturating_add(Weight::from_parts(0, 17).saturating_mul(n.into()))
-	}
-	/// Storage: `Incentive::Hyperparams` (r:1 w:0)
-	/// Proof: `Incentive::Hyperparams` (`max_values`: Some(1), `max_size`: Some(80), added: 575, mode: `Measured`)
-	/// Storage: `Incentive::LastEpoch` (r:1 w:1)
-	/// Proof: `Incentive::LastEpoch` (`max_values`: Some(1), `max_size`: Some(20), added: 515, mode: `Measured`)
-	/// Storage: `Incentive::PeerCount` (r:1 w:0)
-	/// Proof: `Incentive::PeerCount` (`max_values`: Some(1), `max_size`: Some(2), added: 497, mode: `Measured`)
 	/// Storage: `Incentive::Stake` (r:1 w:1)
 	/// Proof: `Incentive::Stake` (`max_values`: Some(1), `max_size`: Some(32770), added: 33265, mode: `Measured`)
-	/// Storage: `Incentive::ValidatorPermit` (r:1 w:1)
+	/// Storage: `Incentive::ValidatorPermit` (r:1 w:0)
 	/// Proof: `Incentive::ValidatorPermit` (`max_values`: Some(1), `max_size`: Some(4098), added: 4593, mode: `Measured`)
-	/// Storage: `Incentive::Weights` (r:129 w:1)
-	/// Proof: `Incentive::Weights` (`max_values`: None, `max_size`: Some(16396), added: 18871, mode: `Measured`)
-	/// Storage: `Incentive::Bonds` (r:129 w:128)
-	/// Proof: `Incentive::Bonds` (`max_values`: None, `max_size`: Some(40972), added: 43447, mode: `Measured`)
-	/// Storage: `Incentive::WeightsCount` (r:1 w:1)
+	/// Storage: `Incentive::WeightsCount` (r:1 w:0)
 	/// Proof: `Incentive::WeightsCount` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `Measured`)
 	/// Storage: `Incentive::BondsCount` (r:1 w:1)
 	/// Proof: `Incentive::BondsCount` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `Measured`)
@@ -289,6 +232,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Incentive::LastUpdate` (`max_values`: Some(1), `max_size`: Some(16386), added: 16881, mode: `Measured`)
 	/// Storage: `Incentive::RegisteredAt` (r:1 w:0)
 	/// Proof: `Incentive::RegisteredAt` (`max_values`: Some(1), `max_size`: Some(16386), added: 16881, mode: `Measured`)
+	/// Storage: `Incentive::Weights` (r:1 w:0)
+	/// Proof: `Incentive::Weights` (`max_values`: None, `max_size`: Some(16396), added: 18871, mode: `Measured`)
+	/// Storage: `Incentive::Bonds` (r:1 w:1)
+	/// Proof: `Incentive::Bonds` (`max_values`: None, `max_size`: Some(40972), added: 43447, mode: `Measured`)
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(104), added: 2579, mode: `Measured`)
 	/// Storage: `Incentive::TotalStake` (r:1 w:1)
@@ -309,20 +256,18 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Incentive::ActiveStake` (`max_values`: Some(1), `max_size`: Some(32770), added: 33265, mode: `Measured`)
 	/// Storage: `Incentive::Rank` (r:0 w:1)
 	/// Proof: `Incentive::Rank` (`max_values`: Some(1), `max_size`: Some(32770), added: 33265, mode: `Measured`)
-	/// The range of component `v` is `[1, 128]`.
-	fn epoch_validators(v: u32, ) -> Weight {
+	/// The range of component `n` is `[2, 4096]`.
+	fn epoch_peers(n: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `70410 + v * (43 ±0)`
-		//  Estimated: `73872 + v * (2513 ±0)`
-		// Minimum execution time: 3_929_955_000 picoseconds.
-		Weight::from_parts(4_129_348_063, 73872)
-			// Standard Error: 163_585
-			.saturating_add(Weight::from_parts(6_876_530, 0).saturating_mul(v.into()))
-			.saturating_add(T::DbWeight::get().reads(13_u64))
-			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(v.into())))
+		//  Measured:  `794 + n * (17 ±0)`
+		//  Estimated: `4256 + n * (17 ±0)`
+		// Minimum execution time: 54_441_000 picoseconds.
+		Weight::from_parts(108_146_166, 4256)
+			// Standard Error: 3_386
+			.saturating_add(Weight::from_parts(967_976, 0).saturating_mul(n.into()))
+			.saturating_add(T::DbWeight::get().reads(14_u64))
 			.saturating_add(T::DbWeight::get().writes(13_u64))
-			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(v.into())))
-			.saturating_add(Weight::from_parts(0, 2513).saturating_mul(v.into()))
+			.saturating_add(Weight::from_parts(0, 17).saturating_mul(n.into()))
 	}
 	/// Storage: `Incentive::Hyperparams` (r:1 w:0)
 	/// Proof: `Incentive::Hyperparams` (`max_values`: Some(1), `max_size`: Some(80), added: 575, mode: `Measured`)
@@ -366,17 +311,74 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Incentive::ActiveStake` (`max_values`: Some(1), `max_size`: Some(32770), added: 33265, mode: `Measured`)
 	/// Storage: `Incentive::Rank` (r:0 w:1)
 	/// Proof: `Incentive::Rank` (`max_values`: Some(1), `max_size`: Some(32770), added: 33265, mode: `Measured`)
+	/// The range of component `v` is `[1, 128]`.
+	fn epoch_validators(v: u32, ) -> Weight {
+		// Proof Size summary in bytes:
+		//  Measured:  `70410 + v * (43 ±0)`
+		//  Estimated: `73875 + v * (2518 ±0)`
+		// Minimum execution time: 4_028_711_000 picoseconds.
+		Weight::from_parts(4_081_840_377, 73875)
+			// Standard Error: 148_124
+			.saturating_add(Weight::from_parts(8_259_547, 0).saturating_mul(v.into()))
+			.saturating_add(T::DbWeight::get().reads(12_u64))
+			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(v.into())))
+			.saturating_add(T::DbWeight::get().writes(13_u64))
+			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(v.into())))
+			.saturating_add(Weight::from_parts(0, 2518).saturating_mul(v.into()))
+	}
+	/// Storage: `Incentive::Hyperparams` (r:1 w:0)
+	/// Proof: `Incentive::Hyperparams` (`max_values`: Some(1), `max_size`: Some(80), added: 575, mode: `Measured`)
+	/// Storage: `Incentive::LastEpoch` (r:1 w:1)
+	/// Proof: `Incentive::LastEpoch` (`max_values`: Some(1), `max_size`: Some(20), added: 515, mode: `Measured`)
+	/// Storage: `Incentive::PeerCount` (r:1 w:0)
+	/// Proof: `Incentive::PeerCount` (`max_values`: Some(1), `max_size`: Some(2), added: 497, mode: `Measured`)
+	/// Storage: `Incentive::Stake` (r:1 w:1)
+	/// Proof: `Incentive::Stake` (`max_values`: Some(1), `max_size`: Some(32770), added: 33265, mode: `Measured`)
+	/// Storage: `Incentive::ValidatorPermit` (r:1 w:0)
+	/// Proof: `Incentive::ValidatorPermit` (`max_values`: Some(1), `max_size`: Some(4098), added: 4593, mode: `Measured`)
+	/// Storage: `Incentive::WeightsCount` (r:1 w:0)
+	/// Proof: `Incentive::WeightsCount` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `Measured`)
+	/// Storage: `Incentive::BondsCount` (r:1 w:1)
+	/// Proof: `Incentive::BondsCount` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `Measured`)
+	/// Storage: `Incentive::LastUpdate` (r:1 w:0)
+	/// Proof: `Incentive::LastUpdate` (`max_values`: Some(1), `max_size`: Some(16386), added: 16881, mode: `Measured`)
+	/// Storage: `Incentive::RegisteredAt` (r:1 w:0)
+	/// Proof: `Incentive::RegisteredAt` (`max_values`: Some(1), `max_size`: Some(16386), added: 16881, mode: `Measured`)
+	/// Storage: `Incentive::Weights` (r:128 w:0)
+	/// Proof: `Incentive::Weights` (`max_values`: None, `max_size`: Some(16396), added: 18871, mode: `Measured`)
+	/// Storage: `Incentive::Bonds` (r:128 w:128)
+	/// Proof: `Incentive::Bonds` (`max_values`: None, `max_size`: Some(40972), added: 43447, mode: `Measured`)
+	/// Storage: `System::Account` (r:1 w:1)
+	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(104), added: 2579, mode: `Measured`)
+	/// Storage: `Incentive::TotalStake` (r:1 w:1)
+	/// Proof: `Incentive::TotalStake` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `Measured`)
+	/// Storage: `Incentive::MinAllowedWeights` (r:1 w:0)
+	/// Proof: `Incentive::MinAllowedWeights` (`max_values`: Some(1), `max_size`: Some(2), added: 497, mode: `Measured`)
+	/// Storage: `Incentive::Dividends` (r:0 w:1)
+	/// Proof: `Incentive::Dividends` (`max_values`: Some(1), `max_size`: Some(32770), added: 33265, mode: `Measured`)
+	/// Storage: `Incentive::Incentive` (r:0 w:1)
+	/// Proof: `Incentive::Incentive` (`max_values`: Some(1), `max_size`: Some(32770), added: 33265, mode: `Measured`)
+	/// Storage: `Incentive::Trust` (r:0 w:1)
+	/// Proof: `Incentive::Trust` (`max_values`: Some(1), `max_size`: Some(32770), added: 33265, mode: `Measured`)
+	/// Storage: `Incentive::Consensus` (r:0 w:1)
+	/// Proof: `Incentive::Consensus` (`max_values`: Some(1), `max_size`: Some(32770), added: 33265, mode: `Measured`)
+	/// Storage: `Incentive::Emission` (r:0 w:1)
+	/// Proof: `Incentive::Emission` (`max_values`: Some(1), `max_size`: Some(32770), added: 33265, mode: `Measured`)
+	/// Storage: `Incentive::ActiveStake` (r:0 w:1)
+	/// Proof: `Incentive::ActiveStake` (`max_values`: Some(1), `max_size`: Some(32770), added: 33265, mode: `Measured`)
+	/// Storage: `Incentive::Rank` (r:0 w:1)
+	/// Proof: `Incentive::Rank` (`max_values`: Some(1), `max_size`: Some(32770), added: 33265, mode: `Measured`)
 	/// The range of component `e` is `[256, 1048320]`.
 	fn epoch_entries(e: u32, ) -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `75403 + e * (7 ±0)`
-		//  Estimated: `393373 + e * (7 ±0)`
-		// Minimum execution time: 5_004_518_000 picoseconds.
-		Weight::from_parts(6_058_866_939, 393373)
-			// Standard Error: 173
-			.saturating_add(Weight::from_parts(49_891, 0).saturating_mul(e.into()))
+		//  Estimated: `392999 + e * (7 ±0)`
+		// Minimum execution time: 5_031_158_000 picoseconds.
+		Weight::from_parts(6_298_454_444, 392999)
+			// Standard Error: 209
+			.saturating_add(Weight::from_parts(50_843, 0).saturating_mul(e.into()))
 			.saturating_add(T::DbWeight::get().reads(268_u64))
-			.saturating_add(T::DbWeight::get().writes(141_u64))
+			.saturating_add(T::DbWeight::get().writes(140_u64))
 			.saturating_add(Weight::from_parts(0, 7).saturating_mul(e.into()))
 	}
 	/// Storage: `Incentive::Hyperparams` (r:1 w:0)
@@ -387,13 +389,9 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Incentive::PeerCount` (`max_values`: Some(1), `max_size`: Some(2), added: 497, mode: `Measured`)
 	/// Storage: `Incentive::Stake` (r:1 w:1)
 	/// Proof: `Incentive::Stake` (`max_values`: Some(1), `max_size`: Some(32770), added: 33265, mode: `Measured`)
-	/// Storage: `Incentive::ValidatorPermit` (r:1 w:1)
+	/// Storage: `Incentive::ValidatorPermit` (r:1 w:0)
 	/// Proof: `Incentive::ValidatorPermit` (`max_values`: Some(1), `max_size`: Some(4098), added: 4593, mode: `Measured`)
-	/// Storage: `Incentive::Weights` (r:256 w:128)
-	/// Proof: `Incentive::Weights` (`max_values`: None, `max_size`: Some(16396), added: 18871, mode: `Measured`)
-	/// Storage: `Incentive::Bonds` (r:256 w:128)
-	/// Proof: `Incentive::Bonds` (`max_values`: None, `max_size`: Some(40972), added: 43447, mode: `Measured`)
-	/// Storage: `Incentive::WeightsCount` (r:1 w:1)
+	/// Storage: `Incentive::WeightsCount` (r:1 w:0)
 	/// Proof: `Incentive::WeightsCount` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `Measured`)
 	/// Storage: `Incentive::BondsCount` (r:1 w:1)
 	/// Proof: `Incentive::BondsCount` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `Measured`)
@@ -401,11 +399,15 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Incentive::LastUpdate` (`max_values`: Some(1), `max_size`: Some(16386), added: 16881, mode: `Measured`)
 	/// Storage: `Incentive::RegisteredAt` (r:1 w:0)
 	/// Proof: `Incentive::RegisteredAt` (`max_values`: Some(1), `max_size`: Some(16386), added: 16881, mode: `Measured`)
+	/// Storage: `Incentive::Weights` (r:128 w:0)
+	/// Proof: `Incentive::Weights` (`max_values`: None, `max_size`: Some(16396), added: 18871, mode: `Measured`)
+	/// Storage: `Incentive::Bonds` (r:128 w:0)
+	/// Proof: `Incentive::Bonds` (`max_values`: None, `max_size`: Some(40972), added: 43447, mode: `Measured`)
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(104), added: 2579, mode: `Measured`)
 	/// Storage: `Incentive::TotalStake` (r:1 w:1)
 	/// Proof: `Incentive::TotalStake` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `Measured`)
-	/// Storage: `Incentive::MinAllowedWeights` (r:1 w:1)
+	/// Storage: `Incentive::MinAllowedWeights` (r:1 w:0)
 	/// Proof: `Incentive::MinAllowedWeights` (`max_values`: Some(1), `max_size`: Some(2), added: 497, mode: `Measured`)
 	/// Storage: `Incentive::Dividends` (r:0 w:1)
 	/// Proof: `Incentive::Dividends` (`max_values`: Some(1), `max_size`: Some(32770), added: 33265, mode: `Measured`)
@@ -425,13 +427,13 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn epoch_attribution(e: u32, ) -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `72887 + e * (4 ±0)`
-		//  Estimated: `707383 + e * (4 ±0)`
-		// Minimum execution time: 5_888_557_000 picoseconds.
-		Weight::from_parts(6_101_398_223, 707383)
-			// Standard Error: 67
-			.saturating_add(Weight::from_parts(697, 0).saturating_mul(e.into()))
-			.saturating_add(T::DbWeight::get().reads(524_u64))
-			.saturating_add(T::DbWeight::get().writes(271_u64))
+		//  Estimated: `390583 + e * (4 ±0)`
+		// Minimum execution time: 10_367_722_000 picoseconds.
+		Weight::from_parts(11_327_442_944, 390583)
+			// Standard Error: 1_848
+			.saturating_add(Weight::from_parts(1_106_192, 0).saturating_mul(e.into()))
+			.saturating_add(T::DbWeight::get().reads(268_u64))
+			.saturating_add(T::DbWeight::get().writes(12_u64))
 			.saturating_add(Weight::from_parts(0, 4).saturating_mul(e.into()))
 	}
 }
@@ -439,64 +441,64 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// For tests: the same figures with RocksDB's database weights.
 impl WeightInfo for () {
 	fn register() -> Weight {
-		Weight::from_parts(494_528_000, 44437)
+		Weight::from_parts(535_639_000, 44437)
 			.saturating_add(RocksDbWeight::get().reads(27_u64))
 			.saturating_add(RocksDbWeight::get().writes(26_u64))
 	}
 	fn serve_axon() -> Weight {
-		Weight::from_parts(14_192_000, 3515)
+		Weight::from_parts(14_842_000, 3515)
 			.saturating_add(RocksDbWeight::get().reads(2_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn add_stake() -> Weight {
-		Weight::from_parts(218_065_000, 34255)
+		Weight::from_parts(198_666_000, 34255)
 			.saturating_add(RocksDbWeight::get().reads(8_u64))
 			.saturating_add(RocksDbWeight::get().writes(5_u64))
 	}
 	fn remove_stake() -> Weight {
-		Weight::from_parts(196_904_000, 34255)
+		Weight::from_parts(191_335_000, 34255)
 			.saturating_add(RocksDbWeight::get().reads(6_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn set_weights(n: u32, ) -> Weight {
-		Weight::from_parts(137_129_673, 19861)
-			.saturating_add(Weight::from_parts(6_154, 0).saturating_mul(n.into()))
+		Weight::from_parts(141_377_997, 19861)
+			.saturating_add(Weight::from_parts(7_437, 0).saturating_mul(n.into()))
 			.saturating_add(RocksDbWeight::get().reads(9_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn set_hyperparameter() -> Weight {
-		Weight::from_parts(7_862_000, 1565)
+		Weight::from_parts(7_751_000, 1565)
 			.saturating_add(RocksDbWeight::get().reads(1_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn epoch_peers(n: u32, ) -> Weight {
-		Weight::from_parts(74_834_046, 6713)
-			.saturating_add(Weight::from_parts(976_093, 0).saturating_mul(n.into()))
-			.saturating_add(RocksDbWeight::get().reads(15_u64))
+		Weight::from_parts(108_146_166, 4256)
+			.saturating_add(Weight::from_parts(967_976, 0).saturating_mul(n.into()))
+			.saturating_add(RocksDbWeight::get().reads(14_u64))
 			.saturating_add(RocksDbWeight::get().writes(13_u64))
 			.saturating_add(Weight::from_parts(0, 17).saturating_mul(n.into()))
 	}
 	fn epoch_validators(v: u32, ) -> Weight {
-		Weight::from_parts(4_129_348_063, 73872)
-			.saturating_add(Weight::from_parts(6_876_530, 0).saturating_mul(v.into()))
-			.saturating_add(RocksDbWeight::get().reads(13_u64))
+		Weight::from_parts(4_081_840_377, 73875)
+			.saturating_add(Weight::from_parts(8_259_547, 0).saturating_mul(v.into()))
+			.saturating_add(RocksDbWeight::get().reads(12_u64))
 			.saturating_add(RocksDbWeight::get().reads((2_u64).saturating_mul(v.into())))
 			.saturating_add(RocksDbWeight::get().writes(13_u64))
 			.saturating_add(RocksDbWeight::get().writes((1_u64).saturating_mul(v.into())))
-			.saturating_add(Weight::from_parts(0, 2513).saturating_mul(v.into()))
+			.saturating_add(Weight::from_parts(0, 2518).saturating_mul(v.into()))
 	}
 	fn epoch_entries(e: u32, ) -> Weight {
-		Weight::from_parts(6_058_866_939, 393373)
-			.saturating_add(Weight::from_parts(49_891, 0).saturating_mul(e.into()))
+		Weight::from_parts(6_298_454_444, 392999)
+			.saturating_add(Weight::from_parts(50_843, 0).saturating_mul(e.into()))
 			.saturating_add(RocksDbWeight::get().reads(268_u64))
-			.saturating_add(RocksDbWeight::get().writes(141_u64))
+			.saturating_add(RocksDbWeight::get().writes(140_u64))
 			.saturating_add(Weight::from_parts(0, 7).saturating_mul(e.into()))
 	}
 	fn epoch_attribution(e: u32, ) -> Weight {
-		Weight::from_parts(6_101_398_223, 707383)
-			.saturating_add(Weight::from_parts(697, 0).saturating_mul(e.into()))
-			.saturating_add(RocksDbWeight::get().reads(524_u64))
-			.saturating_add(RocksDbWeight::get().writes(271_u64))
+		Weight::from_parts(11_327_442_944, 390583)
+			.saturating_add(Weight::from_parts(1_106_192, 0).saturating_mul(e.into()))
+			.saturating_add(RocksDbWeight::get().reads(268_u64))
+			.saturating_add(RocksDbWeight::get().writes(12_u64))
 			.saturating_add(Weight::from_parts(0, 4).saturating_mul(e.into()))
 	}
 }

@@ -106,8 +106,7 @@ fn an_epoch_that_would_not_fit_caps_its_validators_and_blocks_keep_coming() {
 			set_weights(hotkey, others, vec![1; 3]);
 		}
 		// Room for the full rows of one validator only, after removing four rows.
-		let one =
-			IncentiveModule::epoch_weight_of(4, 1, 2 * 4, 4, Mechanism::Yuma2021);
+		let one = IncentiveModule::epoch_weight_of(4, 1, 4, 4, 4, Mechanism::Yuma2021);
 		MaxEpochWeight::set(one);
 		for epoch in 1..=3u64 {
 			run_to_block(10 * epoch);
