@@ -10,11 +10,12 @@ export function exitAfter(ms, name) {
   }, ms);
 }
 
-/** Signs and submits `tx`, resolving with `{ blockHash, events }` once it is in a block;
- * rejects with the module error's name (e.g. `incentive.DuplicateUids`) if it failed. */
-export function submit(api, tx, signer) {
+/** Signs (with `options`, such as `{ era: 0 }`) and submits `tx`, resolving with
+ * `{ blockHash, events }` once it is in a block; rejects with the module error's name (e.g.
+ * `incentive.DuplicateUids`) if it failed. */
+export function submit(api, tx, signer, options = {}) {
   return new Promise((resolve, reject) => {
-    tx.signAndSend(signer, ({ status, events, dispatchError }) => {
+    tx.signAndSend(signer, options, ({ status, events, dispatchError }) => {
       if (dispatchError) {
         const reason = dispatchError.isModule
           ? (({ section, name }) => `${section}.${name}`)(api.registry.findMetaError(dispatchError.asModule))

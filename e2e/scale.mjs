@@ -83,16 +83,22 @@ async function main() {
   ]);
   const permitCount = async () => (await api.query.incentive.validatorPermit()).filter((permit) => permit.isTrue).length;
   await until(api, 'validator permits', permitCount, validators);
-  await until(api, 'fees', async () => (await api.query.system.account(unstaked.at(-1) ?? staked.at(-1))).data.free.toBigInt() > 0n ? 1 : 0, 1);
+  const lastFunded = (unstaked.at(-1) ?? staked.at(-1)).address;
+  await until(api, 'fees', async () => ((await api.query.system.account(lastFunded)).data.free.toBigInt() > 0n ? 1 : 0), 1);
 
   // Every validator weights every peer; the refused ones try the same and pay for it.
   const everyPeer = hotkeys.map((_, uid) => uid);
   const row = () => api.tx.incentive.setWeights(everyPeer, everyPeer.map(() => 1000), 0);
   started = performance.now();
-  await Promise.all(staked.map((hotkey) => row().signAndSend(hotkey)));
-  const refusals = await Promise.all(
-    unstaked.map((hotkey) => submit(api, row(), hotkey).then(() => 'accepted', (error) => error.message)),
-  );
+  // Immortal, so that a long queue of full rows does not outlive its era.
+  await Promise.all(staked.map((hotkey) => row().signAndSend(hotkey, { era: 0 })));
+  // Watched in chunks: a connection holds at most 1024 subscriptions.
+  const refusals = [];
+  for (let start = 0; start < unstaked.length; start += 500) {
+    const chunk = unstaked.slice(start, start + 500);
+    const outcomes = chunk.map((hotkey) => submit(api, row(), hotkey, { era: 0 }).then(() => 'accepted', (error) => error.message));
+    refusals.push(...(await Promise.all(outcomes)));
+  }
   for (const refusal of refusals) {
     if (!refusal.includes('incentive.NoValidatorPermit')) throw new Error(`an unstaked peer was not refused: ${refusal}`);
   }

@@ -179,7 +179,8 @@ impl ChainClient {
 		coldkey: &sr25519::Pair,
 		hotkey: &sr25519::Pair,
 	) -> Result<(), ChainError> {
-		let message = registration_message(&AccountId32::from(coldkey.public()), &self.genesis_hash());
+		let message =
+			registration_message(&AccountId32::from(coldkey.public()), &self.genesis_hash());
 		let proof = MultiSignature::Sr25519(hotkey.sign(&message).0);
 		let hotkey = SubxtAccountId(hotkey.public().0);
 		self.submit("Incentive", "register", (hotkey, proof), coldkey).await

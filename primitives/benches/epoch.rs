@@ -48,11 +48,13 @@ fn validators(
 	n: usize,
 	validators: usize,
 ) -> (Vec<u64>, Vec<bool>, Vec<Vec<(Uid, u16)>>, Vec<Vec<(Uid, u64)>>) {
-	let stake: Vec<u64> =
-		(0..n).map(|i| if i < validators { 1_000_000_000_000 } else { 1_000_000_000 }).collect();
+	let stake: Vec<u64> = (0..n)
+		.map(|i| if i < validators { 1_000_000_000_000 } else { 1_000_000_000 })
+		.collect();
 	let full_row: Vec<(Uid, u16)> = (0..n).map(|j| (j as Uid, 1_000)).collect();
-	let weights: Vec<Vec<(Uid, u16)>> =
-		(0..n).map(|i| if i < validators { full_row.clone() } else { Vec::new() }).collect();
+	let weights: Vec<Vec<(Uid, u16)>> = (0..n)
+		.map(|i| if i < validators { full_row.clone() } else { Vec::new() })
+		.collect();
 	with_bonds(stake, weights)
 }
 
@@ -84,7 +86,10 @@ fn epoch(c: &mut Criterion) {
 	let shapes = [256usize, 1024, 4096, 16384]
 		.map(|n| (BenchmarkId::new("peers", n), metagraph(n)))
 		.into_iter()
-		.chain([64usize, 128].map(|v| (BenchmarkId::new("validators_of_4096", v), validators(4096, v))));
+		.chain(
+			[64usize, 128]
+				.map(|v| (BenchmarkId::new("validators_of_4096", v), validators(4096, v))),
+		);
 	for (id, (stake, active, weights, bonds)) in shapes {
 		let entries: usize = weights.iter().map(Vec::len).sum();
 		group.throughput(Throughput::Elements(entries as u64));

@@ -452,8 +452,12 @@ fn attribution(input: &EpochInput, stake: &[U64F64], n: usize) -> Vec<U64F64> {
 /// (the lower uid first on equal stake). Only their weights count in the epoch, which bounds
 /// its work by `max_validators` rows whatever the number of peers.
 pub fn validator_permits(stake: &[u64], max_validators: u16) -> Vec<bool> {
-	let mut by_stake: Vec<(u64, usize)> =
-		stake.iter().enumerate().filter(|(_, s)| **s > 0).map(|(i, s)| (*s, i)).collect();
+	let mut by_stake: Vec<(u64, usize)> = stake
+		.iter()
+		.enumerate()
+		.filter(|(_, s)| **s > 0)
+		.map(|(i, s)| (*s, i))
+		.collect();
 	by_stake.sort_unstable_by(|(a, i), (b, j)| b.cmp(a).then(i.cmp(j)));
 	let mut permits = vec![false; stake.len()];
 	for (_, i) in by_stake.into_iter().take(usize::from(max_validators)) {

@@ -139,10 +139,7 @@ impl Hyperparameters {
 				!matches!(self.bonds_mode, BondsMode::MovingAverage { alpha } if alpha == Perquintill::one()),
 				BondsNeverMove,
 			),
-			(
-				(1..=MAX_VALIDATORS).contains(&self.max_allowed_validators),
-				ValidatorsOutOfRange,
-			),
+			((1..=MAX_VALIDATORS).contains(&self.max_allowed_validators), ValidatorsOutOfRange),
 		];
 		match rules.into_iter().find(|(holds, _)| !holds) {
 			Some((_, broken)) => Err(broken),

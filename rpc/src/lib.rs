@@ -2,9 +2,9 @@
 //! JSON (see [`bittensor_primitives::json`]).
 //!
 //! - `metagraph_get(at?)`: every peer, the hyperparameters and the last epoch.
-//! - `metagraph_getLight(at?)`: the same without any peer's weights and bonds, whose size
-//!   grows with the peers only (what a neuron polls; validators' rows can make the full form
-//!   exceed the RPC response limit).
+//! - `metagraph_getLight(at?)`: the same without any peer's weights and bonds, whose size grows
+//!   with the peers only (what a neuron polls; validators' rows can make the full form exceed the
+//!   RPC response limit).
 //! - `metagraph_neuron(uid, at?)`: one peer.
 //! - `metagraph_hyperparameters(at?)`: every hyperparameter.
 //!
@@ -84,9 +84,11 @@ fn cached<Hash: PartialEq + Copy>(
 	hash: Hash,
 	read: impl FnOnce() -> RpcResult<MetagraphJson>,
 ) -> RpcResult<MetagraphJson> {
-	let kept = last.lock().unwrap_or_else(|e| e.into_inner()).as_ref().and_then(|(at, answer)| {
-		(*at == hash).then(|| answer.clone())
-	});
+	let kept = last
+		.lock()
+		.unwrap_or_else(|e| e.into_inner())
+		.as_ref()
+		.and_then(|(at, answer)| (*at == hash).then(|| answer.clone()));
 	if let Some(answer) = kept {
 		return Ok(answer);
 	}

@@ -1,6 +1,7 @@
 //! The clients people script the chain with, against a real `--dev` node (10-block tempo):
 //! @polkadot/api (runtime API and custom RPC, and a crowded chain), py-substrate-interface
-//! (module errors and storage), and the "Scripting the chain" examples of `docs/clients.md` run exactly as written.
+//! (module errors and storage), and the "Scripting the chain" examples of `docs/clients.md` run
+//! exactly as written.
 
 use std::{
 	path::{Path, PathBuf},
@@ -46,7 +47,10 @@ fn a_crowded_chain_keeps_producing_and_finalizing_through_three_epochs() {
 	let node = dev_node(dir.path());
 	let args = ["--peers", "300", "--validators", "64", "--refused", "8"];
 	let stdout = run_e2e_script("scale.mjs", &node, &args);
-	assert!(stdout.contains("refused: incentive.NoValidatorPermit"), "unexpected output:\n{stdout}");
+	assert!(
+		stdout.contains("refused: incentive.NoValidatorPermit"),
+		"unexpected output:\n{stdout}"
+	);
 	assert!(stdout.contains("scale ok"), "unexpected output:\n{stdout}");
 }
 

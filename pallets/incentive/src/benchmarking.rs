@@ -7,8 +7,8 @@
 
 use super::*;
 use crate::Pallet as Incentive;
-use bittensor_primitives::{epoch::Mechanism, metagraph::MAX_VALIDATORS};
 use alloc::vec::Vec;
+use bittensor_primitives::{epoch::Mechanism, metagraph::MAX_VALIDATORS};
 use frame_benchmarking::v2::*;
 use frame_support::{
 	traits::{fungible::Mutate, Get},

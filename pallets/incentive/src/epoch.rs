@@ -51,8 +51,10 @@ impl<T: Config> Pallet<T> {
 		let fitted = T::WeightInfo::epoch_peers(peers)
 			.saturating_add(slope(T::WeightInfo::epoch_validators, validators))
 			.saturating_add(per_entries);
-		let removals = T::DbWeight::get()
-			.reads_writes(u64::from(revoked).saturating_mul(2), u64::from(revoked).saturating_mul(2));
+		let removals = T::DbWeight::get().reads_writes(
+			u64::from(revoked).saturating_mul(2),
+			u64::from(revoked).saturating_mul(2),
+		);
 		fitted
 			.saturating_add(fitted.checked_div(EPOCH_FIT_MARGIN_DIVISOR).unwrap_or_default())
 			.saturating_add(removals)
@@ -222,8 +224,8 @@ impl<T: Config> Pallet<T> {
 		for (uid, (row, previous)) in (0..n).zip(output.bonds.into_iter().zip(bonds)) {
 			bonds_count = bonds_count.saturating_add(u32::try_from(row.len()).unwrap_or(u32::MAX));
 			// A row filtered on reading (bonds in re-registered peers) is written back too.
-			let changed = row != previous ||
-				(permitted(uid) && Bonds::<T>::decode_len(uid).unwrap_or(0) != previous.len());
+			let changed = row != previous
+				|| (permitted(uid) && Bonds::<T>::decode_len(uid).unwrap_or(0) != previous.len());
 			if changed {
 				if row.is_empty() {
 					Bonds::<T>::remove(uid);

@@ -147,8 +147,7 @@ pub mod pallet {
 	/// epoch gives them to the `MaxAllowedValidators` peers with the most stake; between
 	/// epochs, a peer that stakes takes a vacant one.
 	#[pallet::storage]
-	pub type ValidatorPermit<T: Config> =
-		StorageValue<_, BoundedVec<bool, T::MaxUids>, ValueQuery>;
+	pub type ValidatorPermit<T: Config> = StorageValue<_, BoundedVec<bool, T::MaxUids>, ValueQuery>;
 
 	/// Block of each uid's last update: its registration or its last `set_weights`.
 	#[pallet::storage]

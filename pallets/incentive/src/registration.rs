@@ -1,6 +1,7 @@
 //! Registration: new peers, replacement of the weakest unprotected peer when full, limits.
 
 use crate::*;
+use alloc::vec::Vec;
 use frame_support::{
 	ensure,
 	pallet_prelude::*,
@@ -12,7 +13,6 @@ use frame_support::{
 };
 use frame_system::pallet_prelude::BlockNumberFor;
 use sp_arithmetic::Perquintill;
-use alloc::vec::Vec;
 use sp_runtime::{
 	traits::{AccountIdConversion, Verify, Zero},
 	Saturating,

@@ -105,7 +105,9 @@ impl<T: Config> Pallet<T> {
 			},
 			Hyperparameter::BondsMode(mode) => hyperparameters.bonds_mode = mode,
 			Hyperparameter::Mechanism(mechanism) => hyperparameters.mechanism = mechanism,
-			Hyperparameter::MaxAllowedValidators(max) => hyperparameters.max_allowed_validators = max,
+			Hyperparameter::MaxAllowedValidators(max) => {
+				hyperparameters.max_allowed_validators = max
+			},
 		}
 		// The whole set after the change meets the same rules as genesis.
 		hyperparameters

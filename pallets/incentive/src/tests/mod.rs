@@ -21,7 +21,11 @@ use frame_support::{assert_noop, assert_ok, traits::fungible::Inspect};
 
 /// Registers `hotkey` for `coldkey` and returns its uid.
 pub fn register(coldkey: u64, hotkey: u64) -> Uid {
-	assert_ok!(IncentiveModule::register(RuntimeOrigin::signed(coldkey), hotkey, proof(coldkey, hotkey)));
+	assert_ok!(IncentiveModule::register(
+		RuntimeOrigin::signed(coldkey),
+		hotkey,
+		proof(coldkey, hotkey)
+	));
 	Uids::<Test>::get(hotkey).unwrap()
 }
 
