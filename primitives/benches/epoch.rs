@@ -8,11 +8,15 @@
 //! Criterion benchmark of the pure epoch: 256 to 16384 peers, 64 weights per peer (and the
 //! bonds one earlier epoch leaves), to show the cost growing linearly with the weights; and
 //! the shape validator permits give it, 4096 peers of which 64 or 128 validators weight every
-//! peer (the chain's default and its worst case).
+//! peer (the chain's default and its worst case). Yuma 3 runs on the same shapes at 4096
+//! peers (`yuma3/…`), its bonds those one earlier Yuma 3 epoch leaves.
 //!
 //! `cargo bench -p bittensor-primitives --bench epoch`
 
-use bittensor_primitives::epoch::{run_epoch, EpochInput, EpochParams, Uid};
+use bittensor_primitives::{
+	epoch::{run_epoch, EpochInput, EpochParams, Uid},
+	yuma3::{run_yuma3, Yuma3Params},
+};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 
 /// Weights each peer sets.
@@ -111,5 +115,29 @@ fn epoch(c: &mut Criterion) {
 	group.finish();
 }
 
-criterion_group!(benches, epoch);
+fn yuma3(c: &mut Criterion) {
+	let mut group = c.benchmark_group("yuma3");
+	group.sample_size(10);
+	let params = Yuma3Params { liquid_alpha_enabled: true, ..Yuma3Params::default() };
+	let kappa = substrate_fixed::types::U64F64::from_num(0.5);
+	let shapes = [(BenchmarkId::new("peers", 4096), metagraph(4096))].into_iter().chain(
+		[64usize, 128].map(|v| (BenchmarkId::new("validators_of_4096", v), validators(4096, v))),
+	);
+	for (id, (stake, active, weights, _)) in shapes {
+		let input = |bonds| EpochInput {
+			stake: &stake,
+			active: &active,
+			weights: &weights,
+			bonds,
+			emission: 1_000_000_000,
+		};
+		let bonds = run_yuma3(kappa, &params, &input(&[])).bonds;
+		let entries: usize = weights.iter().map(Vec::len).sum();
+		group.throughput(Throughput::Elements(entries as u64));
+		group.bench_function(id, |b| b.iter(|| run_yuma3(kappa, &params, &input(&bonds))));
+	}
+	group.finish();
+}
+
+criterion_group!(benches, epoch, yuma3);
 criterion_main!(benches);

@@ -192,7 +192,7 @@ pub fn run_epoch(params: &EpochParams, input: &EpochInput) -> EpochOutput {
 }
 
 /// `s_i = normalize(stake_i · a_i)`.
-fn active_stake_shares(input: &EpochInput) -> Vec<U64F64> {
+pub(crate) fn active_stake_shares(input: &EpochInput) -> Vec<U64F64> {
 	let active_stake: Vec<u64> = input
 		.stake
 		.iter()
@@ -206,7 +206,12 @@ fn active_stake_shares(input: &EpochInput) -> Vec<U64F64> {
 /// Row `i` of the weights, normalized: zero weights and out-of-range uids dropped, the
 /// self-weight dropped too unless `keep_self`. A row whose weights sum to zero is empty. Rows
 /// are normalized one at a time, when used, so that the epoch never holds them all at once.
-fn normalized_row(input: &EpochInput, i: usize, n: usize, keep_self: bool) -> Vec<(usize, U64F64)> {
+pub(crate) fn normalized_row(
+	input: &EpochInput,
+	i: usize,
+	n: usize,
+	keep_self: bool,
+) -> Vec<(usize, U64F64)> {
 	let mut row: Vec<(usize, u32)> = input
 		.weights
 		.get(i)

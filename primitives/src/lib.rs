@@ -10,6 +10,7 @@ pub mod fixed_math;
 #[cfg(feature = "std")]
 pub mod json;
 pub mod metagraph;
+pub mod yuma3;
 
 use alloc::vec::Vec;
 use codec::Encode;

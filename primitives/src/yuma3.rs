@@ -1,0 +1,347 @@
+//! Yuma 3, today's subtensor mechanism, as a pure function over the same [`EpochInput`] as
+//! the 2021 paper's: consensus is the stake-weighted κ-quantile of each column, weights above
+//! it are clipped (a validator who over-weights a peer is cut back, not paid for it), and
+//! bonds are per-pair proportions in [0, 1] that move towards the clipped weights at a rate
+//! α, so that a validator who finds a good peer early holds more of it. With liquid α the
+//! rate is per pair, faster where a weight leaves consensus or a bond is sold.
+//!
+//! Everything is sparse: each column's median is taken over its non-zero entries only, so the
+//! cost is `O(nnz log nnz)` in the weights and bonds set. `docs/mechanism.md` defines the
+//! steps and works a small vector by hand.
+
+use alloc::{vec, vec::Vec};
+use sp_arithmetic::Perquintill;
+use substrate_fixed::types::{I64F64, U64F64};
+
+use crate::{
+	epoch::{active_stake_shares, normalized_row, EpochInput, EpochOutput, Uid},
+	fixed_math::{from_perquintill, mul_shift_64, normalize, share_of, sigmoid, to_perquintill},
+};
+
+/// Yuma 3's own hyperparameters (κ is the mechanism-wide one).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Yuma3Params {
+	/// How far bonds follow the clipped weights rather than the weights as set: 1 bonds only
+	/// what consensus supports.
+	pub bonds_penalty: Perquintill,
+	/// The bond rate α without liquid α, and its least value with it.
+	pub alpha_low: Perquintill,
+	/// The most liquid α may be.
+	pub alpha_high: Perquintill,
+	/// Steepness of liquid α's sigmoid in how far a weight is above consensus (or a bond above
+	/// its weight).
+	pub alpha_sigmoid_steepness: u32,
+	/// Whether each pair gets its own rate (liquid α) or every pair moves at `alpha_low`.
+	pub liquid_alpha_enabled: bool,
+}
+
+impl Default for Yuma3Params {
+	fn default() -> Self {
+		Self {
+			bonds_penalty: Perquintill::one(),
+			alpha_low: Perquintill::from_percent(10),
+			alpha_high: Perquintill::from_percent(30),
+			alpha_sigmoid_steepness: 10,
+			liquid_alpha_enabled: false,
+		}
+	}
+}
+
+/// Runs one epoch of Yuma 3 with consensus quantile `kappa`. Bonds in `input` and in the
+/// output are proportions in units of 2^-64 (a bond of 1 is stored as `u64::MAX`, 2^-64
+/// short of it), so that they convert to fixed point without a division.
+pub fn run_yuma3(kappa: U64F64, params: &Yuma3Params, input: &EpochInput) -> EpochOutput {
+	let n = input.stake.len();
+	let zero = U64F64::from_num(0);
+	let stake = active_stake_shares(input);
+	let rows: Vec<Vec<(usize, U64F64)>> =
+		(0..n).map(|i| normalized_row(input, i, n, false)).collect();
+	let consensus = column_quantiles(&rows, &stake, kappa, n);
+
+	// Ranks before and after clipping at consensus; trust is what clipping leaves of a rank.
+	let mut preranks = vec![zero; n];
+	let mut ranks = vec![zero; n];
+	for (row, s) in rows.iter().zip(&stake) {
+		for (j, w) in row {
+			let clipped = (*w).min(consensus.get(*j).copied().unwrap_or(zero));
+			if let (Some(p), Some(r)) = (preranks.get_mut(*j), ranks.get_mut(*j)) {
+				*p = p.saturating_add(fraction_mul(*s, *w));
+				*r = r.saturating_add(fraction_mul(*s, clipped));
+			}
+		}
+	}
+	let trust: Vec<U64F64> = ranks
+		.iter()
+		.zip(&preranks)
+		.map(|(r, p)| if *p > zero { r.checked_div(*p).unwrap_or(zero) } else { zero })
+		.collect();
+	let incentive = normalize(&ranks);
+
+	let bonds: Vec<Vec<(usize, U64F64)>> = rows
+		.iter()
+		.enumerate()
+		.map(|(i, row)| next_bonds(params, row, &previous_bonds(input, i, n), &consensus))
+		.collect();
+	let validator_share = normalize(&bond_dividends(&bonds, &stake, &incentive, n));
+	let earned: Vec<U64F64> = incentive
+		.iter()
+		.zip(&validator_share)
+		.map(|(i, d)| i.saturating_add(*d))
+		.collect();
+	let dividends = normalize(&earned);
+
+	let emission: Vec<u64> = dividends.iter().map(|d| share_of(*d, input.emission)).collect();
+	let minted = emission.iter().fold(0u64, |sum, e| sum.saturating_add(*e));
+	let to_parts = |values: &[U64F64]| values.iter().copied().map(to_perquintill).collect();
+	EpochOutput {
+		stake: to_parts(&stake),
+		rank: to_parts(&incentive),
+		trust: to_parts(&trust),
+		consensus: to_parts(&consensus),
+		incentive: to_parts(&incentive),
+		dividends: to_parts(&dividends),
+		emission,
+		bonds: bonds
+			.into_iter()
+			.map(|row| {
+				row.into_iter()
+					.filter_map(|(j, b)| {
+						let bits = u64::try_from(b.to_bits()).unwrap_or(u64::MAX);
+						Some((Uid::try_from(j).ok()?, bits)).filter(|(_, bits)| *bits > 0)
+					})
+					.collect()
+			})
+			.collect(),
+		loss: I64F64::from_num(0),
+		minted,
+	}
+}
+
+/// `C_j`: the largest weight on `j` that validators holding at least `kappa` of the active
+/// stake give it or more (0 if they hold less than `kappa` in all). The non-zero entries are
+/// laid out column by column in one buffer (a counting sort by column), then each column's
+/// slice is sorted by weight: never a dense matrix, no allocation per column.
+fn column_quantiles(
+	rows: &[Vec<(usize, U64F64)>],
+	stake: &[U64F64],
+	kappa: U64F64,
+	n: usize,
+) -> Vec<U64F64> {
+	let zero = U64F64::from_num(0);
+	let staked = || rows.iter().zip(stake).filter(|(_, s)| **s > zero);
+	// Where each column's entries start in the buffer.
+	let mut starts = vec![0usize; n.saturating_add(1)];
+	for (row, _) in staked() {
+		for (j, _) in row {
+			if let Some(count) = starts.get_mut(j.saturating_add(1)) {
+				*count = count.saturating_add(1);
+			}
+		}
+	}
+	for j in 0..n {
+		let before = starts.get(j).copied().unwrap_or(0);
+		if let Some(start) = starts.get_mut(j.saturating_add(1)) {
+			*start = start.saturating_add(before);
+		}
+	}
+	let mut next = starts.clone();
+	let mut entries = vec![(zero, zero); starts.last().copied().unwrap_or(0)];
+	for (row, s) in staked() {
+		for (j, w) in row {
+			if let Some(at) = next.get_mut(*j) {
+				if let Some(entry) = entries.get_mut(*at) {
+					*entry = (*w, *s);
+				}
+				*at = at.saturating_add(1);
+			}
+		}
+	}
+	starts
+		.windows(2)
+		.map(|bounds| {
+			let [start, end] = bounds else { return zero };
+			let Some(column) = entries.get_mut(*start..*end) else { return zero };
+			column.sort_unstable_by_key(|(w, _)| core::cmp::Reverse(*w));
+			let mut support = zero;
+			for (w, s) in column.iter() {
+				support = support.saturating_add(*s);
+				if support >= kappa {
+					return *w;
+				}
+			}
+			zero
+		})
+		.collect()
+}
+
+/// Row `i` of the previous bonds as fractions, sorted by uid, entries past `n` dropped.
+fn previous_bonds(input: &EpochInput, i: usize, n: usize) -> Vec<(usize, U64F64)> {
+	let mut row: Vec<(usize, U64F64)> = input
+		.bonds
+		.get(i)
+		.map(|row| {
+			row.iter()
+				.map(|(j, b)| (usize::from(*j), U64F64::from_bits(u128::from(*b))))
+				.filter(|(j, _)| *j < n)
+				.collect()
+		})
+		.unwrap_or_default();
+	row.sort_by_key(|(j, _)| *j);
+	row.dedup_by_key(|(j, _)| *j);
+	row
+}
+
+/// A validator's bonds after this epoch: each moves from `b` towards the weight it bonds on,
+/// `w̃ = w − β·max(0, w − C)`, as `min(1, (1 − α)·b + α·w̃)`; bonds reaching 0 are dropped.
+fn next_bonds(
+	params: &Yuma3Params,
+	weights: &[(usize, U64F64)],
+	previous: &[(usize, U64F64)],
+	consensus: &[U64F64],
+) -> Vec<(usize, U64F64)> {
+	let zero = U64F64::from_num(0);
+	let one = U64F64::from_num(1);
+	let penalty = from_perquintill(params.bonds_penalty);
+	let rate = BondRate::new(params);
+	let update = |j: usize, w: U64F64, b: U64F64| {
+		let c = consensus.get(j).copied().unwrap_or(zero);
+		let bonded =
+			if w > c { w.saturating_sub(fraction_mul(penalty, w.saturating_sub(c))) } else { w };
+		let alpha = rate.of(bonded, b, c);
+		let kept = fraction_mul(one.saturating_sub(alpha), b);
+		(j, kept.saturating_add(fraction_mul(alpha, bonded)).min(one))
+	};
+	let mut merged = Vec::with_capacity(weights.len().max(previous.len()));
+	let (mut new, mut old) = (weights.iter().peekable(), previous.iter().peekable());
+	loop {
+		let entry = match (new.peek(), old.peek()) {
+			(Some((j, w)), Some((k, b))) if j == k => {
+				let entry = update(*j, *w, *b);
+				new.next();
+				old.next();
+				entry
+			},
+			(Some((j, w)), Some((k, _))) if j < k => {
+				new.next();
+				update(*j, *w, zero)
+			},
+			(Some((j, w)), None) => {
+				new.next();
+				update(*j, *w, zero)
+			},
+			(_, Some((k, b))) => {
+				old.next();
+				update(*k, zero, *b)
+			},
+			(None, None) => break,
+		};
+		if entry.1 > zero {
+			merged.push(entry);
+		}
+	}
+	merged
+}
+
+/// `a·b` for fractions in [0, 1], rounded down as `U64F64`'s product is, with one 64×64-bit
+/// multiplication instead of a 128×128-bit one: the bonds' update does three per entry.
+fn fraction_mul(a: U64F64, b: U64F64) -> U64F64 {
+	let one = 1u128 << 64;
+	let (a, b) = (a.to_bits().min(one), b.to_bits().min(one));
+	if a == one {
+		return U64F64::from_bits(b);
+	}
+	if b == one {
+		return U64F64::from_bits(a);
+	}
+	U64F64::from_bits(a.saturating_mul(b).checked_shr(64).unwrap_or(0))
+}
+
+/// The bond rate α of each pair: `alpha_low`, or with liquid α
+/// `alpha_low + σ(steepness·(d − ½))·(alpha_high − alpha_low)`, where `d` is how far the
+/// bonded weight is above consensus when buying (`w̃ ≥ b`), or how far the bond is above the
+/// weight when selling, each clamped to [0, 1].
+struct BondRate {
+	low: U64F64,
+	high: U64F64,
+	steepness: u32,
+	liquid: bool,
+	/// α at `d = 0`, the common case (a bonded weight at or below consensus), computed once.
+	at_zero: U64F64,
+}
+
+impl BondRate {
+	fn new(params: &Yuma3Params) -> Self {
+		let low = from_perquintill(params.alpha_low);
+		let mut rate = Self {
+			low,
+			high: from_perquintill(params.alpha_high).max(low),
+			steepness: params.alpha_sigmoid_steepness,
+			liquid: params.liquid_alpha_enabled,
+			at_zero: low,
+		};
+		rate.at_zero = rate.liquid_at(U64F64::from_num(0));
+		rate
+	}
+
+	/// α for a pair whose bonded weight is `bonded`, bond `bond` and consensus `consensus`.
+	fn of(&self, bonded: U64F64, bond: U64F64, consensus: U64F64) -> U64F64 {
+		if !self.liquid {
+			return self.low;
+		}
+		let one = U64F64::from_num(1);
+		let distance = if bonded >= bond {
+			bonded.saturating_sub(consensus).min(one)
+		} else {
+			bond.saturating_sub(bonded).min(one)
+		};
+		if distance == U64F64::from_num(0) {
+			self.at_zero
+		} else {
+			self.liquid_at(distance)
+		}
+	}
+
+	/// Liquid α at distance `d`.
+	fn liquid_at(&self, distance: U64F64) -> U64F64 {
+		let centred = I64F64::saturating_from_num(distance).saturating_sub(I64F64::from_num(0.5));
+		let x = centred.saturating_mul(I64F64::from_num(self.steepness));
+		self.low
+			.saturating_add(sigmoid(x).saturating_mul(self.high.saturating_sub(self.low)))
+	}
+}
+
+/// Each validator's stake times the incentive its bonds hold: `s_i · Σ_j (b_ij / Σ_k b_kj)·I_j`.
+fn bond_dividends(
+	bonds: &[Vec<(usize, U64F64)>],
+	stake: &[U64F64],
+	incentive: &[U64F64],
+	n: usize,
+) -> Vec<U64F64> {
+	let zero = U64F64::from_num(0);
+	let mut column_total = vec![zero; n];
+	for row in bonds {
+		for (j, b) in row {
+			if let Some(total) = column_total.get_mut(*j) {
+				*total = total.saturating_add(*b);
+			}
+		}
+	}
+	// b_ij / Σ_k b_kj · I_j = b_ij · (I_j / Σ_k b_kj): one division per column.
+	let incentive_per_bond: Vec<U64F64> = column_total
+		.iter()
+		.zip(incentive)
+		.map(|(total, i)| i.checked_div(*total).unwrap_or(zero))
+		.collect();
+	bonds
+		.iter()
+		.zip(stake)
+		.map(|(row, s)| {
+			let held = row.iter().fold(zero, |sum, (j, b)| {
+				let per_bond = incentive_per_bond.get(*j).map(|x| x.to_bits()).unwrap_or(0);
+				let bond = u64::try_from(b.to_bits()).unwrap_or(u64::MAX);
+				sum.saturating_add(U64F64::from_bits(mul_shift_64(bond, per_bond)))
+			});
+			s.saturating_mul(held)
+		})
+		.collect()
+}
