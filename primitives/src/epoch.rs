@@ -172,22 +172,48 @@ pub fn run_epoch(params: &EpochParams, input: &EpochInput) -> EpochOutput {
 		},
 	};
 
-	let emission: Vec<u64> = dividends.iter().map(|d| share_of(*d, input.emission)).collect();
-	let minted = emission.iter().fold(0u64, |sum, e| sum.saturating_add(*e));
 	let loss = loss(&rank, &consensus);
-	let to_parts = |values: &[U64F64]| values.iter().copied().map(to_perquintill).collect();
-
-	EpochOutput {
-		stake: to_parts(&stake),
-		rank: to_parts(&rank),
-		trust: to_parts(&trust),
-		consensus: to_parts(&consensus),
-		incentive: to_parts(&incentive),
-		dividends: to_parts(&dividends),
-		emission,
+	EpochVectors { stake, rank, trust, consensus, incentive, dividends }.output(
+		input.emission,
 		bonds,
 		loss,
-		minted,
+	)
+}
+
+/// A mechanism's per-peer results in fixed point, before they become an [`EpochOutput`].
+pub(crate) struct EpochVectors {
+	pub(crate) stake: Vec<U64F64>,
+	pub(crate) rank: Vec<U64F64>,
+	pub(crate) trust: Vec<U64F64>,
+	pub(crate) consensus: Vec<U64F64>,
+	pub(crate) incentive: Vec<U64F64>,
+	pub(crate) dividends: Vec<U64F64>,
+}
+
+impl EpochVectors {
+	/// The output: fractions as stored, and each peer's dividends share of `budget` (rounded
+	/// down, so never more than `budget` in all).
+	pub(crate) fn output(
+		self,
+		budget: u64,
+		bonds: Vec<Vec<(Uid, u64)>>,
+		loss: I64F64,
+	) -> EpochOutput {
+		let emission: Vec<u64> = self.dividends.iter().map(|d| share_of(*d, budget)).collect();
+		let minted = emission.iter().fold(0u64, |sum, e| sum.saturating_add(*e));
+		let parts = |values: Vec<U64F64>| values.into_iter().map(to_perquintill).collect();
+		EpochOutput {
+			stake: parts(self.stake),
+			rank: parts(self.rank),
+			trust: parts(self.trust),
+			consensus: parts(self.consensus),
+			incentive: parts(self.incentive),
+			dividends: parts(self.dividends),
+			emission,
+			bonds,
+			loss,
+			minted,
+		}
 	}
 }
 

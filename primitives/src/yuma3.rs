@@ -14,8 +14,8 @@ use sp_arithmetic::Perquintill;
 use substrate_fixed::types::{I64F64, U64F64};
 
 use crate::{
-	epoch::{active_stake_shares, normalized_row, EpochInput, EpochOutput, Uid},
-	fixed_math::{from_perquintill, mul_shift_64, normalize, share_of, sigmoid, to_perquintill},
+	epoch::{active_stake_shares, normalized_row, EpochInput, EpochOutput, EpochVectors, Uid},
+	fixed_math::{from_perquintill, mul_shift_64, normalize, sigmoid},
 };
 
 /// Yuma 3's own hyperparameters (κ is the mechanism-wide one).
@@ -90,31 +90,23 @@ pub fn run_yuma3(kappa: U64F64, params: &Yuma3Params, input: &EpochInput) -> Epo
 		.collect();
 	let dividends = normalize(&earned);
 
-	let emission: Vec<u64> = dividends.iter().map(|d| share_of(*d, input.emission)).collect();
-	let minted = emission.iter().fold(0u64, |sum, e| sum.saturating_add(*e));
-	let to_parts = |values: &[U64F64]| values.iter().copied().map(to_perquintill).collect();
-	EpochOutput {
-		stake: to_parts(&stake),
-		rank: to_parts(&incentive),
-		trust: to_parts(&trust),
-		consensus: to_parts(&consensus),
-		incentive: to_parts(&incentive),
-		dividends: to_parts(&dividends),
-		emission,
-		bonds: bonds
-			.into_iter()
-			.map(|row| {
-				row.into_iter()
-					.filter_map(|(j, b)| {
-						let bits = u64::try_from(b.to_bits()).unwrap_or(u64::MAX);
-						Some((Uid::try_from(j).ok()?, bits)).filter(|(_, bits)| *bits > 0)
-					})
-					.collect()
-			})
-			.collect(),
-		loss: I64F64::from_num(0),
-		minted,
-	}
+	let stored_bonds = bonds
+		.into_iter()
+		.map(|row| {
+			row.into_iter()
+				.filter_map(|(j, b)| {
+					let bits = u64::try_from(b.to_bits()).unwrap_or(u64::MAX);
+					Some((Uid::try_from(j).ok()?, bits)).filter(|(_, bits)| *bits > 0)
+				})
+				.collect()
+		})
+		.collect();
+	let rank = incentive.clone();
+	EpochVectors { stake, rank, trust, consensus, incentive, dividends }.output(
+		input.emission,
+		stored_bonds,
+		I64F64::from_num(0),
+	)
 }
 
 /// `C_j`: the largest weight on `j` that validators holding at least `kappa` of the active

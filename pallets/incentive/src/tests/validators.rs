@@ -41,6 +41,29 @@ fn a_staking_peer_takes_a_vacant_permit_and_only_a_vacant_one() {
 }
 
 #[test]
+fn dust_stakes_that_fill_the_vacant_permits_hold_off_a_large_staker_one_epoch_at_most() {
+	new_test_ext(with_validators(2), vec![]).execute_with(|| {
+		// Two dust stakers take both vacant permits and set rows; then a large staker arrives.
+		register_with_stakes(&[1, 1, 100 * E9]);
+		assert_eq!(permits(), vec![true, true, false]);
+		set_weights(1_001, vec![1, 2], vec![1, 1]);
+		set_weights(1_002, vec![0, 2], vec![1, 1]);
+		assert_noop!(
+			IncentiveModule::set_weights(RuntimeOrigin::signed(1_003), vec![0], vec![1], 0),
+			Error::<Test>::NoValidatorPermit
+		);
+		// The next epoch (block 10, one tempo) goes by stake: the large staker is in, one dust
+		// row is gone, and the dust that stays weighs 1 rao against 10^11.
+		run_to_block(10);
+		assert!(permits()[2]);
+		assert_eq!(permits().iter().filter(|p| **p).count(), 2);
+		assert_eq!(Weights::<Test>::iter_keys().count(), 1);
+		set_weights(1_003, vec![0, 1], vec![1, 1]);
+		assert_ok!(IncentiveModule::check_invariants());
+	});
+}
+
+#[test]
 fn the_epoch_gives_permits_to_the_most_stake_and_removes_the_others_rows() {
 	new_test_ext(with_validators(2), vec![]).execute_with(|| {
 		// The first two stakers take the vacant permits and set weights.
