@@ -12,7 +12,10 @@ use serde::{Deserialize, Serialize};
 use sp_arithmetic::{PerThing, Perquintill};
 use substrate_fixed::types::{I64F64, U64F64};
 
-use crate::fixed_math::{mul_shift_64, normalize, ratio, share_of, sigmoid, to_perquintill};
+use crate::{
+	fixed_math::{mul_shift_64, normalize, ratio, share_of, sigmoid, to_perquintill},
+	yuma3::{run_yuma3, Yuma3Params},
+};
 
 /// A peer's uid: its index in the metagraph.
 pub type Uid = u16;
@@ -40,6 +43,9 @@ pub enum Mechanism {
 	Yuma2021,
 	/// The 2019 mechanism: stake flows along out-edges and each peer keeps its self-loop share.
 	Attribution2019,
+	/// Today's subtensor mechanism ([`crate::yuma3`]): consensus as each column's κ-quantile,
+	/// weights clipped to it, per-pair bonds in [0, 1] (so `bonds_mode` does not apply).
+	Yuma3(Yuma3Params),
 }
 
 /// How bonds accumulate from one epoch to the next.
@@ -145,31 +151,38 @@ const ATTRIBUTION_EPSILON: U64F64 = U64F64::from_bits(1u128 << 24);
 
 /// Runs one epoch of the chosen mechanism.
 pub fn run_epoch(params: &EpochParams, input: &EpochInput) -> EpochOutput {
+	match params.mechanism {
+		Mechanism::Yuma2021 => run_trust_mechanism(params, input, false),
+		Mechanism::Attribution2019 => run_trust_mechanism(params, input, true),
+		Mechanism::Yuma3(yuma3) => run_yuma3(params.kappa, &yuma3, input),
+	}
+}
+
+/// The 2021 paper's mechanism, or with `flow_2019` the 2019 attribution flow: both score consensus
+/// as the sigmoid of the stake share with an edge to a peer.
+fn run_trust_mechanism(params: &EpochParams, input: &EpochInput, flow_2019: bool) -> EpochOutput {
 	let n = input.stake.len();
 	let stake = active_stake_shares(input);
 	let (rank_unnormalized, trust) = rank_and_trust(input, &stake, n);
 	let consensus: Vec<U64F64> =
 		trust.iter().map(|t| consensus(*t, params.rho, params.kappa)).collect();
 
-	let (rank, incentive, dividends, bonds) = match params.mechanism {
-		Mechanism::Yuma2021 => {
-			let rank = normalize(&rank_unnormalized);
-			let incentive = normalize(
-				&rank
-					.iter()
-					.zip(&consensus)
-					.map(|(r, c)| r.saturating_mul(*c))
-					.collect::<Vec<_>>(),
-			);
-			let bonds = next_bonds(params.bonds_mode, input, &stake, n);
-			let dividends = normalize(&dividends(&bonds, &incentive, n));
-			(rank, incentive, dividends, bonds)
-		},
-		Mechanism::Attribution2019 => {
-			let attribution = normalize(&attribution(input, &stake, n));
-			let bonds = (0..n).map(|i| input.bonds.get(i).cloned().unwrap_or_default()).collect();
-			(attribution.clone(), attribution.clone(), attribution, bonds)
-		},
+	let (rank, incentive, dividends, bonds) = if !flow_2019 {
+		let rank = normalize(&rank_unnormalized);
+		let incentive = normalize(
+			&rank
+				.iter()
+				.zip(&consensus)
+				.map(|(r, c)| r.saturating_mul(*c))
+				.collect::<Vec<_>>(),
+		);
+		let bonds = next_bonds(params.bonds_mode, input, &stake, n);
+		let dividends = normalize(&dividends(&bonds, &incentive, n));
+		(rank, incentive, dividends, bonds)
+	} else {
+		let attribution = normalize(&attribution(input, &stake, n));
+		let bonds = (0..n).map(|i| input.bonds.get(i).cloned().unwrap_or_default()).collect();
+		(attribution.clone(), attribution.clone(), attribution, bonds)
 	};
 
 	let loss = loss(&rank, &consensus);

@@ -116,6 +116,46 @@ pub enum BondsModeJson {
 	},
 }
 
+/// Which mechanism the epoch runs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum MechanismJson {
+	/// The 2021 paper's.
+	Yuma2021,
+	/// The 2019 attribution flow.
+	Attribution2019,
+	/// Today's subtensor mechanism, with its own hyperparameters.
+	#[serde(rename_all = "camelCase")]
+	Yuma3 {
+		/// How far bonds follow clipped rather than set weights, in [0, 1].
+		bonds_penalty: f64,
+		/// The bond rate (or its least value with liquid α), in (0, 1].
+		alpha_low: f64,
+		/// The most liquid α may be, in [`alpha_low`, 1].
+		alpha_high: f64,
+		/// Steepness of liquid α's sigmoid.
+		alpha_sigmoid_steepness: u32,
+		/// Whether each pair gets its own rate.
+		liquid_alpha_enabled: bool,
+	},
+}
+
+impl From<Mechanism> for MechanismJson {
+	fn from(mechanism: Mechanism) -> Self {
+		match mechanism {
+			Mechanism::Yuma2021 => Self::Yuma2021,
+			Mechanism::Attribution2019 => Self::Attribution2019,
+			Mechanism::Yuma3(y) => Self::Yuma3 {
+				bonds_penalty: decimal(y.bonds_penalty),
+				alpha_low: decimal(y.alpha_low),
+				alpha_high: decimal(y.alpha_high),
+				alpha_sigmoid_steepness: y.alpha_sigmoid_steepness,
+				liquid_alpha_enabled: y.liquid_alpha_enabled,
+			},
+		}
+	}
+}
+
 /// Every hyperparameter.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -152,10 +192,14 @@ pub struct HyperparametersJson {
 	pub registration_interval: u32,
 	/// How bonds accumulate.
 	pub bonds_mode: BondsModeJson,
-	/// `yuma2021` or `attribution2019`.
-	pub mechanism: Mechanism,
+	/// `"yuma2021"`, `"attribution2019"` or `{"yuma3": {...}}`.
+	pub mechanism: MechanismJson,
 	/// Most validator permits.
 	pub max_allowed_validators: u16,
+	/// Whether weights are committed and revealed rather than set.
+	pub commit_reveal_enabled: bool,
+	/// Blocks from a commit to its reveal window, and the window's length.
+	pub commit_reveal_period: u32,
 }
 
 /// A fraction as a decimal in [0, 1].
@@ -240,8 +284,10 @@ impl From<Hyperparameters> for HyperparametersJson {
 					BondsModeJson::MovingAverage { alpha: decimal(alpha) }
 				},
 			},
-			mechanism: h.mechanism,
+			mechanism: h.mechanism.into(),
 			max_allowed_validators: h.max_allowed_validators,
+			commit_reveal_enabled: h.commit_reveal_enabled,
+			commit_reveal_period: h.commit_reveal_period,
 		}
 	}
 }
@@ -370,6 +416,27 @@ mod tests {
 		assert_eq!(json["blockEmission"], "1000000000");
 		assert_eq!(json["bondsMode"], serde_json::json!({ "movingAverage": { "alpha": 0.9 } }));
 		assert_eq!(json["mechanism"], "yuma2021");
+		assert_eq!(json["commitRevealEnabled"], false);
+		assert_eq!(json["commitRevealPeriod"], 360);
+	}
+
+	#[test]
+	fn yuma3_parameters_are_decimals() {
+		let mechanism = Mechanism::Yuma3(crate::yuma3::Yuma3Params {
+			alpha_low: Perquintill::from_rational(1u64, 3),
+			..Default::default()
+		});
+		let json = serde_json::to_value(MechanismJson::from(mechanism)).unwrap();
+		assert_eq!(
+			json,
+			serde_json::json!({ "yuma3": {
+				"bondsPenalty": 1.0,
+				"alphaLow": 0.333333333333333333,
+				"alphaHigh": 0.3,
+				"alphaSigmoidSteepness": 10,
+				"liquidAlphaEnabled": false,
+			}})
+		);
 	}
 
 	#[test]

@@ -66,6 +66,33 @@ pub fn registration_message(coldkey: &impl Encode, genesis_hash: &impl Encode) -
 	message
 }
 
+/// What a weights commit's hash starts with.
+pub const WEIGHTS_COMMIT_PREFIX: &[u8] = b"bittensor/weights";
+
+/// The hash `commit_weights` takes: blake2-256 of the prefix, then the SCALE encodings of the
+/// hotkey, the chain's genesis hash, the uids, the weights, the 32-byte salt and the version
+/// key, in that order. `reveal_weights` recomputes it from what is revealed. Bound to the
+/// hotkey, a commit copied from another validator cannot be revealed by the copier; bound to
+/// the genesis hash, it means nothing on another chain; the salt keeps a row that could be
+/// guessed (a copy of last epoch's) from being confirmed by hashing guesses.
+pub fn weights_commit_hash(
+	hotkey: &impl Encode,
+	genesis_hash: &impl Encode,
+	uids: &[u16],
+	weights: &[u16],
+	salt: &[u8; 32],
+	version_key: u64,
+) -> Hash {
+	let mut message = WEIGHTS_COMMIT_PREFIX.to_vec();
+	hotkey.encode_to(&mut message);
+	genesis_hash.encode_to(&mut message);
+	uids.encode_to(&mut message);
+	weights.encode_to(&mut message);
+	salt.encode_to(&mut message);
+	version_key.encode_to(&mut message);
+	Hash::from(sp_core::hashing::blake2_256(&message))
+}
+
 #[cfg(test)]
 mod tests {
 	use super::*;
@@ -73,5 +100,25 @@ mod tests {
 	#[test]
 	fn token_matches_decimals() {
 		assert_eq!(TOKEN, 10u64.pow(u32::from(TOKEN_DECIMALS)));
+	}
+
+	#[test]
+	fn weights_commit_hash_binds_every_part() {
+		let salt = [7u8; 32];
+		let base = weights_commit_hash(&[1u8; 32], &[2u8; 32], &[0, 1], &[10, 20], &salt, 3);
+		let variants = [
+			weights_commit_hash(&[9u8; 32], &[2u8; 32], &[0, 1], &[10, 20], &salt, 3),
+			weights_commit_hash(&[1u8; 32], &[9u8; 32], &[0, 1], &[10, 20], &salt, 3),
+			weights_commit_hash(&[1u8; 32], &[2u8; 32], &[0, 2], &[10, 20], &salt, 3),
+			weights_commit_hash(&[1u8; 32], &[2u8; 32], &[0, 1], &[10, 21], &salt, 3),
+			weights_commit_hash(&[1u8; 32], &[2u8; 32], &[0, 1], &[10, 20], &[8u8; 32], 3),
+			weights_commit_hash(&[1u8; 32], &[2u8; 32], &[0, 1], &[10, 20], &salt, 4),
+		];
+		assert!(variants.iter().all(|hash| *hash != base));
+		// A fixed vector, which the README's polkadot.js and Python examples reproduce.
+		assert_eq!(
+			format!("{base:?}"),
+			"0x56b1b343694ae4f040b5966781f08f653c77fb964768a3ab5b75cf76ff0bfcf0"
+		);
 	}
 }

@@ -4,7 +4,10 @@
 //! [`Metagraph`] and [`NeuronInfo`] gather a block's state for the [`MetagraphApi`], which
 //! polkadot.js calls as `api.call.metagraphApi.*` and the node's `metagraph_*` RPC wraps.
 
-use crate::epoch::{BondsMode, Mechanism, Uid};
+use crate::{
+	epoch::{BondsMode, Mechanism, Uid},
+	yuma3::MAX_ALPHA_SIGMOID_STEEPNESS,
+};
 use alloc::vec::Vec;
 use codec::{Codec, Decode, Encode, MaxEncodedLen};
 use scale_info::TypeInfo;
@@ -54,6 +57,13 @@ pub struct Hyperparameters {
 	/// Most validator permits: only the peers with the most stake set weights that count and
 	/// hold bonds, which bounds the epoch by `max_allowed_validators × max_allowed_uids`.
 	pub max_allowed_validators: u16,
+	/// Whether validators must commit a hash of their weights (`commit_weights`) and reveal
+	/// them later (`reveal_weights`) instead of setting them (`set_weights` is refused): nobody
+	/// can copy weights before they count.
+	pub commit_reveal_enabled: bool,
+	/// Blocks from a commit until its reveal window opens; the window lasts as long again,
+	/// after which an unrevealed commit expires.
+	pub commit_reveal_period: u32,
 }
 
 /// The most `max_allowed_validators` may be: with rows of at most 4096 weights, the epoch's
@@ -81,6 +91,8 @@ impl Default for Hyperparameters {
 			bonds_mode: BondsMode::Cumulative,
 			mechanism: Mechanism::Yuma2021,
 			max_allowed_validators: 64,
+			commit_reveal_enabled: false,
+			commit_reveal_period: 360,
 		}
 	}
 }
@@ -107,6 +119,13 @@ pub enum HyperparameterError {
 	BondsNeverMove,
 	/// `max_allowed_validators` is 0 or above [`MAX_VALIDATORS`].
 	ValidatorsOutOfRange,
+	/// Yuma 3's `alpha_low` is 0 (bonds would never move without liquid α) or above
+	/// `alpha_high`.
+	AlphaOutOfRange,
+	/// Yuma 3's `alpha_sigmoid_steepness` is 0 or above [`MAX_ALPHA_SIGMOID_STEEPNESS`].
+	SteepnessOutOfRange,
+	/// `commit_reveal_period` is 0: a commit could be revealed in its own block.
+	ZeroCommitRevealPeriod,
 }
 
 impl Hyperparameters {
@@ -140,6 +159,15 @@ impl Hyperparameters {
 				BondsNeverMove,
 			),
 			((1..=MAX_VALIDATORS).contains(&self.max_allowed_validators), ValidatorsOutOfRange),
+			(
+				!matches!(self.mechanism, Mechanism::Yuma3(y) if y.alpha_low.is_zero() || y.alpha_low > y.alpha_high),
+				AlphaOutOfRange,
+			),
+			(
+				!matches!(self.mechanism, Mechanism::Yuma3(y) if !(1..=MAX_ALPHA_SIGMOID_STEEPNESS).contains(&y.alpha_sigmoid_steepness)),
+				SteepnessOutOfRange,
+			),
+			(self.commit_reveal_period > 0, ZeroCommitRevealPeriod),
 		];
 		match rules.into_iter().find(|(holds, _)| !holds) {
 			Some((_, broken)) => Err(broken),

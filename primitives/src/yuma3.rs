@@ -10,6 +10,9 @@
 //! steps and works a small vector by hand.
 
 use alloc::{vec, vec::Vec};
+use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
+use scale_info::TypeInfo;
+use serde::{Deserialize, Serialize};
 use sp_arithmetic::Perquintill;
 use substrate_fixed::types::{I64F64, U64F64};
 
@@ -19,7 +22,21 @@ use crate::{
 };
 
 /// Yuma 3's own hyperparameters (κ is the mechanism-wide one).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(
+	Clone,
+	Copy,
+	Debug,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Serialize,
+	Deserialize,
+)]
+#[serde(rename_all = "camelCase")]
 pub struct Yuma3Params {
 	/// How far bonds follow the clipped weights rather than the weights as set: 1 bonds only
 	/// what consensus supports.
@@ -34,6 +51,9 @@ pub struct Yuma3Params {
 	/// Whether each pair gets its own rate (liquid α) or every pair moves at `alpha_low`.
 	pub liquid_alpha_enabled: bool,
 }
+
+/// The steepest liquid α's sigmoid may be: at 1000 it is already a step at `d = ½`.
+pub const MAX_ALPHA_SIGMOID_STEEPNESS: u32 = 1000;
 
 impl Default for Yuma3Params {
 	fn default() -> Self {

@@ -129,7 +129,10 @@ pub type SignedPayload = generic::SignedPayload<RuntimeCall, TxExtension>;
 
 /// Storage migrations to run on the next runtime upgrade (each runs once, from the storage
 /// version it expects).
-type Migrations = (pallet_incentive::migrations::v2::MigrateToV2<Runtime>,);
+type Migrations = (
+	pallet_incentive::migrations::v2::MigrateToV2<Runtime>,
+	pallet_incentive::migrations::v3::MigrateToV3<Runtime>,
+);
 
 /// Executive: handles dispatch to the various pallets.
 pub type Executive = frame_executive::Executive<

@@ -167,11 +167,64 @@ mod benchmarks {
 		assert_eq!(WeightsCount::<T>::get(), n);
 	}
 
+	/// Worst case: switching to Yuma 3, which removes `MAX_VALIDATORS` rows of bonds.
 	#[benchmark]
 	fn set_hyperparameter() {
+		open_hyperparameters::<T>(MAX_VALIDATORS);
+		for uid in 0..MAX_VALIDATORS {
+			Bonds::<T>::insert(uid, BoundedVec::truncate_from(alloc::vec![(0, 1u64)]));
+		}
+		BondsCount::<T>::put(u32::from(MAX_VALIDATORS));
+		let yuma3 = Mechanism::Yuma3(Default::default());
 		#[extrinsic_call]
-		_(RawOrigin::Root, Hyperparameter::Tempo(100));
-		assert_eq!(Hyperparams::<T>::get().tempo, 100);
+		_(RawOrigin::Root, Hyperparameter::Mechanism(yuma3));
+		assert_eq!(Hyperparams::<T>::get().mechanism, yuma3);
+		assert_eq!(BondsCount::<T>::get(), 0);
+	}
+
+	/// Worst case: a full metagraph (the permits read whole), replacing an expired commit.
+	#[benchmark]
+	fn commit_weights() {
+		open_hyperparameters::<T>(MAX_VALIDATORS);
+		Hyperparams::<T>::mutate(|h| h.commit_reveal_enabled = true);
+		let max = T::MaxUids::get();
+		let hotkey = peers::<T>(max).remove(0);
+		validator_rows::<T>(max, 1, 0);
+		let expired = bittensor_primitives::Hash::repeat_byte(1);
+		WeightCommits::<T>::insert(0, WeightsCommit { hash: expired, block: 0u32.into() });
+		let period = BlockNumberFor::<T>::from(Hyperparams::<T>::get().commit_reveal_period);
+		frame_system::Pallet::<T>::set_block_number(period.saturating_add(period));
+		let hash = bittensor_primitives::Hash::repeat_byte(2);
+		#[extrinsic_call]
+		_(RawOrigin::Signed(hotkey), hash);
+		assert_eq!(WeightCommits::<T>::get(0).map(|c| c.hash), Some(hash));
+	}
+
+	/// `set_weights`' worst case with `n` weights, revealed: the hash is recomputed over them.
+	#[benchmark]
+	fn reveal_weights(n: Linear<1, { T::MaxUids::get() }>) {
+		open_hyperparameters::<T>(MAX_VALIDATORS);
+		Hyperparams::<T>::mutate(|h| h.commit_reveal_enabled = true);
+		let max = T::MaxUids::get();
+		let hotkey = peers::<T>(max).remove(0);
+		validator_rows::<T>(max, 1, 0);
+		let full_row: Vec<(Uid, u16)> =
+			(0..max).map(|j| (Uid::try_from(j).unwrap_or(0), 1)).collect();
+		Weights::<T>::insert(0, BoundedVec::truncate_from(full_row));
+		WeightsCount::<T>::put(max);
+		let uids: Vec<Uid> = (0..n).map(|j| Uid::try_from(j).unwrap_or(0)).collect();
+		let weights = alloc::vec![1_000u16; uids.len()];
+		let salt = [7u8; 32];
+		let genesis = frame_system::Pallet::<T>::block_hash(BlockNumberFor::<T>::from(0u32));
+		let hash =
+			bittensor_primitives::weights_commit_hash(&hotkey, &genesis, &uids, &weights, &salt, 0);
+		WeightCommits::<T>::insert(0, WeightsCommit { hash, block: 0u32.into() });
+		let period = Hyperparams::<T>::get().commit_reveal_period;
+		frame_system::Pallet::<T>::set_block_number(period.into());
+		#[extrinsic_call]
+		_(RawOrigin::Signed(hotkey), uids, weights, salt, 0);
+		assert_eq!(Weights::<T>::get(0).len() as u32, n);
+		assert!(!WeightCommits::<T>::contains_key(0));
 	}
 
 	/// An epoch over `n` staked, active peers, one of them a validator with one weight and
@@ -259,6 +312,36 @@ mod benchmarks {
 		}
 		assert_eq!(LastEpoch::<T>::get().block, at);
 		assert_eq!(WeightsCount::<T>::get(), e, "the validators kept their rows");
+	}
+
+	/// `epoch_entries` under Yuma 3 with liquid α, bonds following the weights as set (no
+	/// penalty, so that every weight keeps a bond whatever consensus is) and every pair's α
+	/// taken through the sigmoid: the cost per entry of the column sort and the bond update.
+	#[benchmark(pov_mode = Measured)]
+	fn epoch_yuma3(
+		e: Linear<
+			{ MAX_VALIDATORS as u32 * 2 },
+			{ MAX_VALIDATORS as u32 * 2 * (T::MaxUids::get() - 1) },
+		>,
+	) {
+		open_hyperparameters::<T>(MAX_VALIDATORS);
+		let yuma3 = bittensor_primitives::yuma3::Yuma3Params {
+			bonds_penalty: sp_arithmetic::Perquintill::zero(),
+			liquid_alpha_enabled: true,
+			..Default::default()
+		};
+		Hyperparams::<T>::mutate(|h| h.mechanism = Mechanism::Yuma3(yuma3));
+		let n = T::MaxUids::get();
+		peers::<T>(n);
+		validator_rows::<T>(n, u32::from(MAX_VALIDATORS), e / 2);
+		let at = prepare_epoch::<T>();
+		assert_eq!(WeightsCount::<T>::get() + BondsCount::<T>::get(), e / 2 * 2);
+		#[block]
+		{
+			Incentive::<T>::apply_epoch_with(at, Hyperparams::<T>::get().max_allowed_validators);
+		}
+		assert_eq!(LastEpoch::<T>::get().block, at);
+		assert_eq!(WeightsCount::<T>::get() + BondsCount::<T>::get(), e / 2 * 2);
 	}
 
 	impl_benchmark_test_suite!(

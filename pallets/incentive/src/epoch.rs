@@ -29,7 +29,8 @@ impl<T: Config> Pallet<T> {
 	/// The weight of an epoch over `peers` peers and `validators` rows holding `weights`
 	/// weights and `bonds` bonds, that removes the rows of `revoked` former permit holders:
 	/// the benchmarked cost per peer, per row and per entry (the 2019 mechanism's weights cost
-	/// their full `ATTRIBUTION_MAX_DEPTH` passes; its bonds are only read), plus a quarter for
+	/// their full `ATTRIBUTION_MAX_DEPTH` passes; its bonds are only read; Yuma 3's entries
+	/// cost their sort into columns and liquid α), plus a quarter for
 	/// the fit: the cost per entry is concave, so the straight line runs up to a fifth below
 	/// the measured points in the middle of the benchmarked range.
 	pub fn epoch_weight_of(
@@ -47,13 +48,14 @@ impl<T: Config> Pallet<T> {
 			},
 			Mechanism::Attribution2019 => slope(T::WeightInfo::epoch_attribution, weights)
 				.saturating_add(slope(T::WeightInfo::epoch_entries, bonds)),
+			Mechanism::Yuma3(_) => slope(T::WeightInfo::epoch_yuma3, weights.saturating_add(bonds)),
 		};
 		let fitted = T::WeightInfo::epoch_peers(peers)
 			.saturating_add(slope(T::WeightInfo::epoch_validators, validators))
 			.saturating_add(per_entries);
 		let removals = T::DbWeight::get().reads_writes(
 			u64::from(revoked).saturating_mul(2),
-			u64::from(revoked).saturating_mul(2),
+			u64::from(revoked).saturating_mul(3),
 		);
 		fitted
 			.saturating_add(fitted.checked_div(EPOCH_FIT_MARGIN_DIVISOR).unwrap_or_default())
@@ -88,6 +90,7 @@ impl<T: Config> Pallet<T> {
 				let bonds = Bonds::<T>::decode_len(uid).unwrap_or(0);
 				Weights::<T>::remove(uid);
 				Bonds::<T>::remove(uid);
+				WeightCommits::<T>::remove(uid);
 				let count = |len: usize| u32::try_from(len).unwrap_or(u32::MAX);
 				WeightsCount::<T>::mutate(|c| *c = c.saturating_sub(count(weights)));
 				BondsCount::<T>::mutate(|c| *c = c.saturating_sub(count(bonds)));
@@ -251,7 +254,11 @@ impl<T: Config> Pallet<T> {
 		let loss = to_signed_quintill(output.loss);
 		LastEpoch::<T>::put(EpochSummary { block: now, loss, minted });
 		Self::deposit_event(Event::EpochCompleted { block: now, loss, minted });
-		weight
+		// Permit holders hold at most one commit each: at most `MAX_VALIDATORS` reads.
+		let (read, expired) = Self::prune_expired_commits(now);
+		weight.saturating_add(
+			T::DbWeight::get().reads_writes(u64::from(read).saturating_add(1), u64::from(expired)),
+		)
 	}
 }
 

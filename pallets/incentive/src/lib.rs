@@ -63,7 +63,7 @@ pub mod pallet {
 
 	/// The in-code storage version: `migrations` takes older state to it (see
 	/// `docs/mechanism.md`, "Upgrades").
-	pub const STORAGE_VERSION: StorageVersion = StorageVersion::new(2);
+	pub const STORAGE_VERSION: StorageVersion = StorageVersion::new(3);
 
 	#[pallet::pallet]
 	#[pallet::storage_version(STORAGE_VERSION)]
@@ -173,6 +173,12 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type WeightsCount<T> = StorageValue<_, u32, ValueQuery>;
 
+	/// Each validator's pending weights commit (commit-reveal): at most one, removed when it
+	/// is revealed, when it expires (at the next epoch), or when the permit goes.
+	#[pallet::storage]
+	pub type WeightCommits<T: Config> =
+		StorageMap<_, Twox64Concat, Uid, WeightsCommit<BlockNumberFor<T>>>;
+
 	/// Each validator's bonds: `(uid, rao)` sorted by uid; removed when its permit goes.
 	#[pallet::storage]
 	pub type Bonds<T: Config> =
@@ -251,8 +257,18 @@ pub mod pallet {
 		StakeAdded { hotkey: T::AccountId, coldkey: T::AccountId, amount: u64 },
 		/// A coldkey moved stake back to its free balance.
 		StakeRemoved { hotkey: T::AccountId, coldkey: T::AccountId, amount: u64 },
-		/// A peer set its weights.
+		/// A peer set its weights (directly, or by revealing a commit).
 		WeightsSet { uid: Uid, count: u32 },
+		/// A validator committed to weights it will reveal from `reveal_from`.
+		WeightsCommitted {
+			uid: Uid,
+			hash: bittensor_primitives::Hash,
+			reveal_from: BlockNumberFor<T>,
+		},
+		/// A validator's commit was not revealed within its window and was removed.
+		WeightsCommitExpired { uid: Uid },
+		/// Switching to or from Yuma 3 removed every bond (the units differ).
+		BondsCleared { rows: u32 },
 		/// Root changed a hyperparameter.
 		HyperparameterSet { value: Hyperparameter },
 		/// The loss peg moved `MinAllowedWeights`.
@@ -321,6 +337,20 @@ pub mod pallet {
 		TooManyWeights,
 		/// Only peers with a validator permit may set weights: stake to get one.
 		NoValidatorPermit,
+		/// Commit-reveal is on: commit with `commit_weights`, then `reveal_weights`.
+		CommitRevealRequired,
+		/// Commit-reveal is off: set weights with `set_weights`.
+		CommitRevealDisabled,
+		/// This validator's last commit is neither revealed nor expired yet.
+		UnrevealedCommit,
+		/// This validator has no pending commit to reveal.
+		NoCommit,
+		/// The commit's reveal window has not opened yet.
+		RevealTooEarly,
+		/// The commit's reveal window has closed; commit again.
+		RevealTooLate,
+		/// The revealed weights, salt and version key do not hash to the commit.
+		InvalidReveal,
 		/// The value is out of the hyperparameter's range, or leaves the set breaking a rule of
 		/// `Hyperparameters::check` (the rules genesis meets), or `MaxAllowedUids` is below the
 		/// peers registered.
@@ -457,6 +487,7 @@ pub mod pallet {
 
 		/// Set the signing hotkey's weights on `uids`. Checked: equal lengths, no duplicates,
 		/// registered uids, rate limit, `MinAllowedWeights`, `MaxWeightLimit`, version key.
+		/// Refused while commit-reveal is on.
 		#[pallet::call_index(4)]
 		#[pallet::weight(T::WeightInfo::set_weights(uids.len().try_into().unwrap_or(u32::MAX)))]
 		pub fn set_weights(
@@ -467,6 +498,36 @@ pub mod pallet {
 		) -> DispatchResult {
 			let hotkey = ensure_signed(origin)?;
 			Self::do_set_weights(hotkey, uids, weights, version_key)
+		}
+
+		/// Commit to weights without showing them: `hash` is
+		/// [`bittensor_primitives::weights_commit_hash`] of the signing hotkey, the genesis
+		/// hash, the uids, weights, a secret salt and the version key. Only with commit-reveal
+		/// on, one pending commit per validator; reveal it `CommitRevealPeriod` blocks later.
+		#[pallet::call_index(6)]
+		#[pallet::weight(T::WeightInfo::commit_weights())]
+		pub fn commit_weights(
+			origin: OriginFor<T>,
+			hash: bittensor_primitives::Hash,
+		) -> DispatchResult {
+			let hotkey = ensure_signed(origin)?;
+			Self::do_commit_weights(hotkey, hash)
+		}
+
+		/// Reveal the weights of the pending commit, within its window: from
+		/// `CommitRevealPeriod` blocks after the commit, for as many blocks. They must hash to
+		/// the commit and meet every rule of `set_weights`; they count from the next epoch.
+		#[pallet::call_index(7)]
+		#[pallet::weight(T::WeightInfo::reveal_weights(uids.len().try_into().unwrap_or(u32::MAX)))]
+		pub fn reveal_weights(
+			origin: OriginFor<T>,
+			uids: Vec<Uid>,
+			weights: Vec<u16>,
+			salt: [u8; 32],
+			version_key: u64,
+		) -> DispatchResult {
+			let hotkey = ensure_signed(origin)?;
+			Self::do_reveal_weights(hotkey, uids, weights, salt, version_key)
 		}
 
 		/// Root: change one hyperparameter.

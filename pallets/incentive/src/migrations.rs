@@ -11,7 +11,8 @@ use crate::*;
 use bittensor_primitives::epoch::{validator_permits, BondsMode, Mechanism};
 use codec::{Decode, Encode};
 use frame_support::{
-	migrations::VersionedMigration, pallet_prelude::*, traits::UncheckedOnRuntimeUpgrade,
+	migrations::VersionedMigration, pallet_prelude::*, storage::unhashed,
+	traits::UncheckedOnRuntimeUpgrade,
 };
 use sp_arithmetic::{Perbill, Perquintill};
 
@@ -60,29 +61,13 @@ pub mod v2 {
 		pub mechanism: Mechanism,
 	}
 
-	impl From<HyperparametersV1> for Hyperparameters {
-		fn from(old: HyperparametersV1) -> Self {
-			Self {
-				tempo: old.tempo,
-				rho: old.rho,
-				kappa: old.kappa,
-				block_emission: old.block_emission,
-				activity_cutoff: old.activity_cutoff,
-				min_allowed_weights: old.min_allowed_weights,
-				max_weight_limit: old.max_weight_limit,
-				max_allowed_uids: old.max_allowed_uids,
-				immunity_period: old.immunity_period,
-				registration_cost: old.registration_cost,
-				weights_set_rate_limit: old.weights_set_rate_limit,
-				weights_version_key: old.weights_version_key,
-				max_registrations_per_block: old.max_registrations_per_block,
-				max_registrations_per_interval: old.max_registrations_per_interval,
-				registration_interval: old.registration_interval,
-				bonds_mode: old.bonds_mode,
-				mechanism: old.mechanism,
-				max_allowed_validators: Hyperparameters::default().max_allowed_validators,
-			}
-		}
+	/// The hyperparameters as version 2 stored them: version 1's and `max_allowed_validators`.
+	#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+	pub struct HyperparametersV2 {
+		/// Every field of version 1, in its order.
+		pub v1: HyperparametersV1,
+		/// See [`Hyperparameters::max_allowed_validators`].
+		pub max_allowed_validators: u16,
 	}
 
 	/// The migration itself; run it through [`MigrateToV2`].
@@ -90,13 +75,22 @@ pub mod v2 {
 
 	impl<T: Config> UncheckedOnRuntimeUpgrade for UncheckedMigrateToV2<T> {
 		fn on_runtime_upgrade() -> Weight {
-			let translated = Hyperparams::<T>::translate::<HyperparametersV1, _>(|old| {
-				old.map(Hyperparameters::from)
-			});
-			if translated.is_err() {
-				log::error!(target: "runtime::incentive", "v2: stored hyperparameters are not v1's; kept as they are");
-			}
-			let max = Hyperparams::<T>::get().max_allowed_validators;
+			let key = Hyperparams::<T>::hashed_key();
+			let default_max = Hyperparameters::default().max_allowed_validators;
+			let max = match unhashed::get::<HyperparametersV1>(&key) {
+				Some(v1) => {
+					unhashed::put(
+						&key,
+						&HyperparametersV2 { v1, max_allowed_validators: default_max },
+					);
+					default_max
+				},
+				None => {
+					log::error!(target: "runtime::incentive", "v2: stored hyperparameters are not v1's; kept as they are");
+					unhashed::get::<HyperparametersV2>(&key)
+						.map_or(default_max, |v2| v2.max_allowed_validators)
+				},
+			};
 			let n = PeerCount::<T>::get();
 			let permits = validator_permits(&Stake::<T>::get(), max);
 			let (mut weights, mut bonds) = (0u32, 0u32);
@@ -131,6 +125,73 @@ pub mod v2 {
 		1,
 		2,
 		UncheckedMigrateToV2<T>,
+		Pallet<T>,
+		<T as frame_system::Config>::DbWeight,
+	>;
+}
+
+/// Version 2 to 3: commit-reveal weights. Adds `commit_reveal_enabled` (off) and
+/// `commit_reveal_period` (its default) to the stored hyperparameters. Yuma 3 is a new variant
+/// of `Mechanism`, appended, so stored values decode as they are.
+pub mod v3 {
+	use super::*;
+
+	pub use v2::HyperparametersV2;
+
+	impl From<HyperparametersV2> for Hyperparameters {
+		fn from(old: HyperparametersV2) -> Self {
+			let defaults = Hyperparameters::default();
+			let v1 = old.v1;
+			Self {
+				tempo: v1.tempo,
+				rho: v1.rho,
+				kappa: v1.kappa,
+				block_emission: v1.block_emission,
+				activity_cutoff: v1.activity_cutoff,
+				min_allowed_weights: v1.min_allowed_weights,
+				max_weight_limit: v1.max_weight_limit,
+				max_allowed_uids: v1.max_allowed_uids,
+				immunity_period: v1.immunity_period,
+				registration_cost: v1.registration_cost,
+				weights_set_rate_limit: v1.weights_set_rate_limit,
+				weights_version_key: v1.weights_version_key,
+				max_registrations_per_block: v1.max_registrations_per_block,
+				max_registrations_per_interval: v1.max_registrations_per_interval,
+				registration_interval: v1.registration_interval,
+				bonds_mode: v1.bonds_mode,
+				mechanism: v1.mechanism,
+				max_allowed_validators: old.max_allowed_validators,
+				commit_reveal_enabled: defaults.commit_reveal_enabled,
+				commit_reveal_period: defaults.commit_reveal_period,
+			}
+		}
+	}
+
+	/// The migration itself; run it through [`MigrateToV3`].
+	pub struct UncheckedMigrateToV3<T>(core::marker::PhantomData<T>);
+
+	impl<T: Config> UncheckedOnRuntimeUpgrade for UncheckedMigrateToV3<T> {
+		fn on_runtime_upgrade() -> Weight {
+			let translated = Hyperparams::<T>::translate::<HyperparametersV2, _>(|old| {
+				old.map(Hyperparameters::from)
+			});
+			if translated.is_err() {
+				log::error!(target: "runtime::incentive", "v3: stored hyperparameters are not v2's; kept as they are");
+			}
+			T::DbWeight::get().reads_writes(1, 1)
+		}
+
+		#[cfg(feature = "try-runtime")]
+		fn post_upgrade(_: alloc::vec::Vec<u8>) -> Result<(), sp_runtime::TryRuntimeError> {
+			Pallet::<T>::check_invariants()
+		}
+	}
+
+	/// Version 2 to 3, run once.
+	pub type MigrateToV3<T> = VersionedMigration<
+		2,
+		3,
+		UncheckedMigrateToV3<T>,
 		Pallet<T>,
 		<T as frame_system::Config>::DbWeight,
 	>;

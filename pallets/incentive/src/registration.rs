@@ -165,7 +165,7 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// Gives `uid` to a new hotkey: the old peer's stake goes back to its coldkey, its
-	/// permit, weights, bonds, endpoint and results are cleared.
+	/// permit, weights, weights commit, bonds, endpoint and results are cleared.
 	fn replace_peer(
 		uid: Uid,
 		hotkey: &T::AccountId,
@@ -205,6 +205,7 @@ impl<T: Config> Pallet<T> {
 			*count = count.saturating_sub(old_bonds.try_into().unwrap_or(0))
 		});
 		WeightsSetAt::<T>::remove(uid);
+		WeightCommits::<T>::remove(uid);
 		Axons::<T>::remove(uid);
 		Ok((replaced_hotkey, returned_stake))
 	}

@@ -162,8 +162,11 @@ impl<T: Config> Pallet<T> {
 		);
 		let permitted = |uid: Uid| permits.get(usize::from(uid)).copied().unwrap_or(false);
 		ensure!(
-			Weights::<T>::iter_keys().chain(Bonds::<T>::iter_keys()).all(permitted),
-			"a peer without a validator permit has weights or bonds"
+			Weights::<T>::iter_keys()
+				.chain(Bonds::<T>::iter_keys())
+				.chain(WeightCommits::<T>::iter_keys())
+				.all(permitted),
+			"a peer without a validator permit has weights, bonds or a weights commit"
 		);
 		let weights = Weights::<T>::iter_values().map(|row| row.len()).sum::<usize>();
 		ensure!(weights == WeightsCount::<T>::get() as usize, "WeightsCount is off");

@@ -49,8 +49,22 @@ pub enum Hyperparameter {
 	RegistrationInterval(u32),
 	/// Bond accumulation: cumulative, or a moving average with weight `α`.
 	BondsMode(BondsMode),
-	/// The epoch's mechanism.
+	/// The epoch's mechanism. Switching to or from Yuma 3 removes every bond: Yuma 3's bonds
+	/// are proportions, the others' are stake, and neither means anything to the other.
 	Mechanism(Mechanism),
 	/// Most validator permits (1 to `MAX_VALIDATORS`); applied at the next epoch.
 	MaxAllowedValidators(u16),
+	/// Whether weights are committed and revealed (`set_weights` is then refused).
+	CommitRevealEnabled(bool),
+	/// Blocks from a commit to its reveal window, and the window's length (at least 1).
+	CommitRevealPeriod(u32),
+}
+
+/// A validator's pending weights commit.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, MaxEncodedLen, TypeInfo)]
+pub struct WeightsCommit<BlockNumber> {
+	/// [`bittensor_primitives::weights_commit_hash`] of the weights to be revealed.
+	pub hash: bittensor_primitives::Hash,
+	/// Block of the commit: the reveal window is `[block + period, block + 2·period)`.
+	pub block: BlockNumber,
 }

@@ -48,6 +48,9 @@ pub trait WeightInfo {
 	fn epoch_validators(v: u32, ) -> Weight;
 	fn epoch_entries(e: u32, ) -> Weight;
 	fn epoch_attribution(e: u32, ) -> Weight;
+	fn commit_weights() -> Weight;
+	fn reveal_weights(n: u32, ) -> Weight;
+	fn epoch_yuma3(e: u32, ) -> Weight;
 }
 
 /// Weights for `pallet_incentive` with the runtime's database weights.
@@ -436,6 +439,24 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 			.saturating_add(T::DbWeight::get().writes(12_u64))
 			.saturating_add(Weight::from_parts(0, 4).saturating_mul(e.into()))
 	}
+	fn commit_weights() -> Weight {
+		Weight::from_parts(60_000_000, 19861)
+			.saturating_add(T::DbWeight::get().reads(4_u64))
+			.saturating_add(T::DbWeight::get().writes(1_u64))
+	}
+	fn reveal_weights(n: u32, ) -> Weight {
+		Weight::from_parts(160_000_000, 19861)
+			.saturating_add(Weight::from_parts(9_000, 0).saturating_mul(n.into()))
+			.saturating_add(T::DbWeight::get().reads(11_u64))
+			.saturating_add(T::DbWeight::get().writes(5_u64))
+	}
+	fn epoch_yuma3(e: u32, ) -> Weight {
+		Weight::from_parts(6_298_454_444, 392999)
+			.saturating_add(Weight::from_parts(90_000, 0).saturating_mul(e.into()))
+			.saturating_add(T::DbWeight::get().reads(268_u64))
+			.saturating_add(T::DbWeight::get().writes(140_u64))
+			.saturating_add(Weight::from_parts(0, 7).saturating_mul(e.into()))
+	}
 }
 
 /// For tests: the same figures with RocksDB's database weights.
@@ -500,5 +521,23 @@ impl WeightInfo for () {
 			.saturating_add(RocksDbWeight::get().reads(268_u64))
 			.saturating_add(RocksDbWeight::get().writes(12_u64))
 			.saturating_add(Weight::from_parts(0, 4).saturating_mul(e.into()))
+	}
+	fn commit_weights() -> Weight {
+		Weight::from_parts(60_000_000, 19861)
+			.saturating_add(RocksDbWeight::get().reads(4_u64))
+			.saturating_add(RocksDbWeight::get().writes(1_u64))
+	}
+	fn reveal_weights(n: u32, ) -> Weight {
+		Weight::from_parts(160_000_000, 19861)
+			.saturating_add(Weight::from_parts(9_000, 0).saturating_mul(n.into()))
+			.saturating_add(RocksDbWeight::get().reads(11_u64))
+			.saturating_add(RocksDbWeight::get().writes(5_u64))
+	}
+	fn epoch_yuma3(e: u32, ) -> Weight {
+		Weight::from_parts(6_298_454_444, 392999)
+			.saturating_add(Weight::from_parts(90_000, 0).saturating_mul(e.into()))
+			.saturating_add(RocksDbWeight::get().reads(268_u64))
+			.saturating_add(RocksDbWeight::get().writes(140_u64))
+			.saturating_add(Weight::from_parts(0, 7).saturating_mul(e.into()))
 	}
 }

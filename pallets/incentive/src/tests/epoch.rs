@@ -223,3 +223,33 @@ proptest! {
 		})?;
 	}
 }
+
+#[test]
+fn mechanism_md_yuma3_vector_through_the_pallet() {
+	use bittensor_primitives::yuma3::Yuma3Params;
+	let half = Perquintill::from_percent(50);
+	let yuma3 = Yuma3Params { alpha_low: half, alpha_high: half, ..Default::default() };
+	let hyperparameters = crate::Hyperparameters {
+		block_emission: 120_000_000,
+		mechanism: Mechanism::Yuma3(yuma3),
+		..test_hyperparameters()
+	};
+	let peers = vec![(1_001, 1, 3 * E9), (1_002, 2, E9), (1_003, 3, 0)];
+	new_test_ext(hyperparameters, peers).execute_with(|| {
+		set_weights(1_001, vec![2], vec![1]);
+		set_weights(1_002, vec![0, 2], vec![1, 1]);
+		run_to_block(10);
+		let one = Perquintill::one();
+		let zero = Perquintill::zero();
+		assert_eq!(Consensus::<Test>::get().into_inner(), vec![zero, zero, one]);
+		assert_eq!(Incentive::<Test>::get().into_inner(), vec![zero, zero, one]);
+		assert_eq!(Bonds::<Test>::get(0).into_inner(), vec![(2, 1 << 63)]);
+		assert_eq!(Bonds::<Test>::get(1).into_inner(), vec![(2, 1 << 62)]);
+		let want = [514_285_714u64, 85_714_285, 600_000_000];
+		for (got, want) in Emission::<Test>::get().iter().zip(want) {
+			assert!(got.abs_diff(want) <= 1, "emission {got} vs {want}");
+		}
+		assert_eq!(LastEpoch::<Test>::get().loss, 0);
+		assert_ok!(IncentiveModule::check_invariants());
+	});
+}

@@ -1,5 +1,8 @@
 use super::*;
-use bittensor_primitives::epoch::{BondsMode, Mechanism};
+use bittensor_primitives::{
+	epoch::{BondsMode, Mechanism},
+	yuma3::Yuma3Params,
+};
 use sp_arithmetic::{Perbill, Perquintill};
 use sp_runtime::DispatchError;
 
@@ -27,6 +30,8 @@ fn root_sets_every_hyperparameter() {
 			}),
 			Hyperparameter::Mechanism(Mechanism::Attribution2019),
 			Hyperparameter::MaxAllowedValidators(128),
+			Hyperparameter::CommitRevealEnabled(true),
+			Hyperparameter::CommitRevealPeriod(3),
 		];
 		for value in values.clone() {
 			assert_ok!(IncentiveModule::set_hyperparameter(RuntimeOrigin::root(), value.clone()));
@@ -65,6 +70,7 @@ fn root_sets_every_hyperparameter() {
 		assert_eq!(h.max_weight_limit, Perbill::from_percent(30));
 		assert_eq!(h.mechanism, Mechanism::Attribution2019);
 		assert_eq!(h.max_allowed_validators, 128);
+		assert_eq!((h.commit_reveal_enabled, h.commit_reveal_period), (true, 3));
 		assert_eq!(MinAllowedWeights::<Test>::get(), 3);
 	});
 }
@@ -96,6 +102,15 @@ fn only_root_and_only_valid_values() {
 			Hyperparameter::MaxAllowedUids(0),
 			Hyperparameter::MaxAllowedValidators(0),
 			Hyperparameter::MaxAllowedValidators(129),
+			Hyperparameter::CommitRevealPeriod(0),
+			Hyperparameter::Mechanism(Mechanism::Yuma3(Yuma3Params {
+				alpha_low: Perquintill::zero(),
+				..Default::default()
+			})),
+			Hyperparameter::Mechanism(Mechanism::Yuma3(Yuma3Params {
+				alpha_sigmoid_steepness: 1001,
+				..Default::default()
+			})),
 		] {
 			assert_noop!(
 				IncentiveModule::set_hyperparameter(RuntimeOrigin::root(), invalid),
@@ -110,6 +125,16 @@ fn every_rule_is_named_and_genesis_meets_the_same_rules() {
 	use bittensor_primitives::metagraph::{HyperparameterError::*, Hyperparameters};
 	let good = Hyperparameters::default();
 	assert_eq!(good.check(4096), Ok(()));
+	let yuma3 = |params| Hyperparameters { mechanism: Mechanism::Yuma3(params), ..good.clone() };
+	assert_eq!(yuma3(Yuma3Params::default()).check(4096), Ok(()));
+	// Equal rates and the steepest sigmoid are allowed.
+	let edge = Yuma3Params {
+		alpha_low: Perquintill::one(),
+		alpha_high: Perquintill::one(),
+		alpha_sigmoid_steepness: 1000,
+		..Default::default()
+	};
+	assert_eq!(yuma3(edge).check(4096), Ok(()));
 	let broken = [
 		(Hyperparameters { tempo: 0, ..good.clone() }, ZeroTempo),
 		(Hyperparameters { activity_cutoff: 0, ..good.clone() }, ZeroActivityCutoff),
@@ -139,6 +164,27 @@ fn every_rule_is_named_and_genesis_meets_the_same_rules() {
 		),
 		(Hyperparameters { max_allowed_validators: 0, ..good.clone() }, ValidatorsOutOfRange),
 		(Hyperparameters { max_allowed_validators: 129, ..good.clone() }, ValidatorsOutOfRange),
+		(
+			yuma3(Yuma3Params { alpha_low: Perquintill::zero(), ..Default::default() }),
+			AlphaOutOfRange,
+		),
+		(
+			yuma3(Yuma3Params {
+				alpha_low: Perquintill::from_percent(40),
+				alpha_high: Perquintill::from_percent(30),
+				..Default::default()
+			}),
+			AlphaOutOfRange,
+		),
+		(
+			yuma3(Yuma3Params { alpha_sigmoid_steepness: 0, ..Default::default() }),
+			SteepnessOutOfRange,
+		),
+		(
+			yuma3(Yuma3Params { alpha_sigmoid_steepness: 1001, ..Default::default() }),
+			SteepnessOutOfRange,
+		),
+		(Hyperparameters { commit_reveal_period: 0, ..good.clone() }, ZeroCommitRevealPeriod),
 	];
 	for (hyperparameters, rule) in broken {
 		assert_eq!(hyperparameters.check(4096), Err(rule), "{hyperparameters:?}");
@@ -156,4 +202,39 @@ fn every_rule_is_named_and_genesis_meets_the_same_rules() {
 #[should_panic(expected = "the genesis hyperparameters break a rule: ZeroTempo")]
 fn genesis_refuses_hyperparameters_that_break_a_rule() {
 	new_test_ext(crate::Hyperparameters { tempo: 0, ..test_hyperparameters() }, vec![]);
+}
+
+#[test]
+fn switching_to_or_from_yuma3_clears_the_bonds_and_only_then() {
+	new_test_ext(test_hyperparameters(), vec![]).execute_with(|| {
+		register_with_stakes(&[10, 10, 10]);
+		set_weights(1_001, vec![1, 2], vec![1, 1]);
+		set_weights(1_002, vec![0, 2], vec![1, 1]);
+		run_to_block(10);
+		let rows = Bonds::<Test>::iter_keys().count() as u32;
+		assert!(rows > 0 && BondsCount::<Test>::get() > 0);
+		let set = |mechanism| {
+			assert_ok!(IncentiveModule::set_hyperparameter(
+				RuntimeOrigin::root(),
+				Hyperparameter::Mechanism(mechanism)
+			));
+		};
+		// Between the two mechanisms whose bonds are stake, bonds stay.
+		set(Mechanism::Attribution2019);
+		assert_eq!(Bonds::<Test>::iter_keys().count() as u32, rows);
+		set(Mechanism::Yuma3(Yuma3Params::default()));
+		assert_eq!((Bonds::<Test>::iter_keys().count(), BondsCount::<Test>::get()), (0, 0));
+		assert!(incentive_events().contains(&Event::BondsCleared { rows }));
+		assert_ok!(IncentiveModule::check_invariants());
+		// Yuma 3 builds its own, in units of 2^-64; switching back clears them too.
+		run_to_block(20);
+		let yuma3_rows = Bonds::<Test>::iter_keys().count() as u32;
+		assert!(yuma3_rows > 0);
+		set(Mechanism::Yuma3(Yuma3Params { liquid_alpha_enabled: true, ..Default::default() }));
+		assert_eq!(Bonds::<Test>::iter_keys().count() as u32, yuma3_rows);
+		set(Mechanism::Yuma2021);
+		assert_eq!(BondsCount::<Test>::get(), 0);
+		assert!(incentive_events().contains(&Event::BondsCleared { rows: yuma3_rows }));
+		assert_ok!(IncentiveModule::check_invariants());
+	});
 }

@@ -7,6 +7,7 @@
 )]
 
 mod collusion;
+mod commit_reveal;
 mod epoch;
 mod hyperparameters;
 mod registration;

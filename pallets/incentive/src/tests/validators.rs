@@ -1,7 +1,10 @@
 //! Validator permits: who may set weights that count, and the bound they put on the epoch.
 
 use super::*;
-use crate::migrations::v2::{HyperparametersV1, MigrateToV2};
+use crate::migrations::{
+	v2::{HyperparametersV1, HyperparametersV2, MigrateToV2},
+	v3::MigrateToV3,
+};
 use bittensor_primitives::epoch::Mechanism;
 use frame_support::{
 	traits::{GetStorageVersion, OnRuntimeUpgrade, StorageVersion},
@@ -186,17 +189,23 @@ fn the_v2_migration_keeps_every_hyperparameter_and_prunes_rows_without_a_permit(
 		StorageVersion::new(1).put::<IncentiveModule>();
 
 		MigrateToV2::<Test>::on_runtime_upgrade();
+		assert_eq!(IncentiveModule::on_chain_storage_version(), StorageVersion::new(2));
+		MigrateToV3::<Test>::on_runtime_upgrade();
 
 		let new = Hyperparams::<Test>::get();
-		assert_eq!(new, crate::Hyperparameters { max_allowed_validators: 64, ..old.into() });
-		assert_eq!(IncentiveModule::on_chain_storage_version(), StorageVersion::new(2));
+		let v2 = HyperparametersV2 { v1: old, max_allowed_validators: 64 };
+		assert_eq!(new, v2.into());
+		assert!(!new.commit_reveal_enabled);
+		assert_eq!(new.commit_reveal_period, 360);
+		assert_eq!(IncentiveModule::on_chain_storage_version(), StorageVersion::new(3));
 		// With the default 64 permits, every staked peer keeps its rows.
 		assert_eq!(permits(), vec![true; 5]);
 		assert_eq!((WeightsCount::<Test>::get(), BondsCount::<Test>::get()), (10, 5));
 		assert_ok!(IncentiveModule::check_invariants());
-		// Run again, it does nothing: it only runs from version 1.
+		// Run again, they do nothing: each only runs from the version before it.
 		Hyperparams::<Test>::mutate(|h| h.max_allowed_validators = 2);
 		MigrateToV2::<Test>::on_runtime_upgrade();
+		MigrateToV3::<Test>::on_runtime_upgrade();
 		assert_eq!(Hyperparams::<Test>::get().max_allowed_validators, 2);
 	});
 }
@@ -205,9 +214,9 @@ fn the_v2_migration_keeps_every_hyperparameter_and_prunes_rows_without_a_permit(
 fn the_v2_migration_removes_the_rows_of_peers_outside_the_permits() {
 	let peers = (0..5).map(|i| (1_001 + i, 1 + i, (i + 1) * E9)).collect();
 	new_test_ext(with_validators(2), peers).execute_with(|| {
-		// Version 1's encoding is version 2's without its last field, two bytes.
+		// Version 1's encoding is version 3's without its last three fields: 2 + 1 + 4 bytes.
 		let mut old: Vec<u8> = codec::Encode::encode(&Hyperparams::<Test>::get());
-		old.truncate(old.len() - 2);
+		old.truncate(old.len() - 7);
 		frame_support::storage::unhashed::put_raw(&Hyperparams::<Test>::hashed_key(), &old);
 		ValidatorPermit::<Test>::kill();
 		for uid in 0..5u16 {
@@ -224,7 +233,9 @@ fn the_v2_migration_removes_the_rows_of_peers_outside_the_permits() {
 		StorageVersion::new(1).put::<IncentiveModule>();
 
 		MigrateToV2::<Test>::on_runtime_upgrade();
+		MigrateToV3::<Test>::on_runtime_upgrade();
 
+		assert_eq!(Hyperparams::<Test>::get().max_allowed_validators, 64);
 		assert_eq!(permits(), vec![false, true, false, true, false]);
 		assert_eq!(Weights::<Test>::iter_keys().count(), 2);
 		assert_eq!(WeightsCount::<Test>::get(), 2);
