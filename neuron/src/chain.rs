@@ -7,15 +7,16 @@ use std::net::{IpAddr, SocketAddr};
 use bittensor_primitives::{
 	json::{address, MetagraphJson},
 	metagraph::{IP_V4, IP_V6},
-	registration_message,
+	registration_message, weights_commit_hash,
 };
 use sp_core::{crypto::AccountId32, sr25519, Pair};
 use subxt::{
 	dynamic,
 	error::{DispatchError, TransactionEventsError, TransactionFinalizedSuccessError},
+	ext::scale_value::Composite,
 	rpcs::{rpc_params, RpcClient},
 	transactions::Signer,
-	utils::{AccountId32 as SubxtAccountId, MultiAddress, MultiSignature},
+	utils::{AccountId32 as SubxtAccountId, MultiAddress, MultiSignature, H256},
 	OnlineClient, PolkadotConfig,
 };
 
@@ -34,6 +35,9 @@ pub struct NotOwner {
 	/// The wallet's coldkey.
 	pub coldkey: String,
 }
+
+/// A dynamic call argument, as [`ChainClient::set_hyperparameter`] takes it.
+pub use subxt::dynamic::Value;
 
 /// Refuses `hotkey` if `metagraph` lists it under a coldkey other than `coldkey`; a hotkey
 /// that is not registered yet passes.
@@ -243,6 +247,60 @@ impl ChainClient {
 			hotkey,
 		)
 		.await
+	}
+
+	/// Commits the signing hotkey to a row without showing it: the chain keeps
+	/// [`weights_commit_hash`] of it, which [`Self::reveal_weights`] opens `CommitRevealPeriod`
+	/// blocks later.
+	pub async fn commit_weights(
+		&self,
+		hotkey: &sr25519::Pair,
+		uids: &[u16],
+		weights: &[u16],
+		salt: &[u8; 32],
+		version_key: u64,
+	) -> Result<(), ChainError> {
+		let hash = weights_commit_hash(
+			&AccountId32::from(hotkey.public()),
+			&self.genesis_hash(),
+			uids,
+			weights,
+			salt,
+			version_key,
+		);
+		self.submit("Incentive", "commit_weights", (H256(hash.0),), hotkey).await
+	}
+
+	/// Reveals the row of the signing hotkey's pending commit.
+	pub async fn reveal_weights(
+		&self,
+		hotkey: &sr25519::Pair,
+		uids: &[u16],
+		weights: &[u16],
+		salt: &[u8; 32],
+		version_key: u64,
+	) -> Result<(), ChainError> {
+		self.submit(
+			"Incentive",
+			"reveal_weights",
+			(uids.to_vec(), weights.to_vec(), *salt, version_key),
+			hotkey,
+		)
+		.await
+	}
+
+	/// Root only: sets one hyperparameter through `Sudo.sudo`, signed by the sudo key (//Alice
+	/// on the dev and local chains), e.g. `Value::unnamed_variant("CommitRevealEnabled",
+	/// [Value::bool(true)])`. Sudo reports a refused inner call in its `Sudid` event, not as
+	/// a failed extrinsic: read the hyperparameters back to know it took.
+	pub async fn set_hyperparameter(
+		&self,
+		root: &sr25519::Pair,
+		value: dynamic::Value,
+	) -> Result<(), ChainError> {
+		let fields = Composite::named([("value".to_string(), value)]);
+		let call = dynamic::transaction("Incentive", "set_hyperparameter", fields).into_value();
+		self.submit("Sudo", "sudo", (call,), root).await
 	}
 
 	/// Sends `amount` rao from `from` to `to` (hotkeys pay their own transaction fees).

@@ -18,7 +18,7 @@ use substrate_fixed::types::{I64F64, U64F64};
 
 use crate::{
 	epoch::{active_stake_shares, normalized_row, EpochInput, EpochOutput, EpochVectors, Uid},
-	fixed_math::{from_perquintill, mul_shift_64, normalize, sigmoid},
+	fixed_math::{fraction_mul, from_perquintill, mul_shift_64, normalize, sigmoid},
 };
 
 /// Yuma 3's own hyperparameters (κ is the mechanism-wide one).
@@ -97,11 +97,12 @@ pub fn run_yuma3(kappa: U64F64, params: &Yuma3Params, input: &EpochInput) -> Epo
 		.collect();
 	let incentive = normalize(&ranks);
 
-	let bonds: Vec<Vec<(usize, U64F64)>> = rows
+	let bonds: Vec<Vec<(Uid, u64)>> = rows
 		.iter()
 		.enumerate()
 		.map(|(i, row)| next_bonds(params, row, &previous_bonds(input, i, n), &consensus))
 		.collect();
+	drop(rows);
 	let validator_share = normalize(&bond_dividends(&bonds, &stake, &incentive, n));
 	let earned: Vec<U64F64> = incentive
 		.iter()
@@ -110,29 +111,24 @@ pub fn run_yuma3(kappa: U64F64, params: &Yuma3Params, input: &EpochInput) -> Epo
 		.collect();
 	let dividends = normalize(&earned);
 
-	let stored_bonds = bonds
-		.into_iter()
-		.map(|row| {
-			row.into_iter()
-				.filter_map(|(j, b)| {
-					let bits = u64::try_from(b.to_bits()).unwrap_or(u64::MAX);
-					Some((Uid::try_from(j).ok()?, bits)).filter(|(_, bits)| *bits > 0)
-				})
-				.collect()
-		})
-		.collect();
 	let rank = incentive.clone();
 	EpochVectors { stake, rank, trust, consensus, incentive, dividends }.output(
 		input.emission,
-		stored_bonds,
+		bonds,
 		I64F64::from_num(0),
 	)
 }
 
+/// Columns laid out together when gathering them: 256 columns of 128 validators' entries are
+/// 512 KiB.
+const COLUMN_BAND: usize = 256;
+
 /// `C_j`: the largest weight on `j` that validators holding at least `kappa` of the active
 /// stake give it or more (0 if they hold less than `kappa` in all). The non-zero entries are
-/// laid out column by column in one buffer (a counting sort by column), then each column's
-/// slice is sorted by weight: never a dense matrix, no allocation per column.
+/// laid out column by column in one buffer (a counting sort by column), each packed in a
+/// `u128` as its weight in units of 2^-63 above the validator's index, so that each column's
+/// slice sorts as plain integers: never a dense matrix, no allocation per column. The weight
+/// returned is the validator's exact one (weights 2^-64 apart sort as equal).
 fn column_quantiles(
 	rows: &[Vec<(usize, U64F64)>],
 	stake: &[U64F64],
@@ -140,10 +136,10 @@ fn column_quantiles(
 	n: usize,
 ) -> Vec<U64F64> {
 	let zero = U64F64::from_num(0);
-	let staked = || rows.iter().zip(stake).filter(|(_, s)| **s > zero);
+	let staked = || rows.iter().zip(stake).enumerate().filter(|(_, (_, s))| **s > zero);
 	// Where each column's entries start in the buffer.
 	let mut starts = vec![0usize; n.saturating_add(1)];
-	for (row, _) in staked() {
+	for (_, (row, _)) in staked() {
 		for (j, _) in row {
 			if let Some(count) = starts.get_mut(j.saturating_add(1)) {
 				*count = count.saturating_add(1);
@@ -157,28 +153,50 @@ fn column_quantiles(
 		}
 	}
 	let mut next = starts.clone();
-	let mut entries = vec![(zero, zero); starts.last().copied().unwrap_or(0)];
-	for (row, s) in staked() {
-		for (j, w) in row {
-			if let Some(at) = next.get_mut(*j) {
-				if let Some(entry) = entries.get_mut(*at) {
-					*entry = (*w, *s);
+	let mut entries = vec![0u128; starts.last().copied().unwrap_or(0)];
+	// Scattered a band of columns at a time, so that the writes stay within a cache-sized
+	// part of the buffer: each row resumes where the previous band left it.
+	let mut resume: Vec<(usize, &[(usize, U64F64)])> =
+		staked().map(|(i, (row, _))| (i, row.as_slice())).collect();
+	let mut band_end = 0usize;
+	while band_end < n {
+		band_end = band_end.saturating_add(COLUMN_BAND);
+		for (i, rest) in resume.iter_mut() {
+			let taken = rest.partition_point(|(j, _)| *j < band_end);
+			let (band, after) = rest.split_at(taken);
+			for (j, w) in band {
+				if let Some(at) = next.get_mut(*j) {
+					if let Some(entry) = entries.get_mut(*at) {
+						let key = w.to_bits().checked_shr(1).unwrap_or(0);
+						*entry = key.checked_shl(64).unwrap_or(0) | *i as u128;
+					}
+					*at = at.saturating_add(1);
 				}
-				*at = at.saturating_add(1);
 			}
+			*rest = after;
 		}
 	}
+	let exact_weight = |i: usize, j: usize| {
+		let row = rows.get(i).map(Vec::as_slice).unwrap_or_default();
+		row.binary_search_by_key(&j, |(k, _)| *k)
+			.ok()
+			.and_then(|at| row.get(at))
+			.map_or(zero, |(_, w)| *w)
+	};
 	starts
 		.windows(2)
-		.map(|bounds| {
+		.enumerate()
+		.map(|(j, bounds)| {
 			let [start, end] = bounds else { return zero };
 			let Some(column) = entries.get_mut(*start..*end) else { return zero };
-			column.sort_unstable_by_key(|(w, _)| core::cmp::Reverse(*w));
+			// By weight alone: equal weights, common in practice, need no ordering.
+			column.sort_unstable_by_key(|entry| entry.checked_shr(64).unwrap_or(0));
 			let mut support = zero;
-			for (w, s) in column.iter() {
-				support = support.saturating_add(*s);
+			for entry in column.iter().rev() {
+				let i = usize::try_from(entry & u128::from(u64::MAX)).unwrap_or(usize::MAX);
+				support = support.saturating_add(stake.get(i).copied().unwrap_or(zero));
 				if support >= kappa {
-					return *w;
+					return exact_weight(i, j);
 				}
 			}
 			zero
@@ -198,19 +216,22 @@ fn previous_bonds(input: &EpochInput, i: usize, n: usize) -> Vec<(usize, U64F64)
 				.collect()
 		})
 		.unwrap_or_default();
-	row.sort_by_key(|(j, _)| *j);
+	if !row.is_sorted_by_key(|(j, _)| *j) {
+		row.sort_by_key(|(j, _)| *j);
+	}
 	row.dedup_by_key(|(j, _)| *j);
 	row
 }
 
-/// A validator's bonds after this epoch: each moves from `b` towards the weight it bonds on,
-/// `w̃ = w − β·max(0, w − C)`, as `min(1, (1 − α)·b + α·w̃)`; bonds reaching 0 are dropped.
+/// A validator's bonds after this epoch, as stored (units of 2^-64): each moves from `b`
+/// towards the weight it bonds on, `w̃ = w − β·max(0, w − C)`, as `min(1, (1 − α)·b + α·w̃)`;
+/// bonds reaching 0 are dropped.
 fn next_bonds(
 	params: &Yuma3Params,
 	weights: &[(usize, U64F64)],
 	previous: &[(usize, U64F64)],
 	consensus: &[U64F64],
-) -> Vec<(usize, U64F64)> {
+) -> Vec<(Uid, u64)> {
 	let zero = U64F64::from_num(0);
 	let one = U64F64::from_num(1);
 	let penalty = from_perquintill(params.bonds_penalty);
@@ -247,25 +268,13 @@ fn next_bonds(
 			},
 			(None, None) => break,
 		};
-		if entry.1 > zero {
-			merged.push(entry);
+		let (j, bond) = entry;
+		let bits = u64::try_from(bond.to_bits()).unwrap_or(u64::MAX);
+		if let (Ok(j), true) = (Uid::try_from(j), bits > 0) {
+			merged.push((j, bits));
 		}
 	}
 	merged
-}
-
-/// `a·b` for fractions in [0, 1], rounded down as `U64F64`'s product is, with one 64×64-bit
-/// multiplication instead of a 128×128-bit one: the bonds' update does three per entry.
-fn fraction_mul(a: U64F64, b: U64F64) -> U64F64 {
-	let one = 1u128 << 64;
-	let (a, b) = (a.to_bits().min(one), b.to_bits().min(one));
-	if a == one {
-		return U64F64::from_bits(b);
-	}
-	if b == one {
-		return U64F64::from_bits(a);
-	}
-	U64F64::from_bits(a.saturating_mul(b).checked_shr(64).unwrap_or(0))
 }
 
 /// The bond rate α of each pair: `alpha_low`, or with liquid α
@@ -318,23 +327,24 @@ impl BondRate {
 		let centred = I64F64::saturating_from_num(distance).saturating_sub(I64F64::from_num(0.5));
 		let x = centred.saturating_mul(I64F64::from_num(self.steepness));
 		self.low
-			.saturating_add(sigmoid(x).saturating_mul(self.high.saturating_sub(self.low)))
+			.saturating_add(fraction_mul(sigmoid(x), self.high.saturating_sub(self.low)))
 	}
 }
 
-/// Each validator's stake times the incentive its bonds hold: `s_i · Σ_j (b_ij / Σ_k b_kj)·I_j`.
+/// Each validator's stake times the incentive its bonds hold: `s_i · Σ_j (b_ij / Σ_k b_kj)·I_j`,
+/// over the bonds as stored.
 fn bond_dividends(
-	bonds: &[Vec<(usize, U64F64)>],
+	bonds: &[Vec<(Uid, u64)>],
 	stake: &[U64F64],
 	incentive: &[U64F64],
 	n: usize,
 ) -> Vec<U64F64> {
 	let zero = U64F64::from_num(0);
-	let mut column_total = vec![zero; n];
+	let mut column_total = vec![0u128; n];
 	for row in bonds {
 		for (j, b) in row {
-			if let Some(total) = column_total.get_mut(*j) {
-				*total = total.saturating_add(*b);
+			if let Some(total) = column_total.get_mut(usize::from(*j)) {
+				*total = total.saturating_add(u128::from(*b));
 			}
 		}
 	}
@@ -342,16 +352,16 @@ fn bond_dividends(
 	let incentive_per_bond: Vec<U64F64> = column_total
 		.iter()
 		.zip(incentive)
-		.map(|(total, i)| i.checked_div(*total).unwrap_or(zero))
+		.map(|(total, i)| i.checked_div(U64F64::from_bits(*total)).unwrap_or(zero))
 		.collect();
 	bonds
 		.iter()
 		.zip(stake)
 		.map(|(row, s)| {
 			let held = row.iter().fold(zero, |sum, (j, b)| {
-				let per_bond = incentive_per_bond.get(*j).map(|x| x.to_bits()).unwrap_or(0);
-				let bond = u64::try_from(b.to_bits()).unwrap_or(u64::MAX);
-				sum.saturating_add(U64F64::from_bits(mul_shift_64(bond, per_bond)))
+				let per_bond =
+					incentive_per_bond.get(usize::from(*j)).map(|x| x.to_bits()).unwrap_or(0);
+				sum.saturating_add(U64F64::from_bits(mul_shift_64(*b, per_bond)))
 			});
 			s.saturating_mul(held)
 		})

@@ -1,7 +1,7 @@
 //! The clients people script the chain with, against a real `--dev` node (10-block tempo):
 //! @polkadot/api (runtime API and custom RPC, and a crowded chain), py-substrate-interface
-//! (module errors and storage), and the "Scripting the chain" examples of `docs/clients.md` run
-//! exactly as written.
+//! (module errors and storage), and the "Scripting the chain" examples of `docs/clients.md` and
+//! the README's commit-reveal examples run exactly as written.
 
 use std::{
 	path::{Path, PathBuf},
@@ -66,20 +66,21 @@ fn substrate_interface_gets_the_named_module_error_and_reads_storage() {
 	assert!(stdout.contains("python ok"), "unexpected output:\n{stdout}");
 }
 
-/// One fenced code block of `docs/clients.md`: its language and its text.
+/// One fenced code block of a document: its language and its text.
 struct Example {
 	language: String,
 	code: String,
 }
 
-/// The fenced code blocks of the "Scripting the chain" section of `docs/clients.md`, in order.
-fn scripting_examples() -> Vec<Example> {
-	let document =
-		std::fs::read_to_string(repo_root().join("docs/clients.md")).expect("read docs/clients.md");
-	let section = document
-		.split("\n## Scripting the chain\n")
+/// The fenced code blocks of section `## {section}` of `document` (relative to the repository
+/// root), in order.
+fn documented_examples(document: &str, section: &str) -> Vec<Example> {
+	let text = std::fs::read_to_string(repo_root().join(document))
+		.unwrap_or_else(|e| panic!("read {document}: {e}"));
+	let section = text
+		.split(&format!("\n## {section}\n"))
 		.nth(1)
-		.expect("docs/clients.md has a 'Scripting the chain' section")
+		.unwrap_or_else(|| panic!("{document} has a '{section}' section"))
 		.split("\n## ")
 		.next()
 		.unwrap_or_default();
@@ -120,14 +121,14 @@ fn run_example(example: &Example, scratch: &Path) -> String {
 			command.arg(path);
 			command
 		},
-		other => panic!("docs/clients.md example in an unexpected language: {other}"),
+		other => panic!("a documented example in an unexpected language: {other}"),
 	};
 	let output = command.current_dir(&root).output().expect("run a documented example");
 	let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
 	let stderr = String::from_utf8_lossy(&output.stderr);
 	assert!(
 		output.status.success(),
-		"docs/clients.md {} example failed:\n{}\n{stdout}\n{stderr}",
+		"documented {} example failed:\n{}\n{stdout}\n{stderr}",
 		example.language,
 		example.code
 	);
@@ -146,7 +147,7 @@ fn documented_scripting_examples_run_as_written() {
 	);
 	node.wait_for_best(1, Duration::from_secs(120));
 
-	let examples = scripting_examples();
+	let examples = documented_examples("docs/clients.md", "Scripting the chain");
 	let languages: Vec<&str> = examples.iter().map(|example| example.language.as_str()).collect();
 	assert_eq!(
 		languages,
@@ -215,4 +216,27 @@ fn documented_scripting_examples_run_as_written() {
 		node.rpc("metagraph_hyperparameters", json!([])).expect("hyperparameters");
 	assert_eq!(hyperparameters["tempo"], 10);
 	assert_eq!(hyperparameters["registrationCost"], "100000000");
+
+	// The README's commit-reveal examples, on the same chain: polkadot.js turns it on, commits
+	// and reveals; Python then does the same with its own hotkeys.
+	let examples = documented_examples("README.md", "Commit-reveal weights");
+	let languages: Vec<&str> = examples.iter().map(|example| example.language.as_str()).collect();
+	assert_eq!(languages, ["js", "python"], "the README's examples changed: update this test");
+	let js = run_example(&examples[0], dir.path());
+	let python = run_example(&examples[1], dir.path());
+	let hyperparameters =
+		node.rpc("metagraph_hyperparameters", json!([])).expect("hyperparameters");
+	assert_eq!(hyperparameters["commitRevealEnabled"], true);
+	assert_eq!(hyperparameters["commitRevealPeriod"], 3);
+	for (output, pattern) in [(&js, ",65535]]"), (&python, ", 65535)]")] {
+		let revealed = output.lines().find(|line| line.contains(" revealed "));
+		let uid: u64 = revealed
+			.and_then(|line| line.strip_prefix("uid "))
+			.and_then(|rest| rest.split(' ').next())
+			.and_then(|uid| uid.parse().ok())
+			.unwrap_or_else(|| panic!("no revealed row in:\n{output}"));
+		assert!(revealed.is_some_and(|line| line.contains(pattern)), "{output}");
+		let neuron = node.rpc("metagraph_neuron", json!([uid])).expect("the revealing uid");
+		assert_eq!(neuron["weights"].as_array().map(Vec::len), Some(1), "{neuron}");
+	}
 }

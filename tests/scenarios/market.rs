@@ -1,7 +1,9 @@
 //! The market benchmark, as `scripts/test.sh` runs it: `neuron bench-market` on two seeds must
 //! reach the same verdict (every threshold met: honest peers paid comparably and far above
 //! noise, the leaker flagged and unpaid, copies paid no more than the peer they copy, replays
-//! unpaid, scoring cheap next to a training step) and write its report and chart.
+//! unpaid, scoring cheap next to a training step, a weight copier paid at most half as much
+//! per TAO as honest validators under Yuma 3 with commit-reveal) and write its report and
+//! chart.
 
 use std::{process::Command, time::Instant};
 
@@ -34,7 +36,8 @@ fn the_market_pays_honest_peers_and_not_noise_leaks_copies_or_replays() {
 		)
 		.expect("JSON");
 		let checks = report["checks"].as_array().expect("checks");
-		assert_eq!(checks.len(), 12, "six thresholds and two per echo: {report}");
+		assert_eq!(checks.len(), 13, "six thresholds, two per echo and the copier's: {report}");
+		assert_eq!(report["copier"].as_array().map(Vec::len), Some(4), "{report}");
 		assert!(checks.iter().all(|check| check["passed"] == true), "{report}");
 		assert!(report["epochs"].as_u64().expect("epochs") >= 10);
 		let svg = std::fs::read_to_string(dir.path().join("incentive.svg")).expect("the chart");

@@ -1,17 +1,19 @@
 //! Two neurons on a real dev node: their hotkeys register and publish their axons, one reads
 //! the other's endpoint from the metagraph, queries it through its dendrite, and sets weights
-//! on it; the chain client names module errors and unreachable nodes.
+//! on it, in the open and then by commit-reveal; the chain client names module errors and
+//! unreachable nodes.
 
 use std::{net::SocketAddr, time::Duration};
 
 use bittensor_e2e::{neuron_binary, node::NodeProcess, KillOnDrop};
 use bittensor_neuron::{
-	chain::{ChainClient, ChainError},
+	chain::{ChainClient, ChainError, Value},
 	net::{
 		axon::{self, AxonConfig, Peers},
 		dendrite::{Code, Dendrite, Outcome, PeerEndpoint},
 		served_model::{EmbeddingModel, Model},
 	},
+	runner::weights::{PendingReveal, RevealAction},
 };
 use bittensor_primitives::{json::MetagraphJson, TOKEN};
 use sp_core::{
@@ -147,6 +149,55 @@ fn two_neurons_register_serve_query_each_other_and_set_weights() {
 		let metagraph = chain.metagraph().await.expect("read the metagraph");
 		let weights = &metagraph.neurons[usize::from(peer_a.uid)].weights;
 		assert_eq!(weights, &vec![(peer_b.uid, u16::MAX)]);
+
+		// Root turns commit-reveal on: plain weights are refused; A commits, cannot reveal
+		// before the window, and reveals in it, dated as `neuron run` dates it.
+		let setting = |name: &str, value| Value::unnamed_variant(name, [value]);
+		chain
+			.set_hyperparameter(&alice, setting("CommitRevealPeriod", Value::u128(5)))
+			.await
+			.expect("root sets the period");
+		chain
+			.set_hyperparameter(&alice, setting("CommitRevealEnabled", Value::bool(true)))
+			.await
+			.expect("root turns commit-reveal on");
+		let hyperparameters = chain.metagraph_light().await.expect("metagraph").hyperparameters;
+		assert!(hyperparameters.commit_reveal_enabled);
+		assert_eq!(hyperparameters.commit_reveal_period, 5);
+		let open = chain.set_weights(&hot_a, &[peer_b.uid], &[1], 0).await;
+		assert_eq!(
+			open.as_ref().err().and_then(ChainError::module_error),
+			Some("Incentive::CommitRevealRequired"),
+			"{open:?}"
+		);
+		let mut pending = PendingReveal::new(&[(peer_b.uid, 7)], [9; 32], 0);
+		chain
+			.commit_weights(&hot_a, &pending.uids, &pending.weights, &pending.salt, 0)
+			.await
+			.expect("A commits");
+		let early = chain
+			.reveal_weights(&hot_a, &pending.uids, &pending.weights, &pending.salt, 0)
+			.await;
+		assert_eq!(
+			early.as_ref().err().and_then(ChainError::module_error),
+			Some("Incentive::RevealTooEarly"),
+			"{early:?}"
+		);
+		loop {
+			let block = chain.metagraph_light().await.expect("metagraph").block;
+			match pending.action(block, 5) {
+				RevealAction::Wait => tokio::time::sleep(Duration::from_secs(2)).await,
+				RevealAction::Reveal => break,
+				RevealAction::Expired => panic!("the window closed while waiting"),
+			}
+		}
+		chain
+			.reveal_weights(&hot_a, &pending.uids, &pending.weights, &pending.salt, 0)
+			.await
+			.expect("A reveals in the window");
+		let metagraph = chain.metagraph().await.expect("read the metagraph");
+		let weights = &metagraph.neurons[usize::from(peer_a.uid)].weights;
+		assert_eq!(weights, &vec![(peer_b.uid, 7)]);
 		axon_b.shutdown().await.expect("stop axon B");
 	});
 }

@@ -5,7 +5,9 @@
 //! answers. Validators of different stake query them through the same [`Validator`] as
 //! `neuron run`, turn their ledgers into rows with the chain's rules ([`chain_weights`]), and
 //! one more validator copies the largest one's last row. Each epoch the rows go through the
-//! project's own epoch ([`run_epoch`], the pallet's code), bonds carried over. The run ends with
+//! project's own epoch ([`run_epoch`], the pallet's code), bonds carried over. A second,
+//! smaller market of the honest peers alone, with rotating outages, measures what
+//! commit-reveal does to the copier under each mechanism ([`copier`]). The run ends with
 //! a table, a JSON report, an SVG of incentive per peer over epochs, and a verdict on the
 //! thresholds of [`report::CHECKS`]; it fails when one is not met.
 //!
@@ -39,6 +41,7 @@ use crate::{
 	scoring::{chain_weights, Validator, ValidatorConfig, WeightsError},
 };
 
+pub mod copier;
 pub mod report;
 
 use report::{MarketReport, Measured, PeerReport, ValidatorReport};
@@ -370,12 +373,14 @@ pub fn run(config: &MarketConfig) -> Result<MarketReport, MarketError> {
 		.map(|(_, similarity)| *similarity)
 		.fold(0.0, f64::max);
 	let copy_groups = validators.first().map(|v| v.ledger.copies()).unwrap_or_default();
+	let copier = copier::study(config, &peers, &text)?;
 	let measured = Measured {
 		honest_validators,
 		honest_similarity,
 		copy_groups,
 		scoring_seconds: median_seconds(&mut scoring_times),
 		step_seconds,
+		copier,
 		seconds: started.elapsed().as_secs_f64(),
 	};
 	let report = MarketReport::new(config, peer_reports, validator_reports, measured);

@@ -7,7 +7,10 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::{MarketConfig, MarketError};
+use super::{
+	copier::{CopierOutcome, COPIER_WITH_COMMIT_REVEAL},
+	MarketConfig, MarketError,
+};
 use crate::localnet::plot::{line_chart, Series};
 
 /// The thresholds, as `(name, limit, at least?)`; each check's ratio is compared to its limit.
@@ -105,6 +108,9 @@ pub struct MarketReport {
 	pub scoring_seconds: f64,
 	/// Median seconds of a default training step.
 	pub step_seconds: f64,
+	/// The copier's dividends per TAO against the honest validators', per mechanism, without
+	/// and with commit-reveal.
+	pub copier: Vec<CopierOutcome>,
 	/// The thresholds.
 	pub checks: Vec<Check>,
 }
@@ -122,6 +128,8 @@ pub struct Measured {
 	pub scoring_seconds: f64,
 	/// Median seconds of a default training step.
 	pub step_seconds: f64,
+	/// The copier study.
+	pub copier: Vec<CopierOutcome>,
 	/// Wall time of the run.
 	pub seconds: f64,
 }
@@ -150,6 +158,7 @@ impl MarketReport {
 			copy_groups,
 			scoring_seconds,
 			step_seconds,
+			copier,
 			seconds,
 		} = measured;
 		let share = |serving: &str| {
@@ -200,6 +209,16 @@ impl MarketReport {
 				false,
 			));
 		}
+		let yuma3_commit_reveal = copier
+			.iter()
+			.find(|outcome| outcome.commit_reveal && outcome.mechanism.starts_with("Yuma 3"))
+			.map_or(f64::INFINITY, |outcome| outcome.ratio);
+		checks.push(Check::new(
+			"copier / honest dividends per TAO, Yuma 3, commit-reveal",
+			yuma3_commit_reveal,
+			COPIER_WITH_COMMIT_REVEAL,
+			false,
+		));
 		Self {
 			seed: config.seed,
 			epochs: config.epochs,
@@ -210,6 +229,7 @@ impl MarketReport {
 			copy_groups,
 			scoring_seconds,
 			step_seconds,
+			copier,
 			checks,
 		}
 	}
@@ -285,6 +305,19 @@ impl MarketReport {
 			self.scoring_seconds * 1e3,
 			self.step_seconds * 1e3
 		));
+		out.push_str(&format!(
+			"copier's dividends per TAO over the honest validators' (outages rotating every \
+			 epoch):\n{:<22} {:>10} {:>14}\n",
+			"mechanism", "open rows", "commit-reveal"
+		));
+		for pair in self.copier.chunks(2) {
+			if let [open, hidden] = pair {
+				out.push_str(&format!(
+					"{:<22} {:>10.3} {:>14.3}\n",
+					open.mechanism, open.ratio, hidden.ratio
+				));
+			}
+		}
 		for check in &self.checks {
 			out.push_str(&format!(
 				"  {} {:<52} {:>8.4} {} {}\n",

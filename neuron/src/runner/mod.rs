@@ -39,7 +39,7 @@ use crate::{
 
 pub mod weights;
 
-use weights::{decide, WeightRules, WeightsDecision};
+use weights::{decide, PendingReveal, RevealAction, WeightRules, WeightsDecision};
 
 /// Why a run failed.
 #[derive(Debug, thiserror::Error)]
@@ -417,6 +417,7 @@ async fn follow_chain(
 	let mut ticker = tokio::time::interval(Duration::from_secs(6));
 	let mut last_set: Option<u32> = None;
 	let mut permitted = None;
+	let mut pending: Option<PendingReveal> = None;
 	while !shared.stop.load(Ordering::SeqCst) {
 		ticker.tick().await;
 		let metagraph = match online.chain.metagraph_light().await {
@@ -460,8 +461,45 @@ async fn follow_chain(
 		if !permit {
 			continue;
 		}
+		// With commit-reveal on, a row is committed, then revealed once its window opens.
+		let hyperparameters = &metagraph.hyperparameters;
+		if let Some(commit) = pending.as_mut() {
+			match commit.action(metagraph.block, hyperparameters.commit_reveal_period) {
+				RevealAction::Wait => continue,
+				RevealAction::Reveal => {
+					let row: Vec<(u16, u16)> =
+						commit.uids.iter().copied().zip(commit.weights.iter().copied()).collect();
+					let revealed = online
+						.chain
+						.reveal_weights(
+							hotkey,
+							&commit.uids,
+							&commit.weights,
+							&commit.salt,
+							commit.version_key,
+						)
+						.await;
+					match revealed {
+						Ok(()) => report_weights("revealed", metagraph.block, &row, shared),
+						Err(error) => eprintln!("warning: revealing weights failed: {error}"),
+					}
+					pending = None;
+					continue;
+				},
+				RevealAction::Expired => {
+					eprintln!("warning: the weights commit expired before it was revealed");
+					pending = None;
+				},
+			}
+		}
 		let rules = WeightRules::from_metagraph(&metagraph);
 		match decide(&rules, &others, config.weights_every, last_set) {
+			WeightsDecision::Set(row) if hyperparameters.commit_reveal_enabled => {
+				pending = commit_weights(&online.chain, hotkey, &metagraph, &row).await;
+				if pending.is_some() {
+					last_set = Some(metagraph.block);
+				}
+			},
 			WeightsDecision::Set(row) => {
 				if set_weights(&online.chain, hotkey, &metagraph, &row, shared).await {
 					last_set = Some(metagraph.block);
@@ -487,15 +525,53 @@ async fn set_weights(
 		eprintln!("warning: setting weights failed: {error}");
 		return false;
 	}
-	let total: f64 = weights.iter().map(|w| f64::from(*w)).sum();
+	report_weights("set", metagraph.block, row, shared);
+	true
+}
+
+/// Commits `row` with a fresh secret salt; returns what to reveal, or `None` if the commit
+/// did not land.
+async fn commit_weights(
+	chain: &ChainClient,
+	hotkey: &sr25519::Pair,
+	metagraph: &MetagraphJson,
+	row: &[(u16, u16)],
+) -> Option<PendingReveal> {
+	let mut salt = [0u8; 32];
+	if let Err(error) = getrandom::getrandom(&mut salt) {
+		eprintln!("warning: no randomness for a weights salt: {error}");
+		return None;
+	}
+	let version = metagraph.hyperparameters.weights_version_key;
+	let commit = PendingReveal::new(row, salt, version);
+	let committed = chain
+		.commit_weights(hotkey, &commit.uids, &commit.weights, &salt, version)
+		.await;
+	match committed {
+		Ok(()) => {
+			println!(
+				"weights committed at block {}: revealed in about {} blocks",
+				metagraph.block, metagraph.hyperparameters.commit_reveal_period
+			);
+			Some(commit)
+		},
+		Err(error) => {
+			eprintln!("warning: committing weights failed: {error}");
+			None
+		},
+	}
+}
+
+/// Prints a row that landed on chain (`how`: set or revealed) and keeps it for the status.
+fn report_weights(how: &str, block: u32, row: &[(u16, u16)], shared: &Shared) {
+	let total: f64 = row.iter().map(|(_, w)| f64::from(*w)).sum();
 	let text = row
 		.iter()
 		.map(|(u, w)| format!("{u}:{:.2}", f64::from(*w) / total))
 		.collect::<Vec<_>>()
 		.join(" ");
-	println!("weights set at block {}: {text}", metagraph.block);
-	*lock(&shared.last_weights) = format!("#{} [{text}]", metagraph.block);
-	true
+	println!("weights {how} at block {block}: {text}");
+	*lock(&shared.last_weights) = format!("#{block} [{text}]");
 }
 
 /// Saves the last checkpoint and prints the held-out losses.

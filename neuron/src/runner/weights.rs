@@ -67,9 +67,71 @@ pub fn decide(
 	}
 }
 
+/// A row committed on chain (commit-reveal) and not yet revealed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PendingReveal {
+	/// The uids of the row.
+	pub uids: Vec<u16>,
+	/// Their weights.
+	pub weights: Vec<u16>,
+	/// The secret salt the commit hashed.
+	pub salt: [u8; 32],
+	/// The version key the commit hashed.
+	pub version_key: u64,
+	/// The first block read after the commit landed: the commit's block or a little later,
+	/// so that the window computed from it opens no earlier than the chain's.
+	pub committed_by: Option<u32>,
+}
+
+/// What to do with a pending commit at one reading of the chain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RevealAction {
+	/// Its window has not opened.
+	Wait,
+	/// Reveal it now.
+	Reveal,
+	/// Its window has closed: it can no longer count.
+	Expired,
+}
+
+impl PendingReveal {
+	/// A row to commit now, with `salt`.
+	pub fn new(row: &[(u16, u16)], salt: [u8; 32], version_key: u64) -> Self {
+		let (uids, weights) = row.iter().copied().unzip();
+		Self { uids, weights, salt, version_key, committed_by: None }
+	}
+
+	/// The action at `block` for a chain whose `CommitRevealPeriod` is `period`: the window is
+	/// `[commit + period, commit + 2·period)`; the first reading after the commit dates it.
+	pub fn action(&mut self, block: u32, period: u32) -> RevealAction {
+		let committed = *self.committed_by.get_or_insert(block);
+		let from = committed.saturating_add(period);
+		if block < from {
+			RevealAction::Wait
+		} else if block < from.saturating_add(period) {
+			RevealAction::Reveal
+		} else {
+			RevealAction::Expired
+		}
+	}
+}
+
 #[cfg(test)]
 mod tests {
 	use super::*;
+
+	#[test]
+	fn a_commit_is_revealed_in_its_window_dated_from_the_first_reading_after_it() {
+		let mut pending = PendingReveal::new(&[(1, 3), (2, 1)], [7; 32], 0);
+		assert_eq!((pending.uids.clone(), pending.weights.clone()), (vec![1, 2], vec![3, 1]));
+		// Committed by block 12: the window is [17, 22) with a period of 5.
+		assert_eq!(pending.action(12, 5), RevealAction::Wait);
+		assert_eq!(pending.committed_by, Some(12));
+		assert_eq!(pending.action(16, 5), RevealAction::Wait);
+		assert_eq!(pending.action(17, 5), RevealAction::Reveal);
+		assert_eq!(pending.action(21, 5), RevealAction::Reveal);
+		assert_eq!(pending.action(22, 5), RevealAction::Expired);
+	}
 
 	fn rules(block: u32) -> WeightRules {
 		WeightRules { block, rate_limit: 2, min_allowed: 1, max_weight_limit: 1.0 }

@@ -92,6 +92,35 @@ fn prepare_epoch<T: Config>() -> BlockNumberFor<T> {
 	next
 }
 
+/// A full metagraph under `mechanism` whose `MAX_VALIDATORS` validators hold `entries` weight
+/// and bond entries in all: half of them weights spread evenly over the rows, half the bonds
+/// an earlier epoch built from them. With `turn`, the weights vary from entry to entry and
+/// turn over after that epoch (each becomes `u16::MAX` minus itself), so that the next epoch
+/// moves every bond a different way. Returns the block of the next epoch.
+fn entries_epoch<T: Config>(mechanism: Mechanism, entries: u32, turn: bool) -> BlockNumberFor<T> {
+	open_hyperparameters::<T>(MAX_VALIDATORS);
+	Hyperparams::<T>::mutate(|h| h.mechanism = mechanism);
+	let n = T::MaxUids::get();
+	peers::<T>(n);
+	validator_rows::<T>(n, u32::from(MAX_VALIDATORS), entries / 2);
+	let set_each_weight = |weight: fn(u16, u16, u16) -> u16| {
+		for i in 0..MAX_VALIDATORS {
+			Weights::<T>::mutate(i, |row| row.iter_mut().for_each(|(j, w)| *w = weight(i, *j, *w)));
+		}
+	};
+	if turn {
+		set_each_weight(|i, j, _| {
+			((u32::from(i) * 7_919 + u32::from(j) * 104_729) % 60_000) as u16 + 1_000
+		});
+	}
+	let at = prepare_epoch::<T>();
+	if turn {
+		set_each_weight(|_, _, w| u16::MAX - w);
+	}
+	assert_eq!(WeightsCount::<T>::get() + BondsCount::<T>::get(), entries / 2 * 2);
+	at
+}
+
 #[benchmarks]
 mod benchmarks {
 	use super::*;
@@ -259,10 +288,9 @@ mod benchmarks {
 		assert_eq!(LastEpoch::<T>::get().block, at);
 	}
 
-	/// An epoch over a full metagraph with `MAX_VALIDATORS` validators holding `e` weight
-	/// and bond entries in all: half of them weights spread evenly over the rows, half the
-	/// bonds an earlier epoch built from them. Up to every validator weighting every peer.
-	/// The hook adds the slope, the cost per entry, to `epoch_peers` and `epoch_validators`.
+	/// An epoch over `e` weight and bond entries of `MAX_VALIDATORS` validators
+	/// ([`entries_epoch`]), up to every validator weighting every peer. The hook adds the
+	/// slope, the cost per entry, to `epoch_peers` and `epoch_validators`.
 	#[benchmark(pov_mode = Measured)]
 	fn epoch_entries(
 		e: Linear<
@@ -270,12 +298,7 @@ mod benchmarks {
 			{ MAX_VALIDATORS as u32 * 2 * (T::MaxUids::get() - 1) },
 		>,
 	) {
-		open_hyperparameters::<T>(MAX_VALIDATORS);
-		let n = T::MaxUids::get();
-		peers::<T>(n);
-		validator_rows::<T>(n, u32::from(MAX_VALIDATORS), e / 2);
-		let at = prepare_epoch::<T>();
-		assert_eq!(WeightsCount::<T>::get() + BondsCount::<T>::get(), e / 2 * 2);
+		let at = entries_epoch::<T>(Mechanism::Yuma2021, e, false);
 		#[block]
 		{
 			Incentive::<T>::apply_epoch_with(at, Hyperparams::<T>::get().max_allowed_validators);
@@ -314,9 +337,11 @@ mod benchmarks {
 		assert_eq!(WeightsCount::<T>::get(), e, "the validators kept their rows");
 	}
 
-	/// `epoch_entries` under Yuma 3 with liquid α, bonds following the weights as set (no
-	/// penalty, so that every weight keeps a bond whatever consensus is) and every pair's α
-	/// taken through the sigmoid: the cost per entry of the column sort and the bond update.
+	/// `epoch_entries` under Yuma 3 with liquid α at its most expensive: bonds following the
+	/// weights as set (no penalty, so that every weight keeps a bond whatever consensus is),
+	/// weights that differ from entry to entry (every column sorted) and that turned over
+	/// since the bonds were built, so that nearly every pair's α goes through the sigmoid
+	/// (bought above consensus or sold): the cost per entry of the sort and the bond update.
 	#[benchmark(pov_mode = Measured)]
 	fn epoch_yuma3(
 		e: Linear<
@@ -324,18 +349,12 @@ mod benchmarks {
 			{ MAX_VALIDATORS as u32 * 2 * (T::MaxUids::get() - 1) },
 		>,
 	) {
-		open_hyperparameters::<T>(MAX_VALIDATORS);
 		let yuma3 = bittensor_primitives::yuma3::Yuma3Params {
 			bonds_penalty: sp_arithmetic::Perquintill::zero(),
 			liquid_alpha_enabled: true,
 			..Default::default()
 		};
-		Hyperparams::<T>::mutate(|h| h.mechanism = Mechanism::Yuma3(yuma3));
-		let n = T::MaxUids::get();
-		peers::<T>(n);
-		validator_rows::<T>(n, u32::from(MAX_VALIDATORS), e / 2);
-		let at = prepare_epoch::<T>();
-		assert_eq!(WeightsCount::<T>::get() + BondsCount::<T>::get(), e / 2 * 2);
+		let at = entries_epoch::<T>(Mechanism::Yuma3(yuma3), e, true);
 		#[block]
 		{
 			Incentive::<T>::apply_epoch_with(at, Hyperparams::<T>::get().max_allowed_validators);

@@ -2,7 +2,7 @@
 //!
 //! Do not edit by hand: rerun the script on the reference machine instead.
 //!
-//! BENCHMARK CLI VERSION 48.0.0, DATE: 2026-11-29
+//! BENCHMARK CLI VERSION 48.0.0, DATE: 2026-11-30
 //! STEPS: `25`, REPEAT: `5`, CHAIN: `Some("dev")`, WASM-EXECUTION: `Compiled`
 //! HOSTNAME: `vm`, CPU: `AMD EPYC`
 //! Units: picoseconds of reference time, bytes of proof.
@@ -26,7 +26,7 @@
 // --template
 // scripts/weight-template.hbs
 // --output
-// pallets/incentive/src/weights.rs
+// /tmp/weights.rs
 
 #![cfg_attr(rustfmt, rustfmt_skip)]
 #![allow(unused_parens)]
@@ -44,12 +44,12 @@ pub trait WeightInfo {
 	fn remove_stake() -> Weight;
 	fn set_weights(n: u32, ) -> Weight;
 	fn set_hyperparameter() -> Weight;
+	fn commit_weights() -> Weight;
+	fn reveal_weights(n: u32, ) -> Weight;
 	fn epoch_peers(n: u32, ) -> Weight;
 	fn epoch_validators(v: u32, ) -> Weight;
 	fn epoch_entries(e: u32, ) -> Weight;
 	fn epoch_attribution(e: u32, ) -> Weight;
-	fn commit_weights() -> Weight;
-	fn reveal_weights(n: u32, ) -> Weight;
 	fn epoch_yuma3(e: u32, ) -> Weight;
 }
 
@@ -61,7 +61,7 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `System::BlockHash` (r:1 w:0)
 	/// Proof: `System::BlockHash` (`max_values`: None, `max_size`: Some(44), added: 2519, mode: `MaxEncodedLen`)
 	/// Storage: `Incentive::Hyperparams` (r:1 w:0)
-	/// Proof: `Incentive::Hyperparams` (`max_values`: Some(1), `max_size`: Some(80), added: 575, mode: `MaxEncodedLen`)
+	/// Proof: `Incentive::Hyperparams` (`max_values`: Some(1), `max_size`: Some(114), added: 609, mode: `MaxEncodedLen`)
 	/// Storage: `Incentive::RegistrationsThisBlock` (r:1 w:1)
 	/// Proof: `Incentive::RegistrationsThisBlock` (`max_values`: Some(1), `max_size`: Some(2), added: 497, mode: `MaxEncodedLen`)
 	/// Storage: `Incentive::RegistrationsThisInterval` (r:1 w:1)
@@ -108,16 +108,18 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Incentive::BondsCount` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
 	/// Storage: `Incentive::WeightsSetAt` (r:0 w:1)
 	/// Proof: `Incentive::WeightsSetAt` (`max_values`: None, `max_size`: Some(14), added: 2489, mode: `MaxEncodedLen`)
+	/// Storage: `Incentive::WeightCommits` (r:0 w:1)
+	/// Proof: `Incentive::WeightCommits` (`max_values`: None, `max_size`: Some(46), added: 2521, mode: `MaxEncodedLen`)
 	/// Storage: `Incentive::Axons` (r:0 w:1)
 	/// Proof: `Incentive::Axons` (`max_values`: None, `max_size`: Some(38), added: 2513, mode: `MaxEncodedLen`)
 	fn register() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `304205`
+		//  Measured:  `304210`
 		//  Estimated: `44437`
-		// Minimum execution time: 499_385_000 picoseconds.
-		Weight::from_parts(535_639_000, 44437)
+		// Minimum execution time: 436_221_000 picoseconds.
+		Weight::from_parts(439_626_000, 44437)
 			.saturating_add(T::DbWeight::get().reads(27_u64))
-			.saturating_add(T::DbWeight::get().writes(26_u64))
+			.saturating_add(T::DbWeight::get().writes(27_u64))
 	}
 	/// Storage: `Incentive::Uids` (r:1 w:0)
 	/// Proof: `Incentive::Uids` (`max_values`: None, `max_size`: Some(50), added: 2525, mode: `MaxEncodedLen`)
@@ -129,8 +131,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `394`
 		//  Estimated: `3515`
-		// Minimum execution time: 14_382_000 picoseconds.
-		Weight::from_parts(14_842_000, 3515)
+		// Minimum execution time: 13_941_000 picoseconds.
+		Weight::from_parts(14_602_000, 3515)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -145,15 +147,15 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Incentive::TotalStake` (r:1 w:1)
 	/// Proof: `Incentive::TotalStake` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
 	/// Storage: `Incentive::Hyperparams` (r:1 w:0)
-	/// Proof: `Incentive::Hyperparams` (`max_values`: Some(1), `max_size`: Some(80), added: 575, mode: `MaxEncodedLen`)
+	/// Proof: `Incentive::Hyperparams` (`max_values`: Some(1), `max_size`: Some(114), added: 609, mode: `MaxEncodedLen`)
 	/// Storage: `Incentive::ValidatorPermit` (r:1 w:1)
 	/// Proof: `Incentive::ValidatorPermit` (`max_values`: Some(1), `max_size`: Some(4098), added: 4593, mode: `MaxEncodedLen`)
 	fn add_stake() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `40437`
+		//  Measured:  `40442`
 		//  Estimated: `34255`
-		// Minimum execution time: 190_715_000 picoseconds.
-		Weight::from_parts(198_666_000, 34255)
+		// Minimum execution time: 169_563_000 picoseconds.
+		Weight::from_parts(180_479_000, 34255)
 			.saturating_add(T::DbWeight::get().reads(8_u64))
 			.saturating_add(T::DbWeight::get().writes(5_u64))
 	}
@@ -171,13 +173,13 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `36207`
 		//  Estimated: `34255`
-		// Minimum execution time: 185_306_000 picoseconds.
-		Weight::from_parts(191_335_000, 34255)
+		// Minimum execution time: 157_044_000 picoseconds.
+		Weight::from_parts(165_437_000, 34255)
 			.saturating_add(T::DbWeight::get().reads(6_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
 	/// Storage: `Incentive::Hyperparams` (r:1 w:0)
-	/// Proof: `Incentive::Hyperparams` (`max_values`: Some(1), `max_size`: Some(80), added: 575, mode: `MaxEncodedLen`)
+	/// Proof: `Incentive::Hyperparams` (`max_values`: Some(1), `max_size`: Some(114), added: 609, mode: `MaxEncodedLen`)
 	/// Storage: `Incentive::Uids` (r:1 w:0)
 	/// Proof: `Incentive::Uids` (`max_values`: None, `max_size`: Some(50), added: 2525, mode: `MaxEncodedLen`)
 	/// Storage: `Incentive::ValidatorPermit` (r:1 w:0)
@@ -197,28 +199,83 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// The range of component `n` is `[1, 4096]`.
 	fn set_weights(n: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `38775`
+		//  Measured:  `38780`
 		//  Estimated: `19861`
-		// Minimum execution time: 131_096_000 picoseconds.
-		Weight::from_parts(141_377_997, 19861)
-			// Standard Error: 939
-			.saturating_add(Weight::from_parts(7_437, 0).saturating_mul(n.into()))
+		// Minimum execution time: 120_901_000 picoseconds.
+		Weight::from_parts(135_504_316, 19861)
+			// Standard Error: 1_057
+			.saturating_add(Weight::from_parts(4_504, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(9_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
 	/// Storage: `Incentive::Hyperparams` (r:1 w:1)
-	/// Proof: `Incentive::Hyperparams` (`max_values`: Some(1), `max_size`: Some(80), added: 575, mode: `MaxEncodedLen`)
+	/// Proof: `Incentive::Hyperparams` (`max_values`: Some(1), `max_size`: Some(114), added: 609, mode: `MaxEncodedLen`)
+	/// Storage: `Incentive::Bonds` (r:129 w:128)
+	/// Proof: `Incentive::Bonds` (`max_values`: None, `max_size`: Some(40972), added: 43447, mode: `MaxEncodedLen`)
+	/// Storage: `Incentive::BondsCount` (r:0 w:1)
+	/// Proof: `Incentive::BondsCount` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
 	fn set_hyperparameter() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `138`
-		//  Estimated: `1565`
-		// Minimum execution time: 7_451_000 picoseconds.
-		Weight::from_parts(7_751_000, 1565)
-			.saturating_add(T::DbWeight::get().reads(1_u64))
-			.saturating_add(T::DbWeight::get().writes(1_u64))
+		//  Measured:  `3390`
+		//  Estimated: `5605653`
+		// Minimum execution time: 189_483_000 picoseconds.
+		Weight::from_parts(196_914_000, 5605653)
+			.saturating_add(T::DbWeight::get().reads(130_u64))
+			.saturating_add(T::DbWeight::get().writes(130_u64))
 	}
 	/// Storage: `Incentive::Hyperparams` (r:1 w:0)
-	/// Proof: `Incentive::Hyperparams` (`max_values`: Some(1), `max_size`: Some(80), added: 575, mode: `Measured`)
+	/// Proof: `Incentive::Hyperparams` (`max_values`: Some(1), `max_size`: Some(114), added: 609, mode: `MaxEncodedLen`)
+	/// Storage: `Incentive::Uids` (r:1 w:0)
+	/// Proof: `Incentive::Uids` (`max_values`: None, `max_size`: Some(50), added: 2525, mode: `MaxEncodedLen`)
+	/// Storage: `Incentive::ValidatorPermit` (r:1 w:0)
+	/// Proof: `Incentive::ValidatorPermit` (`max_values`: Some(1), `max_size`: Some(4098), added: 4593, mode: `MaxEncodedLen`)
+	/// Storage: `Incentive::WeightCommits` (r:1 w:1)
+	/// Proof: `Incentive::WeightCommits` (`max_values`: None, `max_size`: Some(46), added: 2521, mode: `MaxEncodedLen`)
+	fn commit_weights() -> Weight {
+		// Proof Size summary in bytes:
+		//  Measured:  `6156`
+		//  Estimated: `5583`
+		// Minimum execution time: 87_711_000 picoseconds.
+		Weight::from_parts(94_711_000, 5583)
+			.saturating_add(T::DbWeight::get().reads(4_u64))
+			.saturating_add(T::DbWeight::get().writes(1_u64))
+	}
+	/// Storage: `Incentive::Uids` (r:1 w:0)
+	/// Proof: `Incentive::Uids` (`max_values`: None, `max_size`: Some(50), added: 2525, mode: `MaxEncodedLen`)
+	/// Storage: `Incentive::WeightCommits` (r:1 w:1)
+	/// Proof: `Incentive::WeightCommits` (`max_values`: None, `max_size`: Some(46), added: 2521, mode: `MaxEncodedLen`)
+	/// Storage: `Incentive::Hyperparams` (r:1 w:0)
+	/// Proof: `Incentive::Hyperparams` (`max_values`: Some(1), `max_size`: Some(114), added: 609, mode: `MaxEncodedLen`)
+	/// Storage: `System::BlockHash` (r:1 w:0)
+	/// Proof: `System::BlockHash` (`max_values`: None, `max_size`: Some(44), added: 2519, mode: `MaxEncodedLen`)
+	/// Storage: `Incentive::ValidatorPermit` (r:1 w:0)
+	/// Proof: `Incentive::ValidatorPermit` (`max_values`: Some(1), `max_size`: Some(4098), added: 4593, mode: `MaxEncodedLen`)
+	/// Storage: `Incentive::WeightsSetAt` (r:1 w:1)
+	/// Proof: `Incentive::WeightsSetAt` (`max_values`: None, `max_size`: Some(14), added: 2489, mode: `MaxEncodedLen`)
+	/// Storage: `Incentive::PeerCount` (r:1 w:0)
+	/// Proof: `Incentive::PeerCount` (`max_values`: Some(1), `max_size`: Some(2), added: 497, mode: `MaxEncodedLen`)
+	/// Storage: `Incentive::MinAllowedWeights` (r:1 w:0)
+	/// Proof: `Incentive::MinAllowedWeights` (`max_values`: Some(1), `max_size`: Some(2), added: 497, mode: `MaxEncodedLen`)
+	/// Storage: `Incentive::Weights` (r:1 w:1)
+	/// Proof: `Incentive::Weights` (`max_values`: None, `max_size`: Some(16396), added: 18871, mode: `MaxEncodedLen`)
+	/// Storage: `Incentive::WeightsCount` (r:1 w:1)
+	/// Proof: `Incentive::WeightsCount` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
+	/// Storage: `Incentive::LastUpdate` (r:1 w:1)
+	/// Proof: `Incentive::LastUpdate` (`max_values`: Some(1), `max_size`: Some(16386), added: 16881, mode: `MaxEncodedLen`)
+	/// The range of component `n` is `[1, 4096]`.
+	fn reveal_weights(n: u32, ) -> Weight {
+		// Proof Size summary in bytes:
+		//  Measured:  `38954`
+		//  Estimated: `19861`
+		// Minimum execution time: 137_636_000 picoseconds.
+		Weight::from_parts(154_861_687, 19861)
+			// Standard Error: 839
+			.saturating_add(Weight::from_parts(11_567, 0).saturating_mul(n.into()))
+			.saturating_add(T::DbWeight::get().reads(11_u64))
+			.saturating_add(T::DbWeight::get().writes(5_u64))
+	}
+	/// Storage: `Incentive::Hyperparams` (r:1 w:0)
+	/// Proof: `Incentive::Hyperparams` (`max_values`: Some(1), `max_size`: Some(114), added: 609, mode: `Measured`)
 	/// Storage: `Incentive::LastEpoch` (r:1 w:1)
 	/// Proof: `Incentive::LastEpoch` (`max_values`: Some(1), `max_size`: Some(20), added: 515, mode: `Measured`)
 	/// Storage: `Incentive::PeerCount` (r:1 w:0)
@@ -245,6 +302,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Incentive::TotalStake` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `Measured`)
 	/// Storage: `Incentive::MinAllowedWeights` (r:1 w:1)
 	/// Proof: `Incentive::MinAllowedWeights` (`max_values`: Some(1), `max_size`: Some(2), added: 497, mode: `Measured`)
+	/// Storage: `Incentive::WeightCommits` (r:1 w:0)
+	/// Proof: `Incentive::WeightCommits` (`max_values`: None, `max_size`: Some(46), added: 2521, mode: `Measured`)
 	/// Storage: `Incentive::Dividends` (r:0 w:1)
 	/// Proof: `Incentive::Dividends` (`max_values`: Some(1), `max_size`: Some(32770), added: 33265, mode: `Measured`)
 	/// Storage: `Incentive::Incentive` (r:0 w:1)
@@ -262,18 +321,18 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// The range of component `n` is `[2, 4096]`.
 	fn epoch_peers(n: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `794 + n * (17 ±0)`
-		//  Estimated: `4256 + n * (17 ±0)`
-		// Minimum execution time: 54_441_000 picoseconds.
-		Weight::from_parts(108_146_166, 4256)
-			// Standard Error: 3_386
-			.saturating_add(Weight::from_parts(967_976, 0).saturating_mul(n.into()))
-			.saturating_add(T::DbWeight::get().reads(14_u64))
+		//  Measured:  `1792 + n * (17 ±0)`
+		//  Estimated: `5101 + n * (17 ±0)`
+		// Minimum execution time: 55_854_000 picoseconds.
+		Weight::from_parts(101_016_750, 5101)
+			// Standard Error: 3_256
+			.saturating_add(Weight::from_parts(943_720, 0).saturating_mul(n.into()))
+			.saturating_add(T::DbWeight::get().reads(15_u64))
 			.saturating_add(T::DbWeight::get().writes(13_u64))
 			.saturating_add(Weight::from_parts(0, 17).saturating_mul(n.into()))
 	}
 	/// Storage: `Incentive::Hyperparams` (r:1 w:0)
-	/// Proof: `Incentive::Hyperparams` (`max_values`: Some(1), `max_size`: Some(80), added: 575, mode: `Measured`)
+	/// Proof: `Incentive::Hyperparams` (`max_values`: Some(1), `max_size`: Some(114), added: 609, mode: `Measured`)
 	/// Storage: `Incentive::LastEpoch` (r:1 w:1)
 	/// Proof: `Incentive::LastEpoch` (`max_values`: Some(1), `max_size`: Some(20), added: 515, mode: `Measured`)
 	/// Storage: `Incentive::PeerCount` (r:1 w:0)
@@ -300,6 +359,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Incentive::TotalStake` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `Measured`)
 	/// Storage: `Incentive::MinAllowedWeights` (r:1 w:1)
 	/// Proof: `Incentive::MinAllowedWeights` (`max_values`: Some(1), `max_size`: Some(2), added: 497, mode: `Measured`)
+	/// Storage: `Incentive::WeightCommits` (r:1 w:0)
+	/// Proof: `Incentive::WeightCommits` (`max_values`: None, `max_size`: Some(46), added: 2521, mode: `Measured`)
 	/// Storage: `Incentive::Dividends` (r:0 w:1)
 	/// Proof: `Incentive::Dividends` (`max_values`: Some(1), `max_size`: Some(32770), added: 33265, mode: `Measured`)
 	/// Storage: `Incentive::Incentive` (r:0 w:1)
@@ -317,20 +378,20 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// The range of component `v` is `[1, 128]`.
 	fn epoch_validators(v: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `70410 + v * (43 ±0)`
-		//  Estimated: `73875 + v * (2518 ±0)`
-		// Minimum execution time: 4_028_711_000 picoseconds.
-		Weight::from_parts(4_081_840_377, 73875)
-			// Standard Error: 148_124
-			.saturating_add(Weight::from_parts(8_259_547, 0).saturating_mul(v.into()))
-			.saturating_add(T::DbWeight::get().reads(12_u64))
+		//  Measured:  `71853 + v * (43 ±0)`
+		//  Estimated: `75317 + v * (2518 ±0)`
+		// Minimum execution time: 3_990_244_000 picoseconds.
+		Weight::from_parts(4_139_855_149, 75317)
+			// Standard Error: 319_104
+			.saturating_add(Weight::from_parts(6_597_150, 0).saturating_mul(v.into()))
+			.saturating_add(T::DbWeight::get().reads(13_u64))
 			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(v.into())))
 			.saturating_add(T::DbWeight::get().writes(13_u64))
 			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(v.into())))
 			.saturating_add(Weight::from_parts(0, 2518).saturating_mul(v.into()))
 	}
 	/// Storage: `Incentive::Hyperparams` (r:1 w:0)
-	/// Proof: `Incentive::Hyperparams` (`max_values`: Some(1), `max_size`: Some(80), added: 575, mode: `Measured`)
+	/// Proof: `Incentive::Hyperparams` (`max_values`: Some(1), `max_size`: Some(114), added: 609, mode: `Measured`)
 	/// Storage: `Incentive::LastEpoch` (r:1 w:1)
 	/// Proof: `Incentive::LastEpoch` (`max_values`: Some(1), `max_size`: Some(20), added: 515, mode: `Measured`)
 	/// Storage: `Incentive::PeerCount` (r:1 w:0)
@@ -357,6 +418,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Incentive::TotalStake` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `Measured`)
 	/// Storage: `Incentive::MinAllowedWeights` (r:1 w:0)
 	/// Proof: `Incentive::MinAllowedWeights` (`max_values`: Some(1), `max_size`: Some(2), added: 497, mode: `Measured`)
+	/// Storage: `Incentive::WeightCommits` (r:1 w:0)
+	/// Proof: `Incentive::WeightCommits` (`max_values`: None, `max_size`: Some(46), added: 2521, mode: `Measured`)
 	/// Storage: `Incentive::Dividends` (r:0 w:1)
 	/// Proof: `Incentive::Dividends` (`max_values`: Some(1), `max_size`: Some(32770), added: 33265, mode: `Measured`)
 	/// Storage: `Incentive::Incentive` (r:0 w:1)
@@ -374,18 +437,18 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// The range of component `e` is `[256, 1048320]`.
 	fn epoch_entries(e: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `75403 + e * (7 ±0)`
-		//  Estimated: `392999 + e * (7 ±0)`
-		// Minimum execution time: 5_031_158_000 picoseconds.
-		Weight::from_parts(6_298_454_444, 392999)
-			// Standard Error: 209
-			.saturating_add(Weight::from_parts(50_843, 0).saturating_mul(e.into()))
-			.saturating_add(T::DbWeight::get().reads(268_u64))
+		//  Measured:  `76845 + e * (7 ±0)`
+		//  Estimated: `394441 + e * (7 ±0)`
+		// Minimum execution time: 4_778_370_000 picoseconds.
+		Weight::from_parts(5_960_619_759, 394441)
+			// Standard Error: 378
+			.saturating_add(Weight::from_parts(47_416, 0).saturating_mul(e.into()))
+			.saturating_add(T::DbWeight::get().reads(269_u64))
 			.saturating_add(T::DbWeight::get().writes(140_u64))
 			.saturating_add(Weight::from_parts(0, 7).saturating_mul(e.into()))
 	}
 	/// Storage: `Incentive::Hyperparams` (r:1 w:0)
-	/// Proof: `Incentive::Hyperparams` (`max_values`: Some(1), `max_size`: Some(80), added: 575, mode: `Measured`)
+	/// Proof: `Incentive::Hyperparams` (`max_values`: Some(1), `max_size`: Some(114), added: 609, mode: `Measured`)
 	/// Storage: `Incentive::LastEpoch` (r:1 w:1)
 	/// Proof: `Incentive::LastEpoch` (`max_values`: Some(1), `max_size`: Some(20), added: 515, mode: `Measured`)
 	/// Storage: `Incentive::PeerCount` (r:1 w:0)
@@ -412,6 +475,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Incentive::TotalStake` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `Measured`)
 	/// Storage: `Incentive::MinAllowedWeights` (r:1 w:0)
 	/// Proof: `Incentive::MinAllowedWeights` (`max_values`: Some(1), `max_size`: Some(2), added: 497, mode: `Measured`)
+	/// Storage: `Incentive::WeightCommits` (r:1 w:0)
+	/// Proof: `Incentive::WeightCommits` (`max_values`: None, `max_size`: Some(46), added: 2521, mode: `Measured`)
 	/// Storage: `Incentive::Dividends` (r:0 w:1)
 	/// Proof: `Incentive::Dividends` (`max_values`: Some(1), `max_size`: Some(32770), added: 33265, mode: `Measured`)
 	/// Storage: `Incentive::Incentive` (r:0 w:1)
@@ -429,31 +494,70 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// The range of component `e` is `[128, 524160]`.
 	fn epoch_attribution(e: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `72887 + e * (4 ±0)`
-		//  Estimated: `390583 + e * (4 ±0)`
-		// Minimum execution time: 10_367_722_000 picoseconds.
-		Weight::from_parts(11_327_442_944, 390583)
-			// Standard Error: 1_848
-			.saturating_add(Weight::from_parts(1_106_192, 0).saturating_mul(e.into()))
-			.saturating_add(T::DbWeight::get().reads(268_u64))
+		//  Measured:  `74329 + e * (4 ±0)`
+		//  Estimated: `392025 + e * (4 ±0)`
+		// Minimum execution time: 9_578_584_000 picoseconds.
+		Weight::from_parts(12_099_794_834, 392025)
+			// Standard Error: 3_588
+			.saturating_add(Weight::from_parts(1_010_938, 0).saturating_mul(e.into()))
+			.saturating_add(T::DbWeight::get().reads(269_u64))
 			.saturating_add(T::DbWeight::get().writes(12_u64))
 			.saturating_add(Weight::from_parts(0, 4).saturating_mul(e.into()))
 	}
-	fn commit_weights() -> Weight {
-		Weight::from_parts(60_000_000, 19861)
-			.saturating_add(T::DbWeight::get().reads(4_u64))
-			.saturating_add(T::DbWeight::get().writes(1_u64))
-	}
-	fn reveal_weights(n: u32, ) -> Weight {
-		Weight::from_parts(160_000_000, 19861)
-			.saturating_add(Weight::from_parts(9_000, 0).saturating_mul(n.into()))
-			.saturating_add(T::DbWeight::get().reads(11_u64))
-			.saturating_add(T::DbWeight::get().writes(5_u64))
-	}
+	/// Storage: `Incentive::Hyperparams` (r:1 w:0)
+	/// Proof: `Incentive::Hyperparams` (`max_values`: Some(1), `max_size`: Some(114), added: 609, mode: `Measured`)
+	/// Storage: `Incentive::LastEpoch` (r:1 w:1)
+	/// Proof: `Incentive::LastEpoch` (`max_values`: Some(1), `max_size`: Some(20), added: 515, mode: `Measured`)
+	/// Storage: `Incentive::PeerCount` (r:1 w:0)
+	/// Proof: `Incentive::PeerCount` (`max_values`: Some(1), `max_size`: Some(2), added: 497, mode: `Measured`)
+	/// Storage: `Incentive::Stake` (r:1 w:1)
+	/// Proof: `Incentive::Stake` (`max_values`: Some(1), `max_size`: Some(32770), added: 33265, mode: `Measured`)
+	/// Storage: `Incentive::ValidatorPermit` (r:1 w:0)
+	/// Proof: `Incentive::ValidatorPermit` (`max_values`: Some(1), `max_size`: Some(4098), added: 4593, mode: `Measured`)
+	/// Storage: `Incentive::WeightsCount` (r:1 w:0)
+	/// Proof: `Incentive::WeightsCount` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `Measured`)
+	/// Storage: `Incentive::BondsCount` (r:1 w:1)
+	/// Proof: `Incentive::BondsCount` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `Measured`)
+	/// Storage: `Incentive::LastUpdate` (r:1 w:0)
+	/// Proof: `Incentive::LastUpdate` (`max_values`: Some(1), `max_size`: Some(16386), added: 16881, mode: `Measured`)
+	/// Storage: `Incentive::RegisteredAt` (r:1 w:0)
+	/// Proof: `Incentive::RegisteredAt` (`max_values`: Some(1), `max_size`: Some(16386), added: 16881, mode: `Measured`)
+	/// Storage: `Incentive::Weights` (r:128 w:0)
+	/// Proof: `Incentive::Weights` (`max_values`: None, `max_size`: Some(16396), added: 18871, mode: `Measured`)
+	/// Storage: `Incentive::Bonds` (r:128 w:128)
+	/// Proof: `Incentive::Bonds` (`max_values`: None, `max_size`: Some(40972), added: 43447, mode: `Measured`)
+	/// Storage: `System::Account` (r:1 w:1)
+	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(104), added: 2579, mode: `Measured`)
+	/// Storage: `Incentive::TotalStake` (r:1 w:1)
+	/// Proof: `Incentive::TotalStake` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `Measured`)
+	/// Storage: `Incentive::MinAllowedWeights` (r:1 w:0)
+	/// Proof: `Incentive::MinAllowedWeights` (`max_values`: Some(1), `max_size`: Some(2), added: 497, mode: `Measured`)
+	/// Storage: `Incentive::WeightCommits` (r:1 w:0)
+	/// Proof: `Incentive::WeightCommits` (`max_values`: None, `max_size`: Some(46), added: 2521, mode: `Measured`)
+	/// Storage: `Incentive::Dividends` (r:0 w:1)
+	/// Proof: `Incentive::Dividends` (`max_values`: Some(1), `max_size`: Some(32770), added: 33265, mode: `Measured`)
+	/// Storage: `Incentive::Incentive` (r:0 w:1)
+	/// Proof: `Incentive::Incentive` (`max_values`: Some(1), `max_size`: Some(32770), added: 33265, mode: `Measured`)
+	/// Storage: `Incentive::Trust` (r:0 w:1)
+	/// Proof: `Incentive::Trust` (`max_values`: Some(1), `max_size`: Some(32770), added: 33265, mode: `Measured`)
+	/// Storage: `Incentive::Consensus` (r:0 w:1)
+	/// Proof: `Incentive::Consensus` (`max_values`: Some(1), `max_size`: Some(32770), added: 33265, mode: `Measured`)
+	/// Storage: `Incentive::Emission` (r:0 w:1)
+	/// Proof: `Incentive::Emission` (`max_values`: Some(1), `max_size`: Some(32770), added: 33265, mode: `Measured`)
+	/// Storage: `Incentive::ActiveStake` (r:0 w:1)
+	/// Proof: `Incentive::ActiveStake` (`max_values`: Some(1), `max_size`: Some(32770), added: 33265, mode: `Measured`)
+	/// Storage: `Incentive::Rank` (r:0 w:1)
+	/// Proof: `Incentive::Rank` (`max_values`: Some(1), `max_size`: Some(32770), added: 33265, mode: `Measured`)
+	/// The range of component `e` is `[256, 1048320]`.
 	fn epoch_yuma3(e: u32, ) -> Weight {
-		Weight::from_parts(6_298_454_444, 392999)
-			.saturating_add(Weight::from_parts(90_000, 0).saturating_mul(e.into()))
-			.saturating_add(T::DbWeight::get().reads(268_u64))
+		// Proof Size summary in bytes:
+		//  Measured:  `76874 + e * (7 ±0)`
+		//  Estimated: `394468 + e * (7 ±0)`
+		// Minimum execution time: 4_944_889_000 picoseconds.
+		Weight::from_parts(14_937_452_194, 394468)
+			// Standard Error: 13_327
+			.saturating_add(Weight::from_parts(84_475, 0).saturating_mul(e.into()))
+			.saturating_add(T::DbWeight::get().reads(269_u64))
 			.saturating_add(T::DbWeight::get().writes(140_u64))
 			.saturating_add(Weight::from_parts(0, 7).saturating_mul(e.into()))
 	}
@@ -462,81 +566,81 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// For tests: the same figures with RocksDB's database weights.
 impl WeightInfo for () {
 	fn register() -> Weight {
-		Weight::from_parts(535_639_000, 44437)
+		Weight::from_parts(439_626_000, 44437)
 			.saturating_add(RocksDbWeight::get().reads(27_u64))
-			.saturating_add(RocksDbWeight::get().writes(26_u64))
+			.saturating_add(RocksDbWeight::get().writes(27_u64))
 	}
 	fn serve_axon() -> Weight {
-		Weight::from_parts(14_842_000, 3515)
+		Weight::from_parts(14_602_000, 3515)
 			.saturating_add(RocksDbWeight::get().reads(2_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn add_stake() -> Weight {
-		Weight::from_parts(198_666_000, 34255)
+		Weight::from_parts(180_479_000, 34255)
 			.saturating_add(RocksDbWeight::get().reads(8_u64))
 			.saturating_add(RocksDbWeight::get().writes(5_u64))
 	}
 	fn remove_stake() -> Weight {
-		Weight::from_parts(191_335_000, 34255)
+		Weight::from_parts(165_437_000, 34255)
 			.saturating_add(RocksDbWeight::get().reads(6_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn set_weights(n: u32, ) -> Weight {
-		Weight::from_parts(141_377_997, 19861)
-			.saturating_add(Weight::from_parts(7_437, 0).saturating_mul(n.into()))
+		Weight::from_parts(135_504_316, 19861)
+			.saturating_add(Weight::from_parts(4_504, 0).saturating_mul(n.into()))
 			.saturating_add(RocksDbWeight::get().reads(9_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn set_hyperparameter() -> Weight {
-		Weight::from_parts(7_751_000, 1565)
-			.saturating_add(RocksDbWeight::get().reads(1_u64))
+		Weight::from_parts(196_914_000, 5605653)
+			.saturating_add(RocksDbWeight::get().reads(130_u64))
+			.saturating_add(RocksDbWeight::get().writes(130_u64))
+	}
+	fn commit_weights() -> Weight {
+		Weight::from_parts(94_711_000, 5583)
+			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
+	fn reveal_weights(n: u32, ) -> Weight {
+		Weight::from_parts(154_861_687, 19861)
+			.saturating_add(Weight::from_parts(11_567, 0).saturating_mul(n.into()))
+			.saturating_add(RocksDbWeight::get().reads(11_u64))
+			.saturating_add(RocksDbWeight::get().writes(5_u64))
+	}
 	fn epoch_peers(n: u32, ) -> Weight {
-		Weight::from_parts(108_146_166, 4256)
-			.saturating_add(Weight::from_parts(967_976, 0).saturating_mul(n.into()))
-			.saturating_add(RocksDbWeight::get().reads(14_u64))
+		Weight::from_parts(101_016_750, 5101)
+			.saturating_add(Weight::from_parts(943_720, 0).saturating_mul(n.into()))
+			.saturating_add(RocksDbWeight::get().reads(15_u64))
 			.saturating_add(RocksDbWeight::get().writes(13_u64))
 			.saturating_add(Weight::from_parts(0, 17).saturating_mul(n.into()))
 	}
 	fn epoch_validators(v: u32, ) -> Weight {
-		Weight::from_parts(4_081_840_377, 73875)
-			.saturating_add(Weight::from_parts(8_259_547, 0).saturating_mul(v.into()))
-			.saturating_add(RocksDbWeight::get().reads(12_u64))
+		Weight::from_parts(4_139_855_149, 75317)
+			.saturating_add(Weight::from_parts(6_597_150, 0).saturating_mul(v.into()))
+			.saturating_add(RocksDbWeight::get().reads(13_u64))
 			.saturating_add(RocksDbWeight::get().reads((2_u64).saturating_mul(v.into())))
 			.saturating_add(RocksDbWeight::get().writes(13_u64))
 			.saturating_add(RocksDbWeight::get().writes((1_u64).saturating_mul(v.into())))
 			.saturating_add(Weight::from_parts(0, 2518).saturating_mul(v.into()))
 	}
 	fn epoch_entries(e: u32, ) -> Weight {
-		Weight::from_parts(6_298_454_444, 392999)
-			.saturating_add(Weight::from_parts(50_843, 0).saturating_mul(e.into()))
-			.saturating_add(RocksDbWeight::get().reads(268_u64))
+		Weight::from_parts(5_960_619_759, 394441)
+			.saturating_add(Weight::from_parts(47_416, 0).saturating_mul(e.into()))
+			.saturating_add(RocksDbWeight::get().reads(269_u64))
 			.saturating_add(RocksDbWeight::get().writes(140_u64))
 			.saturating_add(Weight::from_parts(0, 7).saturating_mul(e.into()))
 	}
 	fn epoch_attribution(e: u32, ) -> Weight {
-		Weight::from_parts(11_327_442_944, 390583)
-			.saturating_add(Weight::from_parts(1_106_192, 0).saturating_mul(e.into()))
-			.saturating_add(RocksDbWeight::get().reads(268_u64))
+		Weight::from_parts(12_099_794_834, 392025)
+			.saturating_add(Weight::from_parts(1_010_938, 0).saturating_mul(e.into()))
+			.saturating_add(RocksDbWeight::get().reads(269_u64))
 			.saturating_add(RocksDbWeight::get().writes(12_u64))
 			.saturating_add(Weight::from_parts(0, 4).saturating_mul(e.into()))
 	}
-	fn commit_weights() -> Weight {
-		Weight::from_parts(60_000_000, 19861)
-			.saturating_add(RocksDbWeight::get().reads(4_u64))
-			.saturating_add(RocksDbWeight::get().writes(1_u64))
-	}
-	fn reveal_weights(n: u32, ) -> Weight {
-		Weight::from_parts(160_000_000, 19861)
-			.saturating_add(Weight::from_parts(9_000, 0).saturating_mul(n.into()))
-			.saturating_add(RocksDbWeight::get().reads(11_u64))
-			.saturating_add(RocksDbWeight::get().writes(5_u64))
-	}
 	fn epoch_yuma3(e: u32, ) -> Weight {
-		Weight::from_parts(6_298_454_444, 392999)
-			.saturating_add(Weight::from_parts(90_000, 0).saturating_mul(e.into()))
-			.saturating_add(RocksDbWeight::get().reads(268_u64))
+		Weight::from_parts(14_937_452_194, 394468)
+			.saturating_add(Weight::from_parts(84_475, 0).saturating_mul(e.into()))
+			.saturating_add(RocksDbWeight::get().reads(269_u64))
 			.saturating_add(RocksDbWeight::get().writes(140_u64))
 			.saturating_add(Weight::from_parts(0, 7).saturating_mul(e.into()))
 	}
