@@ -62,6 +62,21 @@ fn validators(
 	with_bonds(stake, weights)
 }
 
+/// `validators()`, with each weight different (the columns' entries then need sorting, and
+/// Yuma 3's liquid α its sigmoid where a weight is above consensus).
+fn varied_validators(
+	n: usize,
+	validators: usize,
+) -> (Vec<u64>, Vec<bool>, Vec<Vec<(Uid, u16)>>, Vec<Vec<(Uid, u64)>>) {
+	let (stake, _, mut weights, _) = self::validators(n, validators);
+	for (i, row) in weights.iter_mut().enumerate() {
+		for (j, w) in row.iter_mut() {
+			*w = ((i * 7_919 + usize::from(*j) * 104_729) % 60_000 + 1_000) as u16;
+		}
+	}
+	with_bonds(stake, weights)
+}
+
 /// The metagraph with the bonds one epoch over it leaves.
 fn with_bonds(
 	stake: Vec<u64>,
@@ -93,7 +108,11 @@ fn epoch(c: &mut Criterion) {
 		.chain(
 			[64usize, 128]
 				.map(|v| (BenchmarkId::new("validators_of_4096", v), validators(4096, v))),
-		);
+		)
+		.chain([(
+			BenchmarkId::new("varied_validators_of_4096", 128),
+			varied_validators(4096, 128),
+		)]);
 	for (id, (stake, active, weights, bonds)) in shapes {
 		let entries: usize = weights.iter().map(Vec::len).sum();
 		group.throughput(Throughput::Elements(entries as u64));
@@ -120,9 +139,16 @@ fn yuma3(c: &mut Criterion) {
 	group.sample_size(10);
 	let params = Yuma3Params { liquid_alpha_enabled: true, ..Yuma3Params::default() };
 	let kappa = substrate_fixed::types::U64F64::from_num(0.5);
-	let shapes = [(BenchmarkId::new("peers", 4096), metagraph(4096))].into_iter().chain(
-		[64usize, 128].map(|v| (BenchmarkId::new("validators_of_4096", v), validators(4096, v))),
-	);
+	let shapes = [(BenchmarkId::new("peers", 4096), metagraph(4096))]
+		.into_iter()
+		.chain(
+			[64usize, 128]
+				.map(|v| (BenchmarkId::new("validators_of_4096", v), validators(4096, v))),
+		)
+		.chain([(
+			BenchmarkId::new("varied_validators_of_4096", 128),
+			varied_validators(4096, 128),
+		)]);
 	for (id, (stake, active, weights, _)) in shapes {
 		let input = |bonds| EpochInput {
 			stake: &stake,

@@ -67,6 +67,20 @@ impl Default for Yuma3Params {
 	}
 }
 
+impl Yuma3Params {
+	/// Liquid α at subtensor's rates, from 70 % to 90 % of the way to the bonded weight each
+	/// epoch: bonds follow what validators weight now, so that whoever weights a peer first
+	/// holds more of it, and a copy of old weights holds little.
+	pub fn liquid() -> Self {
+		Self {
+			alpha_low: Perquintill::from_percent(70),
+			alpha_high: Perquintill::from_percent(90),
+			liquid_alpha_enabled: true,
+			..Self::default()
+		}
+	}
+}
+
 /// Runs one epoch of Yuma 3 with consensus quantile `kappa`. Bonds in `input` and in the
 /// output are proportions in units of 2^-64 (a bond of 1 is stored as `u64::MAX`, 2^-64
 /// short of it), so that they convert to fixed point without a division.

@@ -37,7 +37,7 @@ fn the_market_pays_honest_peers_and_not_noise_leaks_copies_or_replays() {
 		.expect("JSON");
 		let checks = report["checks"].as_array().expect("checks");
 		assert_eq!(checks.len(), 13, "six thresholds, two per echo and the copier's: {report}");
-		assert_eq!(report["copier"].as_array().map(Vec::len), Some(4), "{report}");
+		assert_eq!(report["copier"].as_array().map(Vec::len), Some(6), "{report}");
 		assert!(checks.iter().all(|check| check["passed"] == true), "{report}");
 		assert!(report["epochs"].as_u64().expect("epochs") >= 10);
 		let svg = std::fs::read_to_string(dir.path().join("incentive.svg")).expect("the chart");

@@ -4,12 +4,14 @@
 //! set during it: it is paid for that validator's work. With commit-reveal a row is visible
 //! only once revealed, when it counts, a period after it was made; the copier can commit a
 //! copy only then, and its copy counts a period later still: it is always one period behind the
-//! market. That costs it only if the market moves within a period, so the study runs the
-//! honest peers of the market with outages that rotate among them every epoch, as peers
-//! restart, upgrade or lose their network in a live market, and three honest validators score
-//! them as in the main run. Their rows then go through each mechanism twice, without and with
-//! commit-reveal (a period of one tempo), bonds carried over, and the copier's dividends per
-//! TAO of stake are compared with the honest validators'.
+//! market. That costs it only as much as the market moves within a period, so the study runs
+//! the honest peers of the market with outages that move among them (each peer down two
+//! epochs in six, a third of them at any time), as peers restart, upgrade or lose their
+//! network in a live market, and three honest validators score them as in the main run. Their
+//! rows then go through each mechanism without commit-reveal and with a period of one and of
+//! two tempos, bonds carried over, and the copier's dividends per TAO of stake are compared
+//! with the honest validators'. A period should cover the time the market takes to change (here
+//! an outage, two epochs): the check is on that one.
 
 use bittensor_primitives::{
 	epoch::{run_epoch, EpochInput, EpochParams, Mechanism},
@@ -26,11 +28,21 @@ use crate::{
 	scoring::{chain_weights, Validator, ValidatorConfig},
 };
 
-/// Every `OUTAGE_CYCLE` epochs each honest peer misses one, in turn (a third of them at a time).
-pub const OUTAGE_CYCLE: usize = 3;
+/// Every `OUTAGE_CYCLE` epochs each honest peer is down for `OUTAGE_EPOCHS` in a row, the
+/// peers in turn (a third of them down at any time).
+pub const OUTAGE_CYCLE: usize = 6;
+
+/// Epochs an outage lasts.
+pub const OUTAGE_EPOCHS: usize = 2;
+
+/// Commit-reveal periods studied, in tempos (0: rows in the open).
+pub const PERIODS: [usize; 3] = [0, 1, 2];
+
+/// The period the check is on: one that covers an outage.
+pub const CHECKED_PERIOD: usize = 2;
 
 /// The most a copier may earn per TAO, relative to the honest validators, under Yuma 3 with
-/// commit-reveal.
+/// commit-reveal of [`CHECKED_PERIOD`] tempos.
 pub const COPIER_WITH_COMMIT_REVEAL: f64 = 0.5;
 
 /// One mechanism, with or without commit-reveal.
@@ -38,19 +50,20 @@ pub const COPIER_WITH_COMMIT_REVEAL: f64 = 0.5;
 pub struct CopierOutcome {
 	/// The mechanism.
 	pub mechanism: String,
-	/// Whether rows count a period after they are made (and copies a period after that).
-	pub commit_reveal: bool,
+	/// The commit-reveal period in tempos: rows count that many epochs after they are made,
+	/// copies that many after that (0: without commit-reveal).
+	pub period: usize,
 	/// The copier's dividends per TAO over the honest validators', over the second half.
 	pub ratio: f64,
 }
 
 /// Whether honest peer `uid` answers during `epoch`.
 pub fn online(uid: u16, epoch: usize) -> bool {
-	(epoch + usize::from(uid)) % OUTAGE_CYCLE != 0
+	(epoch + usize::from(uid)) % OUTAGE_CYCLE >= OUTAGE_EPOCHS
 }
 
 /// Runs the study over the market's honest peers (the first `config.honest` of `peers`):
-/// every mechanism without and with commit-reveal.
+/// every mechanism with every period of [`PERIODS`].
 pub(super) fn study(
 	config: &MarketConfig,
 	peers: &[Peer],
@@ -97,16 +110,13 @@ pub(super) fn study(
 	}
 	let mechanisms = [
 		("Yuma-2021", Mechanism::Yuma2021),
-		(
-			"Yuma 3, liquid alpha",
-			Mechanism::Yuma3(Yuma3Params { liquid_alpha_enabled: true, ..Default::default() }),
-		),
+		("Yuma 3, liquid α 0.7-0.9", Mechanism::Yuma3(Yuma3Params::liquid())),
 	];
 	let mut outcomes = Vec::new();
 	for (name, mechanism) in mechanisms {
-		for commit_reveal in [false, true] {
-			let ratio = copier_ratio(mechanism, &rows_by_epoch, honest, usize::from(commit_reveal));
-			outcomes.push(CopierOutcome { mechanism: name.into(), commit_reveal, ratio });
+		for period in PERIODS {
+			let ratio = copier_ratio(mechanism, &rows_by_epoch, honest, period);
+			outcomes.push(CopierOutcome { mechanism: name.into(), period, ratio });
 		}
 	}
 	Ok(outcomes)
@@ -174,14 +184,13 @@ mod tests {
 	use super::*;
 
 	#[test]
-	fn outages_rotate_a_third_of_the_peers_at_a_time() {
-		for epoch in 0..6 {
-			let down = (0..9u16).filter(|uid| !online(*uid, epoch)).count();
-			assert_eq!(down, 3);
+	fn outages_take_a_third_of_the_peers_two_epochs_at_a_time() {
+		for epoch in 0..12 {
+			let down = (0..12u16).filter(|uid| !online(*uid, epoch)).count();
+			assert_eq!(down, 4);
 		}
-		assert!(
-			(0..3).any(|epoch| !online(4, epoch)) && (0..3).filter(|e| online(4, *e)).count() == 2
-		);
+		let up: Vec<bool> = (0..6).map(|epoch| online(4, epoch)).collect();
+		assert_eq!(up, [true, true, false, false, true, true]);
 	}
 
 	#[test]
@@ -199,9 +208,10 @@ mod tests {
 		// The honest validators weight peer `e % 2` at epoch `e`: the market moves every epoch.
 		let rows: Vec<Vec<Vec<(u16, u16)>>> =
 			(0..12).map(|e| vec![vec![((e % 2) as u16, 1)]; 3]).collect();
-		let yuma3 =
-			Mechanism::Yuma3(Yuma3Params { liquid_alpha_enabled: true, ..Default::default() });
+		let yuma3 = Mechanism::Yuma3(Yuma3Params::liquid());
 		let behind = copier_ratio(yuma3, &rows, 2, 1);
 		assert!(behind < 0.5, "{behind}");
+		// In the open the copier sets the same rows and earns as much.
+		assert!((copier_ratio(yuma3, &rows, 2, 0) - 1.0).abs() < 1e-6);
 	}
 }

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::{
-	copier::{CopierOutcome, COPIER_WITH_COMMIT_REVEAL},
+	copier::{CopierOutcome, CHECKED_PERIOD, COPIER_WITH_COMMIT_REVEAL, PERIODS},
 	MarketConfig, MarketError,
 };
 use crate::localnet::plot::{line_chart, Series};
@@ -211,10 +211,12 @@ impl MarketReport {
 		}
 		let yuma3_commit_reveal = copier
 			.iter()
-			.find(|outcome| outcome.commit_reveal && outcome.mechanism.starts_with("Yuma 3"))
+			.find(|outcome| {
+				outcome.period == CHECKED_PERIOD && outcome.mechanism.starts_with("Yuma 3")
+			})
 			.map_or(f64::INFINITY, |outcome| outcome.ratio);
 		checks.push(Check::new(
-			"copier / honest dividends per TAO, Yuma 3, commit-reveal",
+			format!("copier / honest per TAO, Yuma 3, reveal after {CHECKED_PERIOD} tempos"),
 			yuma3_commit_reveal,
 			COPIER_WITH_COMMIT_REVEAL,
 			false,
@@ -305,18 +307,27 @@ impl MarketReport {
 			self.scoring_seconds * 1e3,
 			self.step_seconds * 1e3
 		));
-		out.push_str(&format!(
-			"copier's dividends per TAO over the honest validators' (outages rotating every \
-			 epoch):\n{:<22} {:>10} {:>14}\n",
-			"mechanism", "open rows", "commit-reveal"
-		));
-		for pair in self.copier.chunks(2) {
-			if let [open, hidden] = pair {
-				out.push_str(&format!(
-					"{:<22} {:>10.3} {:>14.3}\n",
-					open.mechanism, open.ratio, hidden.ratio
-				));
+		out.push_str(
+			"copier's dividends per TAO over the honest validators' (a third of the honest peers \
+			 down, two epochs at a time), by commit-reveal period:\n",
+		);
+		out.push_str(&format!("{:<26}", "mechanism"));
+		for period in PERIODS {
+			let heading = match period {
+				0 => "open rows".to_string(),
+				1 => "1 tempo".to_string(),
+				tempos => format!("{tempos} tempos"),
+			};
+			out.push_str(&format!(" {heading:>10}"));
+		}
+		out.push('\n');
+		for row in self.copier.chunks(PERIODS.len()) {
+			let name = row.first().map_or("", |outcome| outcome.mechanism.as_str());
+			out.push_str(&format!("{name:<26}"));
+			for outcome in row {
+				out.push_str(&format!(" {:>10.3}", outcome.ratio));
 			}
+			out.push('\n');
 		}
 		for check in &self.checks {
 			out.push_str(&format!(

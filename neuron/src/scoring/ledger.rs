@@ -19,6 +19,16 @@ pub const COPY_SIMILARITY: f64 = 0.95;
 /// Standard errors the mean must clear above zero before a peer is paid.
 pub const CONFIDENCE: f64 = 2.0;
 
+/// Weight of the newest query in a peer's availability: a peer is paid for what it serves
+/// now, so three missed queries take seven eighths of its weight and three answered ones
+/// give it back.
+pub const AVAILABILITY_ALPHA: f64 = 0.5;
+
+/// A peer is presumed available until it misses a query.
+fn fully_available() -> f64 {
+	1.0
+}
+
 /// A moving average with its spread: the first observations are averaged equally, later ones
 /// with weight `alpha`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -66,6 +76,9 @@ pub struct PeerRecord {
 	pub leak_gap: Estimate,
 	/// Whether it is flagged for reading the future.
 	pub flagged: bool,
+	/// Moving average of whether it answered its queries (1 each answer, 0 each failure).
+	#[serde(default = "fully_available")]
+	pub availability: f64,
 	/// Its probe (not checkpointed: it relearns in a few queries).
 	#[serde(skip)]
 	pub probe: Option<Probe>,
@@ -78,6 +91,7 @@ impl PeerRecord {
 			score: Estimate::default(),
 			leak_gap: Estimate::default(),
 			flagged: false,
+			availability: fully_available(),
 			probe: None,
 		}
 	}
@@ -160,6 +174,8 @@ impl Ledger {
 	pub fn observe(&mut self, uid: u16, shapley: f64, leak_gap: Option<f64>) {
 		let alpha = self.alpha;
 		let record = self.record(uid);
+		let answered = if leak_gap.is_some() { 1.0 } else { 0.0 };
+		record.availability += AVAILABILITY_ALPHA * (answered - record.availability);
 		if let Some(gap) = leak_gap {
 			record.leak_gap.add(gap, alpha);
 		}
@@ -206,15 +222,17 @@ impl Ledger {
 	}
 
 	/// Every peer's payable score: its mean Shapley value when confidently above zero and not
-	/// flagged, else 0; a group of copies shares one peer's score equally: the mean of its
-	/// members' (the best member's would be biased upwards, a maximum of noisy estimates).
+	/// flagged, else 0, times its availability; a group of copies shares one peer's score
+	/// equally: the mean of its members' (the best member's would be biased upwards, a
+	/// maximum of noisy estimates).
 	pub fn scores(&self) -> BTreeMap<u16, f64> {
 		let mut scores: BTreeMap<u16, f64> = self
 			.peers
 			.iter()
 			.map(|(uid, record)| {
 				let confident = record.score.lower_bound(CONFIDENCE, self.alpha) > 0.0;
-				(*uid, if confident && !record.flagged { record.score.mean } else { 0.0 })
+				let payable = if confident && !record.flagged { record.score.mean } else { 0.0 };
+				(*uid, payable * record.availability)
 			})
 			.collect();
 		for group in self.copies() {
@@ -259,6 +277,31 @@ mod tests {
 		let text = serde_json::to_string(&ledger).expect("serialise");
 		let loaded: Ledger = serde_json::from_str(&text).expect("deserialise");
 		assert_eq!(loaded.scores(), ledger.scores());
+	}
+
+	#[test]
+	fn a_peer_that_stops_answering_loses_its_weight_fast_and_regains_it_fast() {
+		let mut ledger = Ledger::new(0.1);
+		for _ in 0..20 {
+			ledger.observe(1, 0.3, Some(0.0));
+			ledger.observe(2, 0.3, Some(0.0));
+		}
+		let full = ledger.get(1);
+		assert!(full > 0.0 && (ledger.get(2) - full).abs() < 1e-12);
+		// Three missed queries take seven eighths of its weight, not a tenth each.
+		for _ in 0..3 {
+			ledger.observe(1, 0.0, None);
+		}
+		assert!(ledger.get(1) < full / 6.0, "{} of {full}", ledger.get(1));
+		for _ in 0..3 {
+			ledger.observe(1, 0.3, Some(0.0));
+		}
+		assert!(ledger.get(1) > full * 0.6, "{} of {full}", ledger.get(1));
+		// A ledger checkpointed before availability was kept loads as fully available.
+		let mut old = serde_json::to_value(&ledger).expect("serialise");
+		old["peers"]["2"].as_object_mut().expect("a record").remove("availability");
+		let loaded: Ledger = serde_json::from_value(old).expect("deserialise");
+		assert_eq!(loaded.peers[&2].availability, 1.0);
 	}
 
 	#[test]

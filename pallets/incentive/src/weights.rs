@@ -553,10 +553,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `76874 + e * (7 ±0)`
 		//  Estimated: `394468 + e * (7 ±0)`
-		// Minimum execution time: 4_944_889_000 picoseconds.
-		Weight::from_parts(14_937_452_194, 394468)
-			// Standard Error: 13_327
-			.saturating_add(Weight::from_parts(84_475, 0).saturating_mul(e.into()))
+		// Minimum execution time: 2_623_575_000 picoseconds.
+		Weight::from_parts(3_315_642_054, 394468)
+			// Standard Error: 674
+			.saturating_add(Weight::from_parts(95_280, 0).saturating_mul(e.into()))
 			.saturating_add(T::DbWeight::get().reads(269_u64))
 			.saturating_add(T::DbWeight::get().writes(140_u64))
 			.saturating_add(Weight::from_parts(0, 7).saturating_mul(e.into()))
@@ -638,8 +638,8 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 4).saturating_mul(e.into()))
 	}
 	fn epoch_yuma3(e: u32, ) -> Weight {
-		Weight::from_parts(14_937_452_194, 394468)
-			.saturating_add(Weight::from_parts(84_475, 0).saturating_mul(e.into()))
+		Weight::from_parts(3_315_642_054, 394468)
+			.saturating_add(Weight::from_parts(95_280, 0).saturating_mul(e.into()))
 			.saturating_add(RocksDbWeight::get().reads(269_u64))
 			.saturating_add(RocksDbWeight::get().writes(140_u64))
 			.saturating_add(Weight::from_parts(0, 7).saturating_mul(e.into()))
