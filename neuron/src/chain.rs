@@ -14,6 +14,7 @@ use subxt::{
 	dynamic,
 	error::{DispatchError, TransactionEventsError, TransactionFinalizedSuccessError},
 	ext::scale_value::Composite,
+	extrinsics::ExtrinsicEvents,
 	rpcs::{rpc_params, RpcClient},
 	transactions::Signer,
 	utils::{AccountId32 as SubxtAccountId, MultiAddress, MultiSignature, H256},
@@ -152,6 +153,17 @@ impl ChainClient {
 		args: impl subxt::ext::scale_encode::EncodeAsFields,
 		signer: &sr25519::Pair,
 	) -> Result<(), ChainError> {
+		self.submit_for_events(pallet, call, args, signer).await.map(|_| ())
+	}
+
+	/// [`Self::submit`], returning the events the call emitted.
+	async fn submit_for_events(
+		&self,
+		pallet: &str,
+		call: &str,
+		args: impl subxt::ext::scale_encode::EncodeAsFields,
+		signer: &sr25519::Pair,
+	) -> Result<ExtrinsicEvents<PolkadotConfig>, ChainError> {
 		let name = format!("{pallet}.{call}");
 		let rejected = |reason: String| ChainError::Rejected { call: name.clone(), reason };
 		let payload = dynamic::transaction(pallet, call, args);
@@ -162,7 +174,7 @@ impl ChainClient {
 			.await
 			.map_err(|e| rejected(e.to_string()))?;
 		match progress.wait_for_finalized_success().await {
-			Ok(_) => Ok(()),
+			Ok(events) => Ok(events),
 			Err(TransactionFinalizedSuccessError::SuccessError(
 				TransactionEventsError::ExtrinsicFailed(error),
 			)) => {
@@ -251,7 +263,8 @@ impl ChainClient {
 
 	/// Commits the signing hotkey to a row without showing it: the chain keeps
 	/// [`weights_commit_hash`] of it, which [`Self::reveal_weights`] opens `CommitRevealPeriod`
-	/// blocks later.
+	/// blocks later. Returns the block the reveal window opens at, as the chain's
+	/// `WeightsCommitted` event gives it.
 	pub async fn commit_weights(
 		&self,
 		hotkey: &sr25519::Pair,
@@ -259,7 +272,7 @@ impl ChainClient {
 		weights: &[u16],
 		salt: &[u8; 32],
 		version_key: u64,
-	) -> Result<(), ChainError> {
+	) -> Result<u32, ChainError> {
 		let hash = weights_commit_hash(
 			&AccountId32::from(hotkey.public()),
 			&self.genesis_hash(),
@@ -268,7 +281,28 @@ impl ChainClient {
 			salt,
 			version_key,
 		);
-		self.submit("Incentive", "commit_weights", (H256(hash.0),), hotkey).await
+		let events = self
+			.submit_for_events("Incentive", "commit_weights", (H256(hash.0),), hotkey)
+			.await?;
+		let reveal_from = events
+			.iter()
+			.filter_map(Result::ok)
+			.find(|event| {
+				event.pallet_name() == "Incentive" && event.event_name() == "WeightsCommitted"
+			})
+			.and_then(|event| event.decode_fields_unchecked_as::<Composite<()>>().ok())
+			.and_then(|fields| match fields {
+				Composite::Named(fields) => {
+					fields.into_iter().find(|(name, _)| name == "reveal_from")
+				},
+				Composite::Unnamed(_) => None,
+			})
+			.and_then(|(_, value)| value.as_u128())
+			.and_then(|block| u32::try_from(block).ok());
+		reveal_from.ok_or_else(|| ChainError::Rejected {
+			call: "Incentive.commit_weights".into(),
+			reason: "no WeightsCommitted event with its reveal_from".into(),
+		})
 	}
 
 	/// Reveals the row of the signing hotkey's pending commit.

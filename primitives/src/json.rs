@@ -431,7 +431,7 @@ mod tests {
 			json,
 			serde_json::json!({ "yuma3": {
 				"bondsPenalty": 1.0,
-				"alphaLow": 0.333333333333333333,
+				"alphaLow": 1.0 / 3.0,
 				"alphaHigh": 0.3,
 				"alphaSigmoidSteepness": 10,
 				"liquidAlphaEnabled": false,

@@ -151,7 +151,7 @@ fn two_neurons_register_serve_query_each_other_and_set_weights() {
 		assert_eq!(weights, &vec![(peer_b.uid, u16::MAX)]);
 
 		// Root turns commit-reveal on: plain weights are refused; A commits, cannot reveal
-		// before the window, and reveals in it, dated as `neuron run` dates it.
+		// before the window the chain gives it, and reveals in it as `neuron run` does.
 		let setting = |name: &str, value| Value::unnamed_variant(name, [value]);
 		chain
 			.set_hyperparameter(&alice, setting("CommitRevealPeriod", Value::u128(5)))
@@ -170,11 +170,13 @@ fn two_neurons_register_serve_query_each_other_and_set_weights() {
 			Some("Incentive::CommitRevealRequired"),
 			"{open:?}"
 		);
-		let mut pending = PendingReveal::new(&[(peer_b.uid, 7)], [9; 32], 0);
-		chain
-			.commit_weights(&hot_a, &pending.uids, &pending.weights, &pending.salt, 0)
+		let row = [(peer_b.uid, 7)];
+		let salt = [9; 32];
+		let reveal_from = chain
+			.commit_weights(&hot_a, &[peer_b.uid], &[7], &salt, 0)
 			.await
 			.expect("A commits");
+		let pending = PendingReveal::new(&row, salt, 0, reveal_from);
 		let early = chain
 			.reveal_weights(&hot_a, &pending.uids, &pending.weights, &pending.salt, 0)
 			.await;

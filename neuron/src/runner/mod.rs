@@ -463,7 +463,7 @@ async fn follow_chain(
 		}
 		// With commit-reveal on, a row is committed, then revealed once its window opens.
 		let hyperparameters = &metagraph.hyperparameters;
-		if let Some(commit) = pending.as_mut() {
+		if let Some(commit) = pending.as_ref() {
 			match commit.action(metagraph.block, hyperparameters.commit_reveal_period) {
 				RevealAction::Wait => continue,
 				RevealAction::Reveal => {
@@ -543,17 +543,14 @@ async fn commit_weights(
 		return None;
 	}
 	let version = metagraph.hyperparameters.weights_version_key;
-	let commit = PendingReveal::new(row, salt, version);
-	let committed = chain
-		.commit_weights(hotkey, &commit.uids, &commit.weights, &salt, version)
-		.await;
-	match committed {
-		Ok(()) => {
+	let (uids, weights): (Vec<u16>, Vec<u16>) = row.iter().copied().unzip();
+	match chain.commit_weights(hotkey, &uids, &weights, &salt, version).await {
+		Ok(reveal_from) => {
 			println!(
-				"weights committed at block {}: revealed in about {} blocks",
-				metagraph.block, metagraph.hyperparameters.commit_reveal_period
+				"weights committed at block {}: revealed from block {reveal_from}",
+				metagraph.block
 			);
-			Some(commit)
+			Some(PendingReveal::new(row, salt, version, reveal_from))
 		},
 		Err(error) => {
 			eprintln!("warning: committing weights failed: {error}");

@@ -78,9 +78,8 @@ pub struct PendingReveal {
 	pub salt: [u8; 32],
 	/// The version key the commit hashed.
 	pub version_key: u64,
-	/// The first block read after the commit landed: the commit's block or a little later,
-	/// so that the window computed from it opens no earlier than the chain's.
-	pub committed_by: Option<u32>,
+	/// The block the reveal window opens at (the chain's `WeightsCommitted` event says).
+	pub reveal_from: u32,
 }
 
 /// What to do with a pending commit at one reading of the chain.
@@ -95,20 +94,19 @@ pub enum RevealAction {
 }
 
 impl PendingReveal {
-	/// A row to commit now, with `salt`.
-	pub fn new(row: &[(u16, u16)], salt: [u8; 32], version_key: u64) -> Self {
+	/// A committed row, `(uid, weight)` pairs with the `salt` and version key its hash took,
+	/// revealable from block `reveal_from`.
+	pub fn new(row: &[(u16, u16)], salt: [u8; 32], version_key: u64, reveal_from: u32) -> Self {
 		let (uids, weights) = row.iter().copied().unzip();
-		Self { uids, weights, salt, version_key, committed_by: None }
+		Self { uids, weights, salt, version_key, reveal_from }
 	}
 
 	/// The action at `block` for a chain whose `CommitRevealPeriod` is `period`: the window is
-	/// `[commit + period, commit + 2·period)`; the first reading after the commit dates it.
-	pub fn action(&mut self, block: u32, period: u32) -> RevealAction {
-		let committed = *self.committed_by.get_or_insert(block);
-		let from = committed.saturating_add(period);
-		if block < from {
+	/// `[reveal_from, reveal_from + period)`.
+	pub fn action(&self, block: u32, period: u32) -> RevealAction {
+		if block < self.reveal_from {
 			RevealAction::Wait
-		} else if block < from.saturating_add(period) {
+		} else if block < self.reveal_from.saturating_add(period) {
 			RevealAction::Reveal
 		} else {
 			RevealAction::Expired
@@ -121,12 +119,11 @@ mod tests {
 	use super::*;
 
 	#[test]
-	fn a_commit_is_revealed_in_its_window_dated_from_the_first_reading_after_it() {
-		let mut pending = PendingReveal::new(&[(1, 3), (2, 1)], [7; 32], 0);
+	fn a_commit_is_revealed_in_its_window() {
+		let pending = PendingReveal::new(&[(1, 3), (2, 1)], [7; 32], 0, 17);
 		assert_eq!((pending.uids.clone(), pending.weights.clone()), (vec![1, 2], vec![3, 1]));
-		// Committed by block 12: the window is [17, 22) with a period of 5.
+		// Committed at block 12 with a period of 5: the window is [17, 22).
 		assert_eq!(pending.action(12, 5), RevealAction::Wait);
-		assert_eq!(pending.committed_by, Some(12));
 		assert_eq!(pending.action(16, 5), RevealAction::Wait);
 		assert_eq!(pending.action(17, 5), RevealAction::Reveal);
 		assert_eq!(pending.action(21, 5), RevealAction::Reveal);
