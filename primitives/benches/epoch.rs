@@ -77,6 +77,18 @@ fn varied_validators(
 	with_bonds(stake, weights)
 }
 
+/// A benchmark's name and metagraph: stake, activity, weights and bonds.
+type Shape = (BenchmarkId, (Vec<u64>, Vec<bool>, Vec<Vec<(Uid, u16)>>, Vec<Vec<(Uid, u64)>>));
+
+/// The shapes validator permits give the epoch: 64 and 128 validators' full rows of 4096
+/// peers with equal weights, and 128 with every weight different.
+fn validator_shapes() -> impl Iterator<Item = Shape> {
+	[64usize, 128]
+		.map(|v| (BenchmarkId::new("validators_of_4096", v), validators(4096, v)))
+		.into_iter()
+		.chain([(BenchmarkId::new("varied_validators_of_4096", 128), varied_validators(4096, 128))])
+}
+
 /// The metagraph with the bonds one epoch over it leaves.
 fn with_bonds(
 	stake: Vec<u64>,
@@ -105,14 +117,7 @@ fn epoch(c: &mut Criterion) {
 	let shapes = [256usize, 1024, 4096, 16384]
 		.map(|n| (BenchmarkId::new("peers", n), metagraph(n)))
 		.into_iter()
-		.chain(
-			[64usize, 128]
-				.map(|v| (BenchmarkId::new("validators_of_4096", v), validators(4096, v))),
-		)
-		.chain([(
-			BenchmarkId::new("varied_validators_of_4096", 128),
-			varied_validators(4096, 128),
-		)]);
+		.chain(validator_shapes());
 	for (id, (stake, active, weights, bonds)) in shapes {
 		let entries: usize = weights.iter().map(Vec::len).sum();
 		group.throughput(Throughput::Elements(entries as u64));
@@ -141,14 +146,7 @@ fn yuma3(c: &mut Criterion) {
 	let kappa = substrate_fixed::types::U64F64::from_num(0.5);
 	let shapes = [(BenchmarkId::new("peers", 4096), metagraph(4096))]
 		.into_iter()
-		.chain(
-			[64usize, 128]
-				.map(|v| (BenchmarkId::new("validators_of_4096", v), validators(4096, v))),
-		)
-		.chain([(
-			BenchmarkId::new("varied_validators_of_4096", 128),
-			varied_validators(4096, 128),
-		)]);
+		.chain(validator_shapes());
 	for (id, (stake, active, weights, _)) in shapes {
 		let input = |bonds| EpochInput {
 			stake: &stake,

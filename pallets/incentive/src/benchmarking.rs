@@ -80,6 +80,21 @@ fn validator_rows<T: Config>(n: u32, validators: u32, total: u32) {
 	WeightsCount::<T>::put(placed);
 }
 
+/// `set_weights`' worst case: a full metagraph whose uid 0, the only validator, holds a
+/// weight on every peer; returns its hotkey and a new row of `n` weights (the first on itself).
+fn validator_with_full_row<T: Config>(n: u32) -> (T::AccountId, Vec<Uid>, Vec<u16>) {
+	open_hyperparameters::<T>(MAX_VALIDATORS);
+	let max = T::MaxUids::get();
+	let hotkey = peers::<T>(max).remove(0);
+	validator_rows::<T>(max, 1, 0);
+	let full_row: Vec<(Uid, u16)> = (0..max).map(|j| (Uid::try_from(j).unwrap_or(0), 1)).collect();
+	Weights::<T>::insert(0, BoundedVec::truncate_from(full_row));
+	WeightsCount::<T>::put(max);
+	let uids: Vec<Uid> = (0..n).map(|j| Uid::try_from(j).unwrap_or(0)).collect();
+	let weights = alloc::vec![1_000u16; uids.len()];
+	(hotkey, uids, weights)
+}
+
 /// Runs one epoch so that bonds exist, and moves to the block of the next one; returns it.
 /// Benchmarks run the epoch with every permit they ask for: capping to `MaxEpochWeight` is
 /// decided from the weights they produce.
@@ -177,19 +192,10 @@ mod benchmarks {
 	}
 
 	/// `n` weights (the first on itself) on a full metagraph, replacing a full row set before:
-	/// up to a weight on every peer, the most a row holds.
+	/// up to a weight on every peer, the most a row holds ([`validator_with_full_row`]).
 	#[benchmark]
 	fn set_weights(n: Linear<1, { T::MaxUids::get() }>) {
-		open_hyperparameters::<T>(MAX_VALIDATORS);
-		let max = T::MaxUids::get();
-		let hotkey = peers::<T>(max).remove(0);
-		validator_rows::<T>(max, 1, 0);
-		let full_row: Vec<(Uid, u16)> =
-			(0..max).map(|j| (Uid::try_from(j).unwrap_or(0), 1)).collect();
-		Weights::<T>::insert(0, BoundedVec::truncate_from(full_row));
-		WeightsCount::<T>::put(max);
-		let uids: Vec<Uid> = (0..n).map(|j| Uid::try_from(j).unwrap_or(0)).collect();
-		let weights = alloc::vec![1_000u16; uids.len()];
+		let (hotkey, uids, weights) = validator_with_full_row::<T>(n);
 		#[extrinsic_call]
 		_(RawOrigin::Signed(hotkey), uids, weights, 0);
 		assert_eq!(Weights::<T>::get(0).len() as u32, n);
@@ -232,17 +238,8 @@ mod benchmarks {
 	/// `set_weights`' worst case with `n` weights, revealed: the hash is recomputed over them.
 	#[benchmark]
 	fn reveal_weights(n: Linear<1, { T::MaxUids::get() }>) {
-		open_hyperparameters::<T>(MAX_VALIDATORS);
+		let (hotkey, uids, weights) = validator_with_full_row::<T>(n);
 		Hyperparams::<T>::mutate(|h| h.commit_reveal_enabled = true);
-		let max = T::MaxUids::get();
-		let hotkey = peers::<T>(max).remove(0);
-		validator_rows::<T>(max, 1, 0);
-		let full_row: Vec<(Uid, u16)> =
-			(0..max).map(|j| (Uid::try_from(j).unwrap_or(0), 1)).collect();
-		Weights::<T>::insert(0, BoundedVec::truncate_from(full_row));
-		WeightsCount::<T>::put(max);
-		let uids: Vec<Uid> = (0..n).map(|j| Uid::try_from(j).unwrap_or(0)).collect();
-		let weights = alloc::vec![1_000u16; uids.len()];
 		let salt = [7u8; 32];
 		let genesis = frame_system::Pallet::<T>::block_hash(BlockNumberFor::<T>::from(0u32));
 		let hash =
