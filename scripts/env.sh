@@ -11,3 +11,6 @@ export BITTENSOR_VENV="${BITTENSOR_VENV:-$HOME/.cache/bittensor/venv}"
 build_workspace() {
 	cargo build --release --locked --workspace --bins --tests "$@"
 }
+# The nightly whose rustfmt formats the code (rustfmt.toml's polkadot-sdk style needs nightly
+# options). Dated, so that the format check changes only when this line does.
+export RUSTFMT_TOOLCHAIN=nightly-2026-05-20

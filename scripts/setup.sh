@@ -30,7 +30,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # Rust: the toolchain of rust-toolchain.toml with the wasm targets and the standard library's
-# sources (the runtime's wasm build) and clippy; nightly's rustfmt, for rustfmt.toml's
+# sources (the runtime's wasm build) and clippy; a dated nightly's rustfmt, for rustfmt.toml's
 # polkadot-sdk style; cargo-nextest, which runs the tests.
 if ! command -v cargo >/dev/null; then
 	echo "cargo is missing: install Rust with rustup first" >&2
@@ -42,9 +42,9 @@ grep -qx wasm32-unknown-unknown <<<"$installed_targets" || rustup target add was
 grep -qx wasm32v1-none <<<"$installed_targets" || rustup target add wasm32v1-none
 rustup component list --installed | grep -q '^rust-src' || rustup component add rust-src
 rustup component list --installed | grep -q '^clippy' || rustup component add clippy
-if ! cargo +nightly fmt --version >/dev/null 2>&1; then
-	log "installing nightly's rustfmt"
-	rustup toolchain install nightly --profile minimal --component rustfmt
+if ! cargo "+$RUSTFMT_TOOLCHAIN" fmt --version >/dev/null 2>&1; then
+	log "installing rustfmt of $RUSTFMT_TOOLCHAIN"
+	rustup toolchain install "$RUSTFMT_TOOLCHAIN" --profile minimal --component rustfmt
 fi
 if ! cargo nextest --version >/dev/null 2>&1; then
 	log "installing cargo-nextest"
@@ -52,11 +52,22 @@ if ! cargo nextest --version >/dev/null 2>&1; then
 fi
 
 # npm packages, exactly as locked: zombienet (package.json at the root) and the end-to-end
-# client scripts (e2e/).
+# client scripts (e2e/). Each lock file's packages are installed once, outside the work tree, in
+# a directory named by the lock file's hash, and linked as node_modules: a fresh clone (CI's)
+# with the same lock installs nothing.
 for dir in . e2e; do
-	if [ ! -d "$dir/node_modules" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+	store="$HOME/.cache/bittensor/npm/$(sha256sum "$dir/package-lock.json" | cut -c1-16)"
+	if [ ! -f "$store/installed" ]; then
 		log "installing the npm packages of $dir/package.json"
-		(cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+		rm -rf "$store"
+		mkdir -p "$store"
+		cp "$dir/package.json" "$dir/package-lock.json" "$store/"
+		(cd "$store" && npm ci --no-audit --no-fund --loglevel=error)
+		touch "$store/installed"
+	fi
+	if [ "$(readlink "$dir/node_modules")" != "$store/node_modules" ]; then
+		rm -rf "$dir/node_modules"
+		ln -s "$store/node_modules" "$dir/node_modules"
 	fi
 done
 # Python packages for the end-to-end tests, in their own virtual environment.

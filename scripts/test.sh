@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test, in phases: setup, build, format, tests (every crate's unit and property
 # tests and the end-to-end scenarios of `tests/`, side by side under cargo-nextest; then the
-# incentive pallet's benchmarks as tests), lint (clippy on every crate, warnings denied).
+# incentive pallet's benchmarks as tests), lint (clippy on every crate, warnings denied),
+# try-runtime (the runtime type-checked with its try-runtime feature).
 # Prints each phase's time and the total, and ends with a line `N passed, N failed`.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -67,10 +68,10 @@ if ! phase build build; then
 	finish
 fi
 
-if phase format cargo +nightly fmt --all --check; then
+if phase format cargo "+$RUSTFMT_TOOLCHAIN" fmt --all --check; then
 	passed=$((passed + 1))
 else
-	echo "[test] not formatted: run \`cargo +nightly fmt --all\`"
+	echo "[test] not formatted: run \`cargo +$RUSTFMT_TOOLCHAIN fmt --all\`"
 	failed=$((failed + 1))
 fi
 
@@ -83,9 +84,17 @@ phase benchmarks cargo nextest run --release --locked -p pallet-incentive \
 count_junit "$nextest_dir/benchmarks/junit.xml"
 
 # Every crate, warnings denied; the runtime crates (pallet, primitives, rpc) also deny the
-# no-panic lints arithmetic_side_effects, indexing_slicing, unwrap_used and expect_used (their
-# Cargo.toml).
+# no-panic lints arithmetic_side_effects, indexing_slicing, unwrap_used and expect_used (in
+# their crate roots; the shared lints are the workspace's `[workspace.lints]`).
 if phase lint cargo clippy --release --locked --workspace --all-targets -- -D warnings; then
+	passed=$((passed + 1))
+else
+	failed=$((failed + 1))
+fi
+# The runtime with `try-runtime` (the pallet's try_state, the migrations' pre- and post_upgrade
+# checks) type-checked, so that code behind the feature cannot rot; native only, no wasm.
+if phase try-runtime env SKIP_WASM_BUILD=1 \
+	cargo check --release --locked -p bittensor-runtime --features try-runtime; then
 	passed=$((passed + 1))
 else
 	failed=$((failed + 1))

@@ -19,7 +19,7 @@ use bittensor_neuron::{
 		served_model::{Caller, EmbeddingModel, Model},
 	},
 	nucleus::{
-		served::{ServedNucleus, Serving},
+		serving::{ServedNucleus, Serving},
 		NucleusConfig, RemoteAnswers, Trainer,
 	},
 	scoring::{Validator, ValidatorConfig},

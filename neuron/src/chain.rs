@@ -1,6 +1,7 @@
 //! The neuron's link to the chain, through subxt's dynamic API (the node's metadata is read at
 //! connection time, not at build time): the incentive pallet's calls, signed by the coldkey or
-//! the hotkey as the pallet requires, and the metagraph through the `metagraph_get` RPC.
+//! the hotkey as the pallet requires, and the metagraph through the `metagraph_get` and
+//! `metagraph_getLight` RPCs (the light one for polling).
 
 use std::net::{IpAddr, SocketAddr};
 

@@ -12,7 +12,10 @@
 //! - [`runner`]: a whole neuron (`neuron run`), which joins the layers above;
 //! - [`localnet`]: a whole network on one machine (`neuron localnet`);
 //! - [`market`]: the whole market in one process, measured (`neuron bench-market`);
+//! - [`report`]: the charts and tables that the commands above show their results in;
 //! - [`sync`]: locks that outlive a panicking holder.
+
+#![warn(missing_docs)]
 
 pub mod chain;
 pub mod data;
@@ -21,6 +24,7 @@ pub mod localnet;
 pub mod market;
 pub mod net;
 pub mod nucleus;
+pub mod report;
 pub mod runner;
 pub mod scoring;
 pub mod sync;

@@ -13,7 +13,7 @@ use bittensor_neuron::{
 	},
 	nucleus::{
 		gradient_norm,
-		served::{ServedNucleus, Serving, BACKWARD_ROWS_PER_STEP, MAX_BACKWARD_ROWS},
+		serving::{ServedNucleus, Serving, BACKWARD_ROWS_PER_STEP, MAX_BACKWARD_ROWS},
 		NucleusConfig, RemoteAnswers, Trainer,
 	},
 	runner::{load_checkpoint, save_checkpoint, RunError},
@@ -303,7 +303,7 @@ fn checkpoints_resume_the_model_the_optimizers_and_the_scores() {
 	scores.observe(1, 0.5, Some(0.0));
 	let dir = tempfile::tempdir().unwrap();
 	let path = dir.path().join("checkpoint");
-	save_checkpoint(&trainer, &scores, &path).unwrap();
+	save_checkpoint(&trainer, scores.clone(), &path).unwrap();
 
 	let mut resumed = Trainer::new(small(), &Device::flex(), 99);
 	let mut resumed_scores = Ledger::new(0.1);

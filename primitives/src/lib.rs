@@ -1,6 +1,14 @@
 //! Types shared by every part of BitTensor: the runtime, the node, the RPC and the neuron.
 //!
 //! Everything here is `no_std` so that the same definitions compile into the wasm runtime.
+// Runtime code never panics and never overflows: saturating or checked math, `get` in place
+// of indexing, errors in place of `unwrap`/`expect`.
+#![deny(
+	clippy::arithmetic_side_effects,
+	clippy::indexing_slicing,
+	clippy::unwrap_used,
+	clippy::expect_used
+)]
 #![cfg_attr(not(feature = "std"), no_std)]
 
 extern crate alloc;
@@ -10,7 +18,9 @@ pub mod fixed_math;
 #[cfg(feature = "std")]
 pub mod json;
 pub mod metagraph;
-pub mod yuma3;
+pub mod weights;
+/// Yuma 3 at the path it had before the epoch became a folder.
+pub use epoch::yuma3;
 
 use alloc::vec::Vec;
 use codec::Encode;

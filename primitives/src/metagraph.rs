@@ -5,7 +5,8 @@
 //! polkadot.js calls as `api.call.metagraphApi.*` and the node's `metagraph_*` RPC wraps.
 
 use crate::{
-	epoch::{BondsMode, Mechanism, Uid},
+	epoch::{BondsMode, EpochParams, Mechanism, Uid},
+	fixed_math::from_perquintill,
 	yuma3::MAX_ALPHA_SIGMOID_STEEPNESS,
 };
 use alloc::vec::Vec;
@@ -13,6 +14,7 @@ use codec::{Codec, Decode, Encode, MaxEncodedLen};
 use scale_info::TypeInfo;
 use serde::{Deserialize, Serialize};
 use sp_arithmetic::{PerThing, Perbill, Perquintill};
+use substrate_fixed::types::U64F64;
 
 /// Every hyperparameter of the mechanism, stored as one value so the epoch reads it once.
 #[derive(
@@ -129,6 +131,16 @@ pub enum HyperparameterError {
 }
 
 impl Hyperparameters {
+	/// The parameters the epoch runs under.
+	pub fn epoch_params(&self) -> EpochParams {
+		EpochParams {
+			mechanism: self.mechanism,
+			bonds_mode: self.bonds_mode,
+			rho: U64F64::from_num(self.rho),
+			kappa: from_perquintill(self.kappa),
+		}
+	}
+
 	/// Checks the rules every set of hyperparameters must meet, for a runtime that holds at
 	/// most `max_uids` peers. Genesis and every change by root go through the same check.
 	pub fn check(&self, max_uids: u32) -> Result<(), HyperparameterError> {

@@ -12,6 +12,14 @@
 //! blocking thread, off the threads that serve the network (a metagraph of 4096 peers takes
 //! the runtime a while), and `metagraph_get` and `metagraph_getLight` keep the last block's
 //! answer, so that many clients polling the same block cost one runtime call.
+// Runtime code never panics and never overflows: saturating or checked math, `get` in place
+// of indexing, errors in place of `unwrap`/`expect`.
+#![deny(
+	clippy::arithmetic_side_effects,
+	clippy::indexing_slicing,
+	clippy::unwrap_used,
+	clippy::expect_used
+)]
 
 use std::sync::{Arc, Mutex};
 

@@ -1,7 +1,7 @@
 //! The clients people script the chain with, against a real `--dev` node (10-block tempo):
 //! @polkadot/api (runtime API and custom RPC, and a crowded chain), py-substrate-interface
-//! (module errors and storage), and the "Scripting the chain" examples of `docs/clients.md` and
-//! the README's commit-reveal examples run exactly as written.
+//! (module errors and storage), and the "Scripting the chain" and "Commit-reveal weights"
+//! examples of `docs/clients.md` run exactly as written.
 
 use std::{
 	path::{Path, PathBuf},
@@ -217,11 +217,11 @@ fn documented_scripting_examples_run_as_written() {
 	assert_eq!(hyperparameters["tempo"], 10);
 	assert_eq!(hyperparameters["registrationCost"], "100000000");
 
-	// The README's commit-reveal examples, on the same chain: polkadot.js turns it on, commits
-	// and reveals; Python then does the same with its own hotkeys.
-	let examples = documented_examples("README.md", "Commit-reveal weights");
+	// The commit-reveal examples, on the same chain: polkadot.js turns it on, commits and
+	// reveals; Python then does the same with its own hotkeys.
+	let examples = documented_examples("docs/clients.md", "Commit-reveal weights");
 	let languages: Vec<&str> = examples.iter().map(|example| example.language.as_str()).collect();
-	assert_eq!(languages, ["js", "python"], "the README's examples changed: update this test");
+	assert_eq!(languages, ["js", "python"], "the section's examples changed: update this test");
 	let js = run_example(&examples[0], dir.path());
 	let python = run_example(&examples[1], dir.path());
 	let hyperparameters =

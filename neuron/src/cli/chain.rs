@@ -4,13 +4,10 @@
 use std::{net::SocketAddr, time::Duration};
 
 use bittensor_neuron::{
-	chain::{check_owner, ChainClient},
+	chain::ChainClient,
 	keys::wallet::{Wallet, WalletError},
-	net::{
-		axon::{self, AxonConfig, Peers},
-		served_model::EmbeddingModel,
-	},
-	runner::{RunError, PROTOCOL_VERSION},
+	net::{axon::Peers, served_model::EmbeddingModel},
+	runner::{online::Online, RunError},
 };
 use bittensor_primitives::{
 	json::{self, MetagraphJson},
@@ -48,50 +45,49 @@ pub fn format_amount(rao: u64) -> String {
 
 /// The metagraph as a table: one row per peer.
 pub fn metagraph_table(metagraph: &MetagraphJson) -> String {
-	let mut out = format!(
-		"block {}  peers {}  total stake {} {TOKEN_SYMBOL}  last epoch at {} minted {} {TOKEN_SYMBOL}\n",
-		metagraph.block,
-		metagraph.neurons.len(),
-		format_amount(metagraph.total_stake.parse().unwrap_or(0)),
-		metagraph.last_epoch.block,
-		format_amount(metagraph.last_epoch.minted.parse().unwrap_or(0)),
-	);
-	out.push_str(&format!(
-		"{:>4}  {:<48}  {:>16}  {:>9}  {:>8}  {:>8}  {:>9}  {:>9}  {:>9}  {:>12}  {}\n",
-		"uid",
-		"hotkey",
-		"stake",
-		"validator",
-		"rank",
-		"trust",
-		"consensus",
-		"incentive",
-		"dividends",
-		"emission",
-		"endpoint"
-	));
+	use bittensor_neuron::report::{Column, Table};
+
+	let mut table = Table::new([
+		Column::right("uid", 4),
+		Column::left("hotkey", 48).gap(2),
+		Column::right("stake", 16).gap(2),
+		Column::right("validator", 9).gap(2),
+		Column::right("rank", 8).gap(2),
+		Column::right("trust", 8).gap(2),
+		Column::right("consensus", 9).gap(2),
+		Column::right("incentive", 9).gap(2),
+		Column::right("dividends", 9).gap(2),
+		Column::right("emission", 12).gap(2),
+		Column::left("endpoint", 0).gap(2),
+	]);
 	for neuron in &metagraph.neurons {
 		let endpoint = match &neuron.axon {
 			Some(axon) if axon.ip.contains(':') => format!("[{}]:{}", axon.ip, axon.port),
 			Some(axon) => format!("{}:{}", axon.ip, axon.port),
 			None => "-".into(),
 		};
-		out.push_str(&format!(
-			"{:>4}  {:<48}  {:>16}  {:>9}  {:>8.5}  {:>8.5}  {:>9.5}  {:>9.5}  {:>9.5}  {:>12}  {}\n",
-			neuron.uid,
-			neuron.hotkey,
+		table.row([
+			neuron.uid.to_string(),
+			neuron.hotkey.clone(),
 			format_amount(neuron.stake.parse().unwrap_or(0)),
-			if neuron.validator_permit { "yes" } else { "-" },
-			neuron.rank,
-			neuron.trust,
-			neuron.consensus,
-			neuron.incentive,
-			neuron.dividends,
+			if neuron.validator_permit { "yes" } else { "-" }.to_string(),
+			format!("{:.5}", neuron.rank),
+			format!("{:.5}", neuron.trust),
+			format!("{:.5}", neuron.consensus),
+			format!("{:.5}", neuron.incentive),
+			format!("{:.5}", neuron.dividends),
 			format_amount(neuron.emission.parse().unwrap_or(0)),
-			endpoint
-		));
+			endpoint,
+		]);
 	}
-	out
+	format!(
+		"block {}  peers {}  total stake {} {TOKEN_SYMBOL}  last epoch at {} minted {} {TOKEN_SYMBOL}\n{table}",
+		metagraph.block,
+		metagraph.neurons.len(),
+		format_amount(metagraph.total_stake.parse().unwrap_or(0)),
+		metagraph.last_epoch.block,
+		format_amount(metagraph.last_epoch.minted.parse().unwrap_or(0)),
+	)
 }
 
 /// The uid of `hotkey` in `metagraph`.
@@ -99,7 +95,8 @@ pub fn uid_of(metagraph: &MetagraphJson, hotkey: &AccountId32) -> Option<u16> {
 	metagraph.neuron_by_hotkey(hotkey).map(|neuron| neuron.uid)
 }
 
-/// The wallet's coldkey, to check a hotkey's owner against ([`check_owner`]): `None` for a
+/// The wallet's coldkey, to check a hotkey's owner against
+/// ([`check_owner`](bittensor_neuron::chain::check_owner)): `None` for a
 /// wallet without a coldkey or `coldkeypub.txt` (the hotkeys-only wallet of `neuron localnet`),
 /// which has nothing to compare.
 pub fn wallet_coldkey(wallet: &Wallet) -> Result<Option<AccountId32>, WalletError> {
@@ -166,27 +163,10 @@ pub async fn serve(
 	refresh: Duration,
 ) -> Result<(), CliError> {
 	let hotkey = wallet.hotkey(hotkey)?;
-	let account = AccountId32::from(hotkey.public());
-	let chain = ChainClient::connect(url).await?;
-	let metagraph = chain.metagraph_light().await?;
-	if let Some(coldkey) = wallet_coldkey(wallet)? {
-		check_owner(&metagraph, &account, &coldkey)?;
-	}
-	let uid = uid_of(&metagraph, &account)
-		.ok_or_else(|| RunError::NotRegistered(json::address(&account)))?;
-	let model = EmbeddingModel::new(u64::from(uid));
-	let axon = axon::serve(
-		account,
-		chain.genesis_hash(),
-		model,
-		Peers::from_metagraph(&metagraph),
-		AxonConfig::default(),
-		listen,
-	)
-	.await
-	.map_err(|source| RunError::Listen { address: listen, source })?;
-	chain.serve_axon(&hotkey, external, 0, PROTOCOL_VERSION).await?;
-	println!("uid {uid} serving on {} (published as {external}); Ctrl-C stops", axon.local_addr);
+	let coldkey = wallet_coldkey(wallet)?;
+	let model = |uid| EmbeddingModel::new(u64::from(uid));
+	let (Online { chain, axon, .. }, _) =
+		Online::connect(url, &hotkey, coldkey.as_ref(), listen, external, model).await?;
 	let mut ticker = tokio::time::interval(refresh);
 	// One listener for the whole run, so a signal that arrives during a metagraph read counts.
 	let mut interrupted = std::pin::pin!(tokio::signal::ctrl_c());

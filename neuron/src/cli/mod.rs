@@ -1,6 +1,6 @@
 //! The command line: its clap definitions and one function per command, grouped in
-//! [`chain`] (register, stake, serve, metagraph), [`wallet`] and [`run`] (`neuron run` and
-//! `neuron localnet`); `main.rs` parses and dispatches.
+//! [`chain`] (register, stake, serve, metagraph), [`wallet`] and [`run`] (`neuron run`,
+//! `neuron localnet` and `neuron bench-market`); `main.rs` parses and dispatches.
 
 pub mod chain;
 pub mod run;

@@ -1,4 +1,5 @@
-//! `neuron run` (a whole neuron) and `neuron localnet` (a whole network on one machine).
+//! `neuron run` (a whole neuron), `neuron localnet` (a whole network on one machine) and
+//! `neuron bench-market` (the market in one process).
 
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
@@ -7,7 +8,7 @@ use bittensor_neuron::{
 	keys::wallet::{self, Wallet},
 	localnet::{self, LocalnetConfig},
 	market::{self, MarketConfig},
-	nucleus::{served::Serving, NucleusConfig},
+	nucleus::{serving::Serving, NucleusConfig},
 	runner::{self, RunConfig},
 	scoring::ValidatorConfig,
 };
@@ -50,11 +51,9 @@ pub struct RunArgs {
 	/// Peers queried per step.
 	#[arg(long, default_value_t = 4)]
 	top_k: usize,
-	/// What the axon answers with: `model` (an honest peer), or a test mode that plays an
-	/// adversary: `noise`, `zero`, `leak` (reads the next input byte), `echo:UID` (copies peer
-	/// UID; `echo:UID:noisy` or `echo:UID:rotated` disguise the copy) or `replay` (stale
-	/// answers).
-	#[arg(long, default_value = "model")]
+	// What the axon answers with: every mode of `Serving`'s table, all but `model` test modes
+	// that play an adversary.
+	#[arg(long, default_value = "model", help = serve_help())]
 	serve: Serving,
 	/// Exchange gradients with peers: send the peers queried the gradient of their answers,
 	/// and take callers' gradients (in one batched pass per step, one gradient per caller).
@@ -90,10 +89,8 @@ pub struct LocalnetArgs {
 	/// Honest neurons, which learn from different slices of the corpus.
 	#[arg(long, default_value_t = 4)]
 	neurons: usize,
-	/// Neurons that play adversaries, after the honest ones (test modes of `neuron run
-	/// --serve`): a comma-separated list of noise, zero, leak, replay and echo:K (copies the
-	/// K-th neuron; echo:K:noisy, echo:K:rotated). Honest and adversaries together at most 6.
-	#[arg(long, default_value = "noise", value_delimiter = ',')]
+	// Neurons that play adversaries, after the honest ones: the test modes of `Serving`'s table.
+	#[arg(long, default_value = "noise", value_delimiter = ',', help = adversaries_help())]
 	adversaries: Vec<Serving>,
 	/// The node binary [default: bittensor-node beside this binary].
 	#[arg(long)]
@@ -146,6 +143,25 @@ pub struct MarketArgs {
 	/// Where `market.json` and `incentive.svg` go.
 	#[arg(long, default_value = "market")]
 	out: PathBuf,
+}
+
+/// `neuron run --serve`'s help: every serving mode.
+fn serve_help() -> String {
+	format!(
+		"What the axon answers with: {}; all but model are test modes that play an adversary",
+		Serving::help(false)
+	)
+}
+
+/// `neuron localnet --adversaries`'s help: every adversarial serving mode.
+fn adversaries_help() -> String {
+	format!(
+		"Neurons that play adversaries, after the honest ones, as a comma-separated list of the \
+		 test modes of `neuron run --serve`: {}; an echo's UID is the position of the neuron it \
+		 copies (echo:0 copies the first). Honest and adversaries together at most {}",
+		Serving::help(true),
+		localnet::COLDKEYS.len()
+	)
 }
 
 /// `I/N` with I < N.

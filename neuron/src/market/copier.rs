@@ -21,11 +21,14 @@ use bittensor_primitives::{
 };
 use serde::Serialize;
 
-use super::{MarketConfig, MarketError, Peer, VALIDATORS};
+use super::{
+	config::{row_rules, MarketConfig, MarketError, Row, HONEST_VALIDATORS, VALIDATORS},
+	fixtures::Peer,
+};
 use crate::{
 	data::corpus::Corpus,
 	net::served_model::Model,
-	scoring::{chain_weights, Validator, ValidatorConfig},
+	scoring::{Validator, ValidatorConfig},
 };
 
 /// Every `OUTAGE_CYCLE` epochs each honest peer is down for `OUTAGE_EPOCHS` in a row, the
@@ -70,44 +73,7 @@ pub(super) fn study(
 	text: &Corpus,
 ) -> Result<Vec<CopierOutcome>, MarketError> {
 	let honest = config.honest.min(peers.len());
-	let peer_uids: Vec<u16> = (0..honest as u16).collect();
-	let honest_validators = VALIDATORS.len() - 1;
-	let mut validators: Vec<Validator> = (0..honest_validators)
-		.map(|v| {
-			let seed = config.seed.wrapping_mul(37).wrapping_add(100 + v as u64);
-			Validator::new(ValidatorConfig::default(), text.held_out.clone(), seed)
-		})
-		.collect();
-	// Each epoch's rows of the honest validators, as they would set them.
-	let mut rows_by_epoch: Vec<Vec<Vec<(u16, u16)>>> = Vec::new();
-	for epoch in 0..config.epochs {
-		let mut rows = Vec::new();
-		for validator in validators.iter_mut() {
-			for _ in 0..config.queries_per_epoch.div_ceil(2) {
-				let Some(query) = validator.next_query(&peer_uids) else { continue };
-				let answers = query.ask(|uid| {
-					peers
-						.get(usize::from(uid))
-						.filter(|_| online(uid, epoch))
-						.map(|peer| &peer.model as &dyn Model)
-				});
-				validator.score(&query, &answers);
-			}
-			let scores = validator.ledger.scores();
-			let others: Vec<(u16, f64)> = peer_uids
-				.iter()
-				.map(|uid| (*uid, scores.get(uid).copied().unwrap_or(0.0)))
-				.collect();
-			let row = if others.iter().any(|(_, score)| *score > 0.0) {
-				chain_weights(&others, 1, 1.0)?
-			} else {
-				Vec::new()
-			};
-			rows.push(row);
-		}
-		println!("[market] copier study: epoch {}/{} scored", epoch + 1, config.epochs);
-		rows_by_epoch.push(rows);
-	}
+	let rows_by_epoch = honest_rows(config, peers.get(..honest).unwrap_or(peers), text)?;
 	let mechanisms = [
 		("Yuma-2021", Mechanism::Yuma2021),
 		("Yuma 3, liquid α 0.7-0.9", Mechanism::Yuma3(Yuma3Params::liquid())),
@@ -122,23 +88,56 @@ pub(super) fn study(
 	Ok(outcomes)
 }
 
+/// Each epoch's rows of the honest validators, as they would set them, scoring `honest` (the
+/// market's honest peers) through their outages.
+fn honest_rows(
+	config: &MarketConfig,
+	honest: &[Peer],
+	text: &Corpus,
+) -> Result<Vec<Vec<Row>>, MarketError> {
+	let peer_uids: Vec<u16> = (0..honest.len() as u16).collect();
+	let uids = honest.len() + VALIDATORS.len();
+	let mut validators: Vec<Validator> = (0..HONEST_VALIDATORS)
+		.map(|v| {
+			let seed = config.seed.wrapping_mul(37).wrapping_add(100 + v as u64);
+			Validator::new(ValidatorConfig::default(), text.held_out.clone(), seed)
+		})
+		.collect();
+	let mut rows_by_epoch = Vec::new();
+	for epoch in 0..config.epochs {
+		let mut rows = Vec::new();
+		for (v, validator) in validators.iter_mut().enumerate() {
+			for _ in 0..config.queries_per_epoch.div_ceil(2) {
+				let Some(query) = validator.next_query(&peer_uids) else { continue };
+				let answers = query.ask(|uid| {
+					honest
+						.get(usize::from(uid))
+						.filter(|_| online(uid, epoch))
+						.map(|peer| &peer.model as &dyn Model)
+				});
+				validator.score(&query, &answers);
+			}
+			let rules = row_rules((honest.len() + v) as u16, uids);
+			rows.push(validator.row(&peer_uids, &rules)?.unwrap_or_default());
+		}
+		println!("[market] copier study: epoch {}/{} scored", epoch + 1, config.epochs);
+		rows_by_epoch.push(rows);
+	}
+	Ok(rows_by_epoch)
+}
+
 /// The copier's dividends per TAO over the honest validators' when rows count `lag` epochs
 /// after they are made: the honest rows of epoch `e` are those made at `e − lag`, the copier's
 /// the largest validator's made at `e − 2·lag` (without commit-reveal, `lag` is 0 and the
 /// copier sets exactly what the largest validator sets).
-fn copier_ratio(
-	mechanism: Mechanism,
-	rows_by_epoch: &[Vec<Vec<(u16, u16)>>],
-	peers: usize,
-	lag: usize,
-) -> f64 {
+fn copier_ratio(mechanism: Mechanism, rows_by_epoch: &[Vec<Row>], peers: usize, lag: usize) -> f64 {
 	let n = peers + VALIDATORS.len();
-	let copier = VALIDATORS.len() - 1;
+	let copier = HONEST_VALIDATORS;
 	let mut stake = vec![0u64; peers];
 	stake.extend(VALIDATORS.iter().map(|(_, tao)| tao * TOKEN));
 	let active = vec![true; n];
 	let params = EpochParams { mechanism, ..EpochParams::default() };
-	let made = |epoch: usize, back: usize, v: usize| -> Vec<(u16, u16)> {
+	let made = |epoch: usize, back: usize, v: usize| -> Row {
 		epoch
 			.checked_sub(back)
 			.and_then(|at| rows_by_epoch.get(at))

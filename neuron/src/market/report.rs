@@ -1,91 +1,18 @@
-//! What the market benchmark found: incentive per peer and dividends per validator over the
-//! epochs, the checks against the issue's thresholds, a table for the terminal, a JSON report
-//! and an SVG chart. Shares are compared over the steady state, the second half of the epochs:
-//! the first ones measure how fast validators learn, not what the market pays.
+//! What the market benchmark found, as the run ends: the peers' and validators' series, the
+//! thresholds checked ([`super::checks`]), a table for the terminal, a JSON report and an SVG
+//! chart of incentive per peer over the epochs.
 
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
 use super::{
-	copier::{CopierOutcome, CHECKED_PERIOD, COPIER_WITH_COMMIT_REVEAL, PERIODS},
-	MarketConfig, MarketError,
+	checks::{Check, Steady},
+	config::{MarketConfig, MarketError},
+	copier::{CopierOutcome, PERIODS},
+	outcome::{PeerReport, ValidatorReport},
 };
-use crate::localnet::plot::{line_chart, Series};
-
-/// The thresholds, as `(name, limit, at least?)`; each check's ratio is compared to its limit.
-pub const CHECKS: [(&str, f64, bool); 6] = [
-	("noise / least-paid honest", 0.2, false),
-	("least-paid honest / median honest", 0.33, true),
-	("leak / median honest", 0.05, false),
-	("validators flagging the leak / validators", 1.0, true),
-	("replay / median honest", 0.10, false),
-	("scoring time / training step", 0.15, false),
-];
-
-/// Limit of an echo's incentive over the peer it copies.
-pub const ECHO_OVER_COPIED: f64 = 1.05;
-
-/// Limit of an echo's and its original's incentive together over the median honest peer's.
-pub const PAIR_OVER_MEDIAN: f64 = 1.15;
-
-/// One peer's outcome.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct PeerReport {
-	/// Its uid.
-	pub uid: u16,
-	/// Its name.
-	pub name: String,
-	/// How it serves (`model` for honest peers).
-	pub serving: String,
-	/// How many honest validators flag it at the end.
-	pub flagged_by: usize,
-	/// Its incentive share, epoch by epoch.
-	pub incentive: Vec<f64>,
-}
-
-impl PeerReport {
-	/// Mean incentive over the steady state (the second half of the epochs).
-	pub fn steady_incentive(&self) -> f64 {
-		let half = &self.incentive[self.incentive.len() / 2..];
-		half.iter().sum::<f64>() / half.len().max(1) as f64
-	}
-}
-
-/// One validator's outcome.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ValidatorReport {
-	/// Its uid.
-	pub uid: u16,
-	/// Its name (`copier` copies the largest validator's last row).
-	pub name: String,
-	/// Its stake, in TAO.
-	pub stake_tao: u64,
-	/// Its dividend share, epoch by epoch.
-	pub dividends: Vec<f64>,
-}
-
-/// A threshold and whether it is met.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Check {
-	/// What is compared.
-	pub name: String,
-	/// The measured ratio.
-	pub ratio: f64,
-	/// The limit.
-	pub limit: f64,
-	/// Whether the ratio must be at least (rather than at most) the limit.
-	pub at_least: bool,
-	/// Whether it is met.
-	pub passed: bool,
-}
-
-impl Check {
-	fn new(name: impl Into<String>, ratio: f64, limit: f64, at_least: bool) -> Self {
-		let passed = if at_least { ratio >= limit } else { ratio <= limit };
-		Self { name: name.into(), ratio, limit, at_least, passed }
-	}
-}
+use crate::report::{line_chart, Column, Series, Table};
 
 /// The whole benchmark's outcome.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -134,16 +61,6 @@ pub struct Measured {
 	pub seconds: f64,
 }
 
-/// The median of `values` (0 when empty).
-fn median(values: &mut [f64]) -> f64 {
-	values.sort_by(f64::total_cmp);
-	match values.len() {
-		0 => 0.0,
-		n if n % 2 == 1 => values[n / 2],
-		n => (values[n / 2 - 1] + values[n / 2]) / 2.0,
-	}
-}
-
 impl MarketReport {
 	/// The report of a run, with its checks.
 	pub fn new(
@@ -161,66 +78,8 @@ impl MarketReport {
 			copier,
 			seconds,
 		} = measured;
-		let share = |serving: &str| {
-			peers
-				.iter()
-				.find(|p| p.serving == serving)
-				.map_or(0.0, PeerReport::steady_incentive)
-		};
-		let mut honest: Vec<f64> = peers
-			.iter()
-			.filter(|p| p.serving == "model")
-			.map(PeerReport::steady_incentive)
-			.collect();
-		let least = honest.iter().copied().fold(f64::INFINITY, f64::min);
-		let middle = median(&mut honest);
-		let leak_flags = peers.iter().find(|p| p.serving == "leak").map_or(0, |p| p.flagged_by);
-		let ratios = [
-			share("noise") / least,
-			least / middle,
-			share("leak") / middle,
-			leak_flags as f64 / honest_validators.max(1) as f64,
-			share("replay") / middle,
-			scoring_seconds / step_seconds,
-		];
-		let mut checks: Vec<Check> = CHECKS
-			.iter()
-			.zip(ratios)
-			.map(|((name, limit, at_least), ratio)| Check::new(*name, ratio, *limit, *at_least))
-			.collect();
-		for echo in peers.iter().filter(|p| p.serving.starts_with("echo:")) {
-			let copied_uid: Option<u16> =
-				echo.serving.split(':').nth(1).and_then(|uid| uid.parse().ok());
-			let copied = peers
-				.iter()
-				.find(|p| Some(p.uid) == copied_uid)
-				.map_or(0.0, PeerReport::steady_incentive);
-			let mine = echo.steady_incentive();
-			checks.push(Check::new(
-				format!("{} / the peer it copies", echo.serving),
-				mine / copied,
-				ECHO_OVER_COPIED,
-				false,
-			));
-			checks.push(Check::new(
-				format!("({} + the peer it copies) / median honest", echo.serving),
-				(mine + copied) / middle,
-				PAIR_OVER_MEDIAN,
-				false,
-			));
-		}
-		let yuma3_commit_reveal = copier
-			.iter()
-			.find(|outcome| {
-				outcome.period == CHECKED_PERIOD && outcome.mechanism.starts_with("Yuma 3")
-			})
-			.map_or(f64::INFINITY, |outcome| outcome.ratio);
-		checks.push(Check::new(
-			format!("copier / honest per TAO, Yuma 3, reveal after {CHECKED_PERIOD} tempos"),
-			yuma3_commit_reveal,
-			COPIER_WITH_COMMIT_REVEAL,
-			false,
-		));
+		let checks =
+			Steady::new(&peers, &copier, honest_validators, scoring_seconds, step_seconds).checks();
 		Self {
 			seed: config.seed,
 			epochs: config.epochs,
@@ -236,12 +95,16 @@ impl MarketReport {
 		}
 	}
 
+	/// How many checks failed.
+	pub fn failed(&self) -> usize {
+		self.checks.iter().filter(|check| !check.passed).count()
+	}
+
 	/// Writes `market.json` and `incentive.svg` under `dir`; returns the JSON's path.
 	pub fn write(&self, dir: &Path) -> Result<PathBuf, MarketError> {
 		let path = dir.join("market.json");
 		let text = serde_json::to_string_pretty(self).unwrap_or_default();
-		std::fs::write(&path, text)
-			.map_err(|source| MarketError::Io { path: path.clone(), source })?;
+		std::fs::write(&path, text).map_err(MarketError::io(&path))?;
 		let series: Vec<Series> = self
 			.peers
 			.iter()
@@ -257,88 +120,115 @@ impl MarketReport {
 			.collect();
 		let chart = dir.join("incentive.svg");
 		let svg = line_chart("Incentive per peer", "epoch", "incentive share", &series);
-		std::fs::write(&chart, svg).map_err(|source| MarketError::Io { path: chart, source })?;
+		std::fs::write(&chart, svg).map_err(MarketError::io(&chart))?;
 		Ok(path)
 	}
 
-	/// The peers, the validators and the checks as tables.
+	/// The peers, the validators, the copier study and the checks as tables.
 	pub fn table(&self) -> String {
-		let mut out = format!(
-			"market of {} peers and {} validators, seed {}, {} epochs in {:.0} s\n",
+		format!(
+			"market of {} peers and {} validators, seed {}, {} epochs in {:.0} s\n{}{}\
+			 copies found: {:?}; highest canary similarity of two honest peers {:.3}\n\
+			 scoring {:.1} ms per query against a {:.1} ms training step\n\
+			 copier's dividends per TAO over the honest validators' (a third of the honest peers \
+			 down, two epochs at a time), by commit-reveal period:\n{}{}",
 			self.peers.len(),
 			self.validators.len(),
 			self.seed,
 			self.epochs,
-			self.seconds
-		);
-		out.push_str(&format!(
-			"{:>4}  {:<10} {:<18} {:>10} {:>10}  {}\n",
-			"uid", "peer", "serves", "incentive", "last", "flagged by"
-		));
-		for peer in &self.peers {
-			out.push_str(&format!(
-				"{:>4}  {:<10} {:<18} {:>10.4} {:>10.4}  {}\n",
-				peer.uid,
-				peer.name,
-				peer.serving,
-				peer.steady_incentive(),
-				peer.incentive.last().copied().unwrap_or(0.0),
-				peer.flagged_by
-			));
-		}
-		out.push_str(&format!(
-			"{:>4}  {:<10} {:>9} {:>10}\n",
-			"uid", "validator", "stake", "dividends"
-		));
-		for validator in &self.validators {
-			let half = &validator.dividends[validator.dividends.len() / 2..];
-			let mean = half.iter().sum::<f64>() / half.len().max(1) as f64;
-			out.push_str(&format!(
-				"{:>4}  {:<10} {:>9} {:>10.4}\n",
-				validator.uid, validator.name, validator.stake_tao, mean
-			));
-		}
-		out.push_str(&format!(
-			"copies found: {:?}; highest canary similarity of two honest peers {:.3}\n",
-			self.copy_groups, self.honest_similarity
-		));
-		out.push_str(&format!(
-			"scoring {:.1} ms per query against a {:.1} ms training step\n",
+			self.seconds,
+			self.peer_table(),
+			self.validator_table(),
+			self.copy_groups,
+			self.honest_similarity,
 			self.scoring_seconds * 1e3,
-			self.step_seconds * 1e3
-		));
-		out.push_str(
-			"copier's dividends per TAO over the honest validators' (a third of the honest peers \
-			 down, two epochs at a time), by commit-reveal period:\n",
-		);
-		out.push_str(&format!("{:<26}", "mechanism"));
-		for period in PERIODS {
+			self.step_seconds * 1e3,
+			self.copier_table(),
+			self.check_table(),
+		)
+	}
+
+	/// Each peer's steady and last incentive, and how many validators flag it.
+	fn peer_table(&self) -> Table {
+		let mut table = Table::new([
+			Column::right("uid", 4),
+			Column::left("peer", 10).gap(2),
+			Column::left("serves", 18),
+			Column::right("incentive", 10),
+			Column::right("last", 10),
+			Column::left("flagged by", 0).gap(2),
+		]);
+		for peer in &self.peers {
+			table.row([
+				peer.uid.to_string(),
+				peer.name.clone(),
+				peer.serving.to_string(),
+				format!("{:.4}", peer.steady_incentive()),
+				format!("{:.4}", peer.incentive.last().copied().unwrap_or(0.0)),
+				peer.flagged_by.to_string(),
+			]);
+		}
+		table
+	}
+
+	/// Each validator's stake and steady dividends.
+	fn validator_table(&self) -> Table {
+		let mut table = Table::new([
+			Column::right("uid", 4),
+			Column::left("validator", 10).gap(2),
+			Column::right("stake", 9),
+			Column::right("dividends", 10),
+		]);
+		for validator in &self.validators {
+			table.row([
+				validator.uid.to_string(),
+				validator.name.clone(),
+				validator.stake_tao.to_string(),
+				format!("{:.4}", validator.steady_dividends()),
+			]);
+		}
+		table
+	}
+
+	/// The copier's ratio per mechanism (a row) and commit-reveal period (a column).
+	fn copier_table(&self) -> Table {
+		let periods = PERIODS.into_iter().map(|period| {
 			let heading = match period {
 				0 => "open rows".to_string(),
 				1 => "1 tempo".to_string(),
 				tempos => format!("{tempos} tempos"),
 			};
-			out.push_str(&format!(" {heading:>10}"));
-		}
-		out.push('\n');
+			Column::right(heading, 10)
+		});
+		let mut table = Table::new(std::iter::once(Column::left("mechanism", 26)).chain(periods));
 		for row in self.copier.chunks(PERIODS.len()) {
 			let name = row.first().map_or("", |outcome| outcome.mechanism.as_str());
-			out.push_str(&format!("{name:<26}"));
-			for outcome in row {
-				out.push_str(&format!(" {:>10.3}", outcome.ratio));
-			}
-			out.push('\n');
+			let ratios = row.iter().map(|outcome| format!("{:.3}", outcome.ratio));
+			table.row(std::iter::once(name.to_string()).chain(ratios));
 		}
+		table
+	}
+
+	/// Each check: whether it passed, its ratio and its limit.
+	fn check_table(&self) -> Table {
+		let mut table = Table::new([
+			Column::left("", 0),
+			Column::left("", 52),
+			Column::right("", 8),
+			Column::left("", 0),
+			Column::left("", 0),
+		])
+		.without_header()
+		.indent(2);
 		for check in &self.checks {
-			out.push_str(&format!(
-				"  {} {:<52} {:>8.4} {} {}\n",
-				if check.passed { "pass" } else { "FAIL" },
-				check.name,
-				check.ratio,
-				if check.at_least { ">=" } else { "<=" },
-				check.limit
-			));
+			table.row([
+				if check.passed { "pass" } else { "FAIL" }.to_string(),
+				check.name.clone(),
+				format!("{:.4}", check.ratio),
+				if check.at_least { ">=" } else { "<=" }.to_string(),
+				check.limit.to_string(),
+			]);
 		}
-		out
+		table
 	}
 }

@@ -1,7 +1,7 @@
 //! The axon's connections. A connection that opens and then says nothing useful costs a socket
 //! and a task for as long as it stays, and HTTP/2 has no deadline of its own for a first
 //! request, so each connection must carry a request the gate admits (signed by a registered
-//! caller) within a deadline ([`crate::net::axon::AxonConfig::first_request_timeout`]) or be
+//! caller) within a deadline ([`crate::net::admission::AxonConfig::first_request_timeout`]) or be
 //! closed: silence, or refused requests alone, do not keep it open. After that a connection may
 //! stay idle: a dendrite keeps its channels open between steps, and HTTP/2 keep-alive pings
 //! close the ones whose peer is gone.

@@ -18,7 +18,7 @@
 //! bytes hashed against the signed hash. Every refusal but the busy and rate-limited ones (and
 //! a body that broke off, which an honest caller's timeout also causes) counts against the
 //! address. The slots stay taken until the model has finished with the request and its
-//! answer has been sent, or the answer's deadline has passed.
+//! answer has been sent, or the answer's deadline has passed (see [`crate::net::slots`]).
 
 use std::{
 	collections::{BTreeSet, HashMap},
@@ -33,20 +33,18 @@ use std::{
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use sp_core::crypto::{AccountId32, Ss58Codec};
-use tokio::{
-	sync::{OwnedSemaphorePermit, Semaphore},
-	time::Sleep,
-};
+use tokio::sync::Semaphore;
 use tonic::{body::Body, Code, Status};
 
 use crate::{
 	net::{
+		admission::{AxonConfig, Peers},
 		auth::{now_nanos, GenesisHash, SignedRequest},
-		axon::{AxonConfig, Peers},
 		connection::ConnectionInfo,
 		protocol::{unframe, Method},
 		rate::TokenBucket,
 		served_model::Caller,
+		slots::Slots,
 	},
 	sync::{lock, read, write},
 };
@@ -86,49 +84,6 @@ fn origin(address: IpAddr) -> IpAddr {
 			Some(v4) => IpAddr::V4(v4),
 			None => IpAddr::V6((u128::from(v6) & !u128::from(u64::MAX)).into()),
 		},
-	}
-}
-
-/// The two slots an admitted request holds (the caller's own and one of its class), shared by
-/// everything still working on it: the model's blocking task (which outlives a request whose
-/// caller gave up) and the answer's body (which outlives the handler until it is sent). The
-/// slots are free again when the last of them lets go.
-#[derive(Clone)]
-pub struct Slots {
-	_permits: Arc<[OwnedSemaphorePermit; 2]>,
-}
-
-/// An answer's body that holds its request's [`Slots`] until it is sent, and gives up after a
-/// deadline: a caller that stops reading cannot keep answers, and their memory, waiting.
-struct HeldBody {
-	body: Body,
-	deadline: Pin<Box<Sleep>>,
-	_slots: Slots,
-}
-
-impl http_body::Body for HeldBody {
-	type Data = Bytes;
-	type Error = Status;
-
-	fn poll_frame(
-		self: Pin<&mut Self>,
-		cx: &mut Context<'_>,
-	) -> Poll<Option<Result<http_body::Frame<Bytes>, Status>>> {
-		let this = self.get_mut();
-		if this.deadline.as_mut().poll(cx).is_ready() {
-			return Poll::Ready(Some(Err(Status::deadline_exceeded(
-				"the caller did not read its answer in time",
-			))));
-		}
-		Pin::new(&mut this.body).poll_frame(cx)
-	}
-
-	fn is_end_stream(&self) -> bool {
-		self.body.is_end_stream()
-	}
-
-	fn size_hint(&self) -> http_body::SizeHint {
-		self.body.size_hint()
 	}
 }
 
@@ -271,7 +226,7 @@ impl Gate {
 		signed
 			.verify(&self.genesis, method, &self.hotkey)
 			.map_err(|e| Status::unauthenticated(e.to_string()))?;
-		let slots = Slots { _permits: Arc::new(self.take_slots(&signed, stake, rate)?) };
+		let slots = self.take_slots(&signed, stake, rate)?;
 		Ok(Admitted { method, signed, stake, slots })
 	}
 
@@ -301,12 +256,7 @@ impl Gate {
 
 	/// The caller's own slot and one of its class (staked or not), if its nonce is unseen and
 	/// its rate allows another request; then charges the rate and remembers the nonce.
-	fn take_slots(
-		&self,
-		signed: &SignedRequest,
-		stake: u64,
-		rate: f64,
-	) -> Result<[OwnedSemaphorePermit; 2], Status> {
+	fn take_slots(&self, signed: &SignedRequest, stake: u64, rate: f64) -> Result<Slots, Status> {
 		let mut callers = lock(&self.callers);
 		let state = callers.entry(signed.hotkey.clone()).or_insert_with(|| CallerState {
 			requests: TokenBucket::full(rate.max(1.0)),
@@ -339,7 +289,7 @@ impl Gate {
 		let oldest_fresh = now_nanos().saturating_sub(self.nonce_window());
 		state.nonces = state.nonces.split_off(&oldest_fresh);
 		state.nonces.insert(signed.nonce);
-		Ok([own_slot, class_slot])
+		Ok(Slots::new(own_slot, class_slot))
 	}
 
 	/// Reads a request body of `method` under its size limit and the read deadline.
@@ -437,7 +387,7 @@ where
 				Ok((request, slots)) => {
 					let deadline = Box::pin(tokio::time::sleep(gate.config.response_timeout));
 					let response = inner.call(request).await?;
-					Ok(response.map(|body| Body::new(HeldBody { body, deadline, _slots: slots })))
+					Ok(response.map(|body| slots.hold(body, deadline)))
 				},
 			}
 		})

@@ -5,7 +5,7 @@
 //!   (the *local loss*).
 //! - The **gate** reads the input (`h` averaged over the sequence) and scores every peer it can
 //!   route to; the trainer queries the top k and joins their representations with the softmax of
-//!   their scores, failed peers masked out (`-inf` before the softmax).
+//!   their scores, failed peers masked out (their scores set to `-1e9` before the softmax).
 //! - The **target head** predicts the next byte from `[h, joined]` (the *network loss*). Its
 //!   gradient with respect to each peer's representation goes back to that peer (Backward).
 //! - The **distillation** network learns to imitate `joined` from `h` (mean squared error) and the
@@ -14,6 +14,9 @@
 //! - The gate **explores**: peers are chosen by their gate score plus Gumbel noise, less a penalty
 //!   for how often each was chosen lately, so that it does not lock onto one favourite. Scoring
 //!   (what peers are paid) is apart from all this, in [`crate::scoring`].
+//!
+//! How the axon serves the encoder (or, in a test mode, an adversary in its place) is in
+//! [`serving`].
 
 use burn::{
 	config::Config,
@@ -30,7 +33,7 @@ use burn::{
 use crate::net::protocol::{REPRESENTATION_DIM, VOCAB_SIZE};
 
 pub mod grads;
-pub mod served;
+pub mod serving;
 pub mod trainer;
 
 pub use grads::{add_scaled, gradient_norm};

@@ -11,7 +11,7 @@
 //! - [`ledger`]: signed moving averages with their spread, keyed by (uid, hotkey), leak flags and
 //!   copy groups;
 //! - [`validator`]: the cycle of queries that ties them together;
-//! - [`weights`]: scores into a row the chain accepts.
+//! - [`weights`]: scores into a row the chain accepts (checked with the chain's own rules).
 
 pub mod challenge;
 pub mod ledger;
@@ -23,4 +23,4 @@ pub mod weights;
 
 pub use ledger::Ledger;
 pub use validator::{Outcome, Query, Validator, ValidatorConfig};
-pub use weights::{chain_weights, WeightsError};
+pub use weights::{chain_weights, row_from_scores, WeightsError};

@@ -8,12 +8,15 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use bittensor_primitives::weights::RowRules;
+
 use super::{
 	challenge::{Challenge, ChallengeMaker},
 	ledger::Ledger,
 	probe::Probe,
 	shapley::{mixture_shapley, MAX_PLAYERS},
 	similarity::Fingerprint,
+	weights::{row_from_scores, WeightsError},
 };
 use crate::{
 	data::rng::Rng,
@@ -153,6 +156,23 @@ impl Validator {
 		Some(Query { uids, challenge: self.maker.draw() })
 	}
 
+	/// The validator's weight row now: the score of every `registered` uid other than its own
+	/// (`rules.own_uid`; 0 for a peer not scored yet) into the chain's weights under `rules`;
+	/// `None` while no other peer scores above zero.
+	pub fn row(
+		&self,
+		registered: &[u16],
+		rules: &RowRules,
+	) -> Result<Option<Vec<(u16, u16)>>, WeightsError> {
+		let scores = self.ledger.scores();
+		let others: Vec<(u16, f64)> = registered
+			.iter()
+			.filter(|uid| **uid != rules.own_uid)
+			.map(|uid| (*uid, scores.get(uid).copied().unwrap_or(0.0)))
+			.collect();
+		row_from_scores(&others, rules)
+	}
+
 	/// Compares the canary answers of every pair of peers seen in the cycle, and draws new
 	/// canaries.
 	fn end_cycle(&mut self) {
@@ -239,5 +259,36 @@ impl Validator {
 			self.ledger.observe(outcome.uid, outcome.shapley, outcome.leak_gap);
 		}
 		outcomes
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use bittensor_primitives::weights::Perbill;
+
+	use super::*;
+
+	#[test]
+	fn a_row_weighs_every_registered_peer_but_the_validator() {
+		let mut validator = Validator::new(ValidatorConfig::default(), b"some text".repeat(99), 1);
+		let rules = RowRules {
+			own_uid: 0,
+			peers: 4,
+			min_allowed_weights: 3,
+			max_weight_limit: Perbill::one(),
+		};
+		let registered = [0, 1, 2, 3];
+		// Its own score counts for nothing.
+		for _ in 0..10 {
+			validator.ledger.observe(0, 0.9, Some(0.0));
+		}
+		assert_eq!(validator.row(&registered, &rules), Ok(None), "no other peer scored");
+		for _ in 0..10 {
+			validator.ledger.observe(2, 0.3, Some(0.0));
+		}
+		let row = validator.row(&registered, &rules).expect("a valid row").expect("a row");
+		// The peers not scored yet get the floor that meets `MinAllowedWeights`.
+		assert_eq!(row.iter().map(|(uid, _)| *uid).collect::<Vec<_>>(), vec![1, 2, 3]);
+		assert_eq!(row.get(1), Some(&(2, u16::MAX)));
 	}
 }

@@ -9,12 +9,12 @@
 use crate::*;
 use alloc::vec::Vec;
 use bittensor_primitives::epoch::{
-	pegged_min_allowed_weights, run_epoch, validator_permits, EpochInput, EpochParams, Mechanism,
+	pegged_min_allowed_weights, run_epoch, validator_permits, EpochInput, EpochOutput, Mechanism,
 };
 use frame_support::{pallet_prelude::*, traits::fungible::Mutate, BoundedVec};
 use frame_system::pallet_prelude::BlockNumberFor;
 use sp_runtime::{traits::UniqueSaturatedInto, Saturating};
-use substrate_fixed::types::{I64F64, U64F64};
+use substrate_fixed::types::I64F64;
 
 /// The epoch is charged `1 + 1 / EPOCH_FIT_MARGIN_DIVISOR` times its fitted weight.
 const EPOCH_FIT_MARGIN_DIVISOR: u64 = 4;
@@ -124,16 +124,36 @@ impl<T: Config> Pallet<T> {
 	/// the pure epoch over the stored metagraph and writes its results; returns its weight.
 	pub(crate) fn apply_epoch_with(now: BlockNumberFor<T>, validators: u16) -> Weight {
 		let hyperparameters = Hyperparams::<T>::get();
-		let last_epoch = LastEpoch::<T>::get();
-		let n = PeerCount::<T>::get();
-		let peers = usize::from(n);
-		let stake: Vec<u64> = Stake::<T>::get().into_inner();
+		let gathered = Self::gather_epoch(now, validators, &hyperparameters);
+		let output = run_epoch(&hyperparameters.epoch_params(), &gathered.input());
+		let loss = output.loss;
+		let minted = Self::mint_and_store(now, &gathered, output);
+		Self::peg_min_allowed_weights(loss, gathered.peers, hyperparameters.min_allowed_weights);
 
+		let loss = to_signed_quintill(loss);
+		LastEpoch::<T>::put(EpochSummary { block: now, loss, minted });
+		Self::deposit_event(Event::EpochCompleted { block: now, loss, minted });
+		// Permit holders hold at most one commit each: at most `MAX_VALIDATORS` reads.
+		let (read, expired) = Self::prune_expired_commits(now);
+		gathered.weight.saturating_add(
+			T::DbWeight::get().reads_writes(u64::from(read).saturating_add(1), u64::from(expired)),
+		)
+	}
+
+	/// Renews the permits (up to `validators`) and reads what the epoch at block `now` runs
+	/// over, with its weight.
+	fn gather_epoch(
+		now: BlockNumberFor<T>,
+		validators: u16,
+		hyperparameters: &Hyperparameters,
+	) -> GatheredEpoch {
+		let last_epoch = LastEpoch::<T>::get().block;
+		let peers = PeerCount::<T>::get();
+		let stake: Vec<u64> = Stake::<T>::get().into_inner();
 		let (permits, revoked) = Self::renew_permits(&stake, validators);
-		let permitted = |uid: Uid| permits.get(usize::from(uid)).copied().unwrap_or(false);
 		let rows = permits.iter().filter(|permit| **permit).count();
 		let weight = Self::epoch_weight_of(
-			u32::from(n),
+			u32::from(peers),
 			u32::try_from(rows).unwrap_or(u32::MAX),
 			WeightsCount::<T>::get(),
 			BondsCount::<T>::get(),
@@ -141,64 +161,90 @@ impl<T: Config> Pallet<T> {
 			hyperparameters.mechanism,
 		);
 
-		let blocks: u64 = now.saturating_sub(last_epoch.block).unique_saturated_into();
-		let budget = hyperparameters.block_emission.saturating_mul(blocks);
-
+		let blocks: u64 = now.saturating_sub(last_epoch).unique_saturated_into();
 		let last_update = LastUpdate::<T>::get();
 		let registered_at = RegisteredAt::<T>::get();
 		let cutoff = BlockNumberFor::<T>::from(hyperparameters.activity_cutoff);
-		let active: Vec<bool> = last_update
+		let active = last_update
 			.iter()
 			.map(|updated| Self::is_active(now, *updated, cutoff))
 			.collect();
-		let registered = |uid: &Uid| registered_at.get(usize::from(*uid)).copied().unwrap_or(now);
-
-		// A weight set before its target registered was meant for the peer it replaced. Bonds in
-		// a peer registered at or after the last epoch were bonds in the replaced peer: the
-		// epoch runs in `on_initialize`, before the extrinsics of its block.
 		// Only permit holders' rows are read: the others are empty.
-		let weights: Vec<Vec<(Uid, u16)>> = (0..n)
-			.map(|uid| {
-				if !permitted(uid) {
-					return Vec::new();
-				}
-				let set_at = last_update.get(usize::from(uid)).copied().unwrap_or(now);
-				Weights::<T>::get(uid)
-					.into_iter()
-					.filter(|(j, _)| registered(j) <= set_at)
-					.collect()
-			})
-			.collect();
-		let bonds: Vec<Vec<(Uid, u64)>> = (0..n)
-			.map(|uid| {
-				if !permitted(uid) {
-					return Vec::new();
-				}
-				Bonds::<T>::get(uid)
-					.into_iter()
-					.filter(|(j, _)| registered(j) < last_epoch.block)
-					.collect()
-			})
-			.collect();
+		let weights = Self::read_weights(now, peers, &permits, &last_update, &registered_at);
+		let bonds = Self::read_bonds(now, last_epoch, peers, &permits, &registered_at);
+		GatheredEpoch {
+			peers,
+			stake,
+			active,
+			weights,
+			bonds,
+			budget: hyperparameters.block_emission.saturating_mul(blocks),
+			permits,
+			weight,
+		}
+	}
 
-		let params = EpochParams {
-			mechanism: hyperparameters.mechanism,
-			bonds_mode: hyperparameters.bonds_mode,
-			rho: U64F64::from_num(hyperparameters.rho),
-			kappa: bittensor_primitives::fixed_math::from_perquintill(hyperparameters.kappa),
-		};
-		let output = run_epoch(
-			&params,
-			&EpochInput {
-				stake: &stake,
-				active: &active,
-				weights: &weights,
-				bonds: &bonds,
-				emission: budget,
-			},
-		);
+	/// Permit holders' weights at block `now`. A weight set before its target registered was
+	/// meant for the peer it replaced.
+	fn read_weights(
+		now: BlockNumberFor<T>,
+		peers: u16,
+		permits: &[bool],
+		last_update: &[BlockNumberFor<T>],
+		registered_at: &[BlockNumberFor<T>],
+	) -> Vec<Vec<(Uid, u16)>> {
+		permit_holder_rows(peers, permits, |uid| {
+			let set_at = last_update.get(usize::from(uid)).copied().unwrap_or(now);
+			Weights::<T>::get(uid)
+				.into_iter()
+				.filter(|(j, _)| registered(registered_at, *j, now) <= set_at)
+				.collect()
+		})
+	}
 
-		// Mint first: if issuance cannot grow, nothing is credited.
+	/// Permit holders' bonds. Bonds in a peer registered at or after the last epoch were bonds
+	/// in the peer it replaced: the epoch runs in `on_initialize`, before the extrinsics of its
+	/// block.
+	fn read_bonds(
+		now: BlockNumberFor<T>,
+		last_epoch: BlockNumberFor<T>,
+		peers: u16,
+		permits: &[bool],
+		registered_at: &[BlockNumberFor<T>],
+	) -> Vec<Vec<(Uid, u64)>> {
+		permit_holder_rows(peers, permits, |uid| {
+			Bonds::<T>::get(uid)
+				.into_iter()
+				.filter(|(j, _)| registered(registered_at, *j, now) < last_epoch)
+				.collect()
+		})
+	}
+
+	/// Mints the epoch's emission and credits it as stake, then stores its scores and bonds;
+	/// returns what was minted.
+	fn mint_and_store(
+		now: BlockNumberFor<T>,
+		gathered: &GatheredEpoch,
+		output: EpochOutput,
+	) -> u64 {
+		let minted = Self::mint_emission(now, gathered, &output);
+		ActiveStake::<T>::put(bounded(output.stake));
+		Rank::<T>::put(bounded(output.rank));
+		Trust::<T>::put(bounded(output.trust));
+		Consensus::<T>::put(bounded(output.consensus));
+		Incentive::<T>::put(bounded(output.incentive));
+		Dividends::<T>::put(bounded(output.dividends));
+		Self::store_bonds(gathered, output.bonds);
+		minted
+	}
+
+	/// Mints first: if issuance cannot grow, nothing is credited and the stored emission is
+	/// zero. Returns what was minted.
+	fn mint_emission(
+		now: BlockNumberFor<T>,
+		gathered: &GatheredEpoch,
+		output: &EpochOutput,
+	) -> u64 {
 		let minted = match T::Currency::mint_into(&Self::stake_account(), output.minted) {
 			Ok(_) => output.minted,
 			Err(error) => {
@@ -207,28 +253,32 @@ impl<T: Config> Pallet<T> {
 			},
 		};
 		if minted > 0 {
-			let credited: Vec<u64> =
-				stake.iter().zip(&output.emission).map(|(s, e)| s.saturating_add(*e)).collect();
+			let credited: Vec<u64> = gathered
+				.stake
+				.iter()
+				.zip(&output.emission)
+				.map(|(s, e)| s.saturating_add(*e))
+				.collect();
 			Stake::<T>::put(bounded(credited));
 			TotalStake::<T>::mutate(|total| *total = total.saturating_add(minted));
 			Emission::<T>::put(bounded(output.emission.clone()));
 		} else {
-			Emission::<T>::put(bounded(alloc::vec![0u64; peers]));
+			Emission::<T>::put(bounded(alloc::vec![0u64; usize::from(gathered.peers)]));
 		}
+		minted
+	}
 
-		ActiveStake::<T>::put(bounded(output.stake));
-		Rank::<T>::put(bounded(output.rank));
-		Trust::<T>::put(bounded(output.trust));
-		Consensus::<T>::put(bounded(output.consensus));
-		Incentive::<T>::put(bounded(output.incentive));
-		Dividends::<T>::put(bounded(output.dividends));
-
+	/// Writes back the rows of `bonds` that differ from what was stored, and their count.
+	fn store_bonds(gathered: &GatheredEpoch, bonds: Vec<Vec<(Uid, u64)>>) {
 		let mut bonds_count = 0u32;
-		for (uid, (row, previous)) in (0..n).zip(output.bonds.into_iter().zip(bonds)) {
+		for (uid, (row, previous)) in
+			(0..gathered.peers).zip(bonds.into_iter().zip(&gathered.bonds))
+		{
 			bonds_count = bonds_count.saturating_add(u32::try_from(row.len()).unwrap_or(u32::MAX));
 			// A row filtered on reading (bonds in re-registered peers) is written back too.
-			let changed = row != previous
-				|| (permitted(uid) && Bonds::<T>::decode_len(uid).unwrap_or(0) != previous.len());
+			let changed = row != *previous
+				|| (gathered.permitted(uid)
+					&& Bonds::<T>::decode_len(uid).unwrap_or(0) != previous.len());
 			if changed {
 				if row.is_empty() {
 					Bonds::<T>::remove(uid);
@@ -238,28 +288,81 @@ impl<T: Config> Pallet<T> {
 			}
 		}
 		BondsCount::<T>::put(bonds_count);
+	}
 
+	/// Pegs `MinAllowedWeights` to the epoch's `loss` over `peers` peers, never below `floor`.
+	fn peg_min_allowed_weights(loss: I64F64, peers: u16, floor: u16) {
 		let current = MinAllowedWeights::<T>::get();
-		let pegged = pegged_min_allowed_weights(
-			current,
-			output.loss,
-			n,
-			hyperparameters.min_allowed_weights,
-		);
+		let pegged = pegged_min_allowed_weights(current, loss, peers, floor);
 		if pegged != current {
 			MinAllowedWeights::<T>::put(pegged);
 			Self::deposit_event(Event::MinAllowedWeightsPegged { value: pegged });
 		}
-
-		let loss = to_signed_quintill(output.loss);
-		LastEpoch::<T>::put(EpochSummary { block: now, loss, minted });
-		Self::deposit_event(Event::EpochCompleted { block: now, loss, minted });
-		// Permit holders hold at most one commit each: at most `MAX_VALIDATORS` reads.
-		let (read, expired) = Self::prune_expired_commits(now);
-		weight.saturating_add(
-			T::DbWeight::get().reads_writes(u64::from(read).saturating_add(1), u64::from(expired)),
-		)
 	}
+}
+
+/// What an epoch reads from storage: the pure epoch's input, and what writing its results back
+/// needs.
+struct GatheredEpoch {
+	/// `PeerCount`.
+	peers: u16,
+	/// Each peer's stake before this epoch's emission.
+	stake: Vec<u64>,
+	/// Whether each peer updated within the activity cutoff.
+	active: Vec<bool>,
+	/// Permit holders' weights, without those on peers registered since they were set.
+	weights: Vec<Vec<(Uid, u16)>>,
+	/// Permit holders' bonds, without those in peers registered since the last epoch.
+	bonds: Vec<Vec<(Uid, u64)>>,
+	/// What this epoch may mint: `BlockEmission` for each block since the last epoch.
+	budget: u64,
+	/// The renewed validator permits.
+	permits: Vec<bool>,
+	/// The epoch's weight, before pruning expired commits.
+	weight: Weight,
+}
+
+impl GatheredEpoch {
+	/// The pure epoch's input.
+	fn input(&self) -> EpochInput<'_> {
+		EpochInput {
+			stake: &self.stake,
+			active: &self.active,
+			weights: &self.weights,
+			bonds: &self.bonds,
+			emission: self.budget,
+		}
+	}
+
+	/// Whether `uid` holds a validator permit.
+	fn permitted(&self, uid: Uid) -> bool {
+		holds_permit(&self.permits, uid)
+	}
+}
+
+/// Whether `uid` holds one of `permits` (a uid past them holds none).
+pub(crate) fn holds_permit(permits: &[bool], uid: Uid) -> bool {
+	permits.get(usize::from(uid)).copied().unwrap_or(false)
+}
+
+/// `row(uid)` for each permit holder of the `peers` peers, an empty row for every other.
+fn permit_holder_rows<Entry>(
+	peers: u16,
+	permits: &[bool],
+	row: impl Fn(Uid) -> Vec<Entry>,
+) -> Vec<Vec<Entry>> {
+	(0..peers)
+		.map(|uid| if holds_permit(permits, uid) { row(uid) } else { Vec::new() })
+		.collect()
+}
+
+/// The block `uid` registered at, or `now` if it is not registered.
+fn registered<BlockNumber: Copy>(
+	registered_at: &[BlockNumber],
+	uid: Uid,
+	now: BlockNumber,
+) -> BlockNumber {
+	registered_at.get(usize::from(uid)).copied().unwrap_or(now)
 }
 
 /// A per-peer vector as stored; the mechanism returns exactly one entry per peer, at most

@@ -12,6 +12,14 @@
 //!   back to its coldkey.
 //! - The epoch's emission is minted into the pallet account and credited as stake, so total
 //!   issuance grows by exactly what was credited.
+// Runtime code never panics and never overflows: saturating or checked math, `get` in place
+// of indexing, errors in place of `unwrap`/`expect`.
+#![deny(
+	clippy::arithmetic_side_effects,
+	clippy::indexing_slicing,
+	clippy::unwrap_used,
+	clippy::expect_used
+)]
 #![cfg_attr(not(feature = "std"), no_std)]
 
 extern crate alloc;

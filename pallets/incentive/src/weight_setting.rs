@@ -6,12 +6,11 @@
 //! always a period older than the rows it copies, and Yuma 3's bonds pay whoever weighted a
 //! peer first.
 
-use crate::{registration::set_at, *};
+use crate::{epoch::holds_permit, registration::set_at, *};
 use alloc::vec::Vec;
-use bittensor_primitives::epoch::Mechanism;
+use bittensor_primitives::weights::{check_row, RowError, RowRules};
 use frame_support::{ensure, pallet_prelude::*, BoundedVec};
 use frame_system::pallet_prelude::BlockNumberFor;
-use sp_arithmetic::Perbill;
 use sp_runtime::Saturating;
 
 impl<T: Config> Pallet<T> {
@@ -43,10 +42,7 @@ impl<T: Config> Pallet<T> {
 		let hyperparameters = Hyperparams::<T>::get();
 		ensure!(hyperparameters.commit_reveal_enabled, Error::<T>::CommitRevealDisabled);
 		let uid = Uids::<T>::get(&hotkey).ok_or(Error::<T>::NotRegistered)?;
-		ensure!(
-			ValidatorPermit::<T>::get().get(usize::from(uid)) == Some(&true),
-			Error::<T>::NoValidatorPermit
-		);
+		ensure!(holds_permit(&ValidatorPermit::<T>::get(), uid), Error::<T>::NoValidatorPermit);
 		let now = frame_system::Pallet::<T>::block_number();
 		let period = hyperparameters.commit_reveal_period;
 		if let Some(pending) = WeightCommits::<T>::get(uid) {
@@ -121,10 +117,7 @@ impl<T: Config> Pallet<T> {
 		);
 		ensure!(uids.len() == weights.len(), Error::<T>::WeightVecLengthMismatch);
 		let uid = Uids::<T>::get(&hotkey).ok_or(Error::<T>::NotRegistered)?;
-		ensure!(
-			ValidatorPermit::<T>::get().get(usize::from(uid)) == Some(&true),
-			Error::<T>::NoValidatorPermit
-		);
+		ensure!(holds_permit(&ValidatorPermit::<T>::get(), uid), Error::<T>::NoValidatorPermit);
 		ensure!(
 			version_key >= hyperparameters.weights_version_key,
 			Error::<T>::IncorrectWeightVersionKey
@@ -139,28 +132,14 @@ impl<T: Config> Pallet<T> {
 			);
 		}
 
-		let peers = PeerCount::<T>::get();
-		let mut row: Vec<(Uid, u16)> = uids.into_iter().zip(weights).collect();
-		row.sort_unstable_by_key(|(target, _)| *target);
-		ensure!(
-			!row.windows(2).any(|pair| matches!(pair, [a, b] if a.0 == b.0)),
-			Error::<T>::DuplicateUids
-		);
-		ensure!(row.iter().all(|(target, _)| *target < peers), Error::<T>::InvalidUid);
-		row.retain(|(_, weight)| *weight > 0);
-
-		let others: Vec<u16> =
-			row.iter().filter(|(target, _)| *target != uid).map(|(_, w)| *w).collect();
-		let required = MinAllowedWeights::<T>::get().min(peers.saturating_sub(1));
-		ensure!(others.len() >= usize::from(required), Error::<T>::NotEnoughWeights);
-		let total: u64 = others.iter().map(|w| u64::from(*w)).sum();
-		if hyperparameters.max_weight_limit < Perbill::one() {
-			let limit = hyperparameters.max_weight_limit;
-			ensure!(
-				others.iter().all(|w| Perbill::from_rational(u64::from(*w), total) <= limit),
-				Error::<T>::MaxWeightExceeded
-			);
-		}
+		let rules = RowRules {
+			own_uid: uid,
+			peers: PeerCount::<T>::get(),
+			min_allowed_weights: MinAllowedWeights::<T>::get(),
+			max_weight_limit: hyperparameters.max_weight_limit,
+		};
+		let row =
+			check_row(uids.into_iter().zip(weights).collect(), &rules).map_err(Error::<T>::from)?;
 
 		let count = u32::try_from(row.len()).unwrap_or(u32::MAX);
 		let row: BoundedVec<(Uid, u16), T::MaxUids> =
@@ -222,9 +201,8 @@ impl<T: Config> Pallet<T> {
 		if let Hyperparameter::MinAllowedWeights(min) = value {
 			MinAllowedWeights::<T>::put(min);
 		}
-		let yuma3 = |mechanism: Mechanism| matches!(mechanism, Mechanism::Yuma3(_));
-		let bonds_change_units =
-			yuma3(Hyperparams::<T>::get().mechanism) != yuma3(hyperparameters.mechanism);
+		let bonds_change_units = Hyperparams::<T>::get().mechanism.uses_proportional_bonds()
+			!= hyperparameters.mechanism.uses_proportional_bonds();
 		Hyperparams::<T>::put(hyperparameters);
 		Self::deposit_event(Event::HyperparameterSet { value });
 		if bonds_change_units {
@@ -235,5 +213,16 @@ impl<T: Config> Pallet<T> {
 			Self::deposit_event(Event::BondsCleared { rows });
 		}
 		Ok(())
+	}
+}
+
+impl<T> From<RowError> for Error<T> {
+	fn from(error: RowError) -> Self {
+		match error {
+			RowError::DuplicateUids => Self::DuplicateUids,
+			RowError::InvalidUid => Self::InvalidUid,
+			RowError::NotEnoughWeights => Self::NotEnoughWeights,
+			RowError::MaxWeightExceeded => Self::MaxWeightExceeded,
+		}
 	}
 }

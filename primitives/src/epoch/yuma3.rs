@@ -10,76 +10,15 @@
 //! steps and works a small vector by hand.
 
 use alloc::{vec, vec::Vec};
-use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
-use scale_info::TypeInfo;
-use serde::{Deserialize, Serialize};
-use sp_arithmetic::Perquintill;
 use substrate_fixed::types::{I64F64, U64F64};
 
-use crate::{
-	epoch::{active_stake_shares, normalized_row, EpochInput, EpochOutput, EpochVectors, Uid},
-	fixed_math::{fraction_mul, from_perquintill, mul_shift_64, normalize, sigmoid},
+use super::{
+	common::{active_stake_shares, normalized_row, EpochVectors},
+	types::{EpochInput, EpochOutput, Uid},
 };
+use crate::fixed_math::{fraction_mul, from_perquintill, mul_shift_64, normalize, sigmoid};
 
-/// Yuma 3's own hyperparameters (κ is the mechanism-wide one).
-#[derive(
-	Clone,
-	Copy,
-	Debug,
-	PartialEq,
-	Eq,
-	Encode,
-	Decode,
-	DecodeWithMemTracking,
-	MaxEncodedLen,
-	TypeInfo,
-	Serialize,
-	Deserialize,
-)]
-#[serde(rename_all = "camelCase")]
-pub struct Yuma3Params {
-	/// How far bonds follow the clipped weights rather than the weights as set: 1 bonds only
-	/// what consensus supports.
-	pub bonds_penalty: Perquintill,
-	/// The bond rate α without liquid α, and its least value with it.
-	pub alpha_low: Perquintill,
-	/// The most liquid α may be.
-	pub alpha_high: Perquintill,
-	/// Steepness of liquid α's sigmoid in how far a weight is above consensus (or a bond above
-	/// its weight).
-	pub alpha_sigmoid_steepness: u32,
-	/// Whether each pair gets its own rate (liquid α) or every pair moves at `alpha_low`.
-	pub liquid_alpha_enabled: bool,
-}
-
-/// The steepest liquid α's sigmoid may be: at 1000 it is already a step at `d = ½`.
-pub const MAX_ALPHA_SIGMOID_STEEPNESS: u32 = 1000;
-
-impl Default for Yuma3Params {
-	fn default() -> Self {
-		Self {
-			bonds_penalty: Perquintill::one(),
-			alpha_low: Perquintill::from_percent(10),
-			alpha_high: Perquintill::from_percent(30),
-			alpha_sigmoid_steepness: 10,
-			liquid_alpha_enabled: false,
-		}
-	}
-}
-
-impl Yuma3Params {
-	/// Liquid α at subtensor's rates, from 70 % to 90 % of the way to the bonded weight each
-	/// epoch: bonds follow what validators weight now, so that whoever weights a peer first
-	/// holds more of it, and a copy of old weights holds little.
-	pub fn liquid() -> Self {
-		Self {
-			alpha_low: Perquintill::from_percent(70),
-			alpha_high: Perquintill::from_percent(90),
-			liquid_alpha_enabled: true,
-			..Self::default()
-		}
-	}
-}
+pub use super::types::{Yuma3Params, MAX_ALPHA_SIGMOID_STEEPNESS};
 
 /// Runs one epoch of Yuma 3 with consensus quantile `kappa`. Bonds in `input` and in the
 /// output are proportions in units of 2^-64 (a bond of 1 is stored as `u64::MAX`, 2^-64

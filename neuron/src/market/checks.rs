@@ -1,0 +1,349 @@
+//! The market's thresholds: each compares a ratio the run measured with a limit. They are one
+//! table per thing they are measured on (the market as a whole, each echo beside the peer it
+//! copies, the weight copier), in the order the report lists them; a threshold is its name, its
+//! limit and how its ratio is measured, side by side.
+
+use serde::Serialize;
+
+use super::{
+	copier::{CopierOutcome, CHECKED_PERIOD, COPIER_WITH_COMMIT_REVEAL},
+	outcome::PeerReport,
+};
+use crate::nucleus::serving::Serving;
+
+/// A threshold and whether it is met, as the report gives it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Check {
+	/// What is compared.
+	pub name: String,
+	/// The measured ratio.
+	pub ratio: f64,
+	/// The limit.
+	pub limit: f64,
+	/// Whether the ratio must be at least (rather than at most) the limit.
+	pub at_least: bool,
+	/// Whether it is met.
+	pub passed: bool,
+}
+
+/// A threshold on what `On` measures.
+pub struct Threshold<On> {
+	/// What is compared, named after what it is measured on.
+	pub name: fn(&On) -> String,
+	/// The limit.
+	pub limit: f64,
+	/// Whether the ratio must be at least (rather than at most) the limit.
+	pub at_least: bool,
+	/// How the ratio is measured.
+	pub ratio: fn(&On) -> f64,
+}
+
+impl<On> Threshold<On> {
+	/// Measures the ratio on `on` and compares it with the limit.
+	fn check(&self, on: &On) -> Check {
+		let ratio = (self.ratio)(on);
+		let passed = if self.at_least { ratio >= self.limit } else { ratio <= self.limit };
+		Check { name: (self.name)(on), ratio, limit: self.limit, at_least: self.at_least, passed }
+	}
+}
+
+/// The thresholds on the market as a whole.
+pub static ON_THE_MARKET: [Threshold<Steady>; 6] = [
+	Threshold {
+		name: |_| "noise / least-paid honest".into(),
+		limit: 0.2,
+		at_least: false,
+		ratio: |market| market.share(Serving::Noise) / market.least_honest,
+	},
+	Threshold {
+		name: |_| "least-paid honest / median honest".into(),
+		limit: 0.33,
+		at_least: true,
+		ratio: |market| market.least_honest / market.median_honest,
+	},
+	Threshold {
+		name: |_| "leak / median honest".into(),
+		limit: 0.05,
+		at_least: false,
+		ratio: |market| market.share(Serving::Leak) / market.median_honest,
+	},
+	Threshold {
+		name: |_| "validators flagging the leak / validators".into(),
+		limit: 1.0,
+		at_least: true,
+		ratio: |market| {
+			market.flagged_by(Serving::Leak) as f64 / market.honest_validators.max(1) as f64
+		},
+	},
+	Threshold {
+		name: |_| "replay / median honest".into(),
+		limit: 0.10,
+		at_least: false,
+		ratio: |market| market.share(Serving::Replay) / market.median_honest,
+	},
+	Threshold {
+		name: |_| "scoring time / training step".into(),
+		limit: 0.15,
+		at_least: false,
+		ratio: |market| market.scoring_seconds / market.step_seconds,
+	},
+];
+
+/// The thresholds on each echo: it earns no more than the peer it copies, and the two together
+/// no more than an honest peer and a little.
+pub static ON_EACH_ECHO: [Threshold<EchoPair>; 2] = [
+	Threshold {
+		name: |pair| format!("{} / the peer it copies", pair.echo),
+		limit: 1.05,
+		at_least: false,
+		ratio: |pair| pair.echo_share / pair.copied_share,
+	},
+	Threshold {
+		name: |pair| format!("({} + the peer it copies) / median honest", pair.echo),
+		limit: 1.15,
+		at_least: false,
+		ratio: |pair| (pair.echo_share + pair.copied_share) / pair.median_honest,
+	},
+];
+
+/// The threshold on the validator that copies weights, under commit-reveal.
+pub static ON_THE_COPIER: [Threshold<Steady>; 1] = [Threshold {
+	name: |_| format!("copier / honest per TAO, Yuma 3, reveal after {CHECKED_PERIOD} tempos"),
+	limit: COPIER_WITH_COMMIT_REVEAL,
+	at_least: false,
+	ratio: |market| market.copier_with_commit_reveal(),
+}];
+
+/// One peer in the steady state.
+struct Share {
+	/// Its uid.
+	uid: u16,
+	/// How it serves.
+	serving: Serving,
+	/// Its mean incentive.
+	incentive: f64,
+	/// How many honest validators flag it.
+	flagged_by: usize,
+}
+
+/// What the market-wide thresholds are measured on: the steady state of the run.
+pub struct Steady {
+	/// Every peer.
+	peers: Vec<Share>,
+	/// The least-paid honest peer's incentive.
+	least_honest: f64,
+	/// The median honest peer's incentive.
+	median_honest: f64,
+	/// Validators that score (the copier does not).
+	honest_validators: usize,
+	/// Median seconds a validator spends scoring one query.
+	scoring_seconds: f64,
+	/// Median seconds of a default training step.
+	step_seconds: f64,
+	/// The copier study.
+	copier: Vec<CopierOutcome>,
+}
+
+/// An echo beside the peer it copies, in the steady state.
+pub struct EchoPair {
+	/// The echo.
+	echo: Serving,
+	/// Its incentive.
+	echo_share: f64,
+	/// The copied peer's incentive (0 if there is no such peer).
+	copied_share: f64,
+	/// The median honest peer's incentive.
+	median_honest: f64,
+}
+
+impl Steady {
+	/// The steady state of `peers`, with what the run measured besides.
+	pub fn new(
+		peers: &[PeerReport],
+		copier: &[CopierOutcome],
+		honest_validators: usize,
+		scoring_seconds: f64,
+		step_seconds: f64,
+	) -> Self {
+		let peers: Vec<Share> = peers
+			.iter()
+			.map(|peer| Share {
+				uid: peer.uid,
+				serving: peer.serving,
+				incentive: peer.steady_incentive(),
+				flagged_by: peer.flagged_by,
+			})
+			.collect();
+		let mut honest: Vec<f64> = peers
+			.iter()
+			.filter(|peer| peer.serving.is_honest())
+			.map(|peer| peer.incentive)
+			.collect();
+		let least_honest = honest.iter().copied().fold(f64::INFINITY, f64::min);
+		let median_honest = median(&mut honest);
+		Self {
+			peers,
+			least_honest,
+			median_honest,
+			honest_validators,
+			scoring_seconds,
+			step_seconds,
+			copier: copier.to_vec(),
+		}
+	}
+
+	/// The first peer serving `serving`.
+	fn peer(&self, serving: Serving) -> Option<&Share> {
+		self.peers.iter().find(|peer| peer.serving == serving)
+	}
+
+	/// The incentive of the peer serving `serving` (0 if none does).
+	fn share(&self, serving: Serving) -> f64 {
+		self.peer(serving).map_or(0.0, |peer| peer.incentive)
+	}
+
+	/// How many validators flag the peer serving `serving` (0 if none does).
+	fn flagged_by(&self, serving: Serving) -> usize {
+		self.peer(serving).map_or(0, |peer| peer.flagged_by)
+	}
+
+	/// The copier's dividends per TAO over the honest validators' under Yuma 3 with
+	/// commit-reveal of [`CHECKED_PERIOD`] tempos (infinite if not studied).
+	fn copier_with_commit_reveal(&self) -> f64 {
+		self.copier
+			.iter()
+			.find(|outcome| {
+				outcome.period == CHECKED_PERIOD && outcome.mechanism.starts_with("Yuma 3")
+			})
+			.map_or(f64::INFINITY, |outcome| outcome.ratio)
+	}
+
+	/// Every echo beside the peer it copies, in uid order.
+	fn echoes(&self) -> Vec<EchoPair> {
+		self.peers
+			.iter()
+			.filter_map(|echo| {
+				let copied = echo.serving.copied()?;
+				let copied = self.peers.iter().find(|peer| peer.uid == copied);
+				Some(EchoPair {
+					echo: echo.serving,
+					echo_share: echo.incentive,
+					copied_share: copied.map_or(0.0, |peer| peer.incentive),
+					median_honest: self.median_honest,
+				})
+			})
+			.collect()
+	}
+
+	/// Every threshold checked: on the market, on each echo, then on the copier.
+	pub fn checks(&self) -> Vec<Check> {
+		let market = ON_THE_MARKET.iter().map(|threshold| threshold.check(self));
+		let echoes = self
+			.echoes()
+			.into_iter()
+			.flat_map(|pair| ON_EACH_ECHO.iter().map(move |threshold| threshold.check(&pair)));
+		let copier = ON_THE_COPIER.iter().map(|threshold| threshold.check(self));
+		market.chain(echoes).chain(copier).collect()
+	}
+}
+
+/// The median of `values` (0 when empty).
+fn median(values: &mut [f64]) -> f64 {
+	values.sort_by(f64::total_cmp);
+	match values.len() {
+		0 => 0.0,
+		n if n % 2 == 1 => values[n / 2],
+		n => (values[n / 2 - 1] + values[n / 2]) / 2.0,
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use crate::nucleus::serving::{Disguise, MODES};
+
+	/// Four honest peers paid 0.25, 0.2, 0.25 and 0.3, then every adversary the market runs,
+	/// the echo of honest peer 1 paid as much as it, the others nothing.
+	fn market() -> Vec<PeerReport> {
+		let honest = [0.25, 0.2, 0.25, 0.3].into_iter().map(|share| (Serving::Model, share));
+		let adversaries = MODES
+			.iter()
+			.flat_map(|mode| mode.benchmarked)
+			.map(|serving| (*serving, if serving.copied() == Some(1) { 0.2 } else { 0.0 }));
+		honest
+			.chain(adversaries)
+			.enumerate()
+			.map(|(uid, (serving, share))| PeerReport {
+				uid: uid as u16,
+				name: serving.to_string(),
+				serving,
+				flagged_by: if serving == Serving::Leak { 3 } else { 0 },
+				incentive: vec![1.0, share, share],
+			})
+			.collect()
+	}
+
+	/// The copier study's outcome under Yuma 3 after `period` tempos.
+	fn yuma3(period: usize, ratio: f64) -> CopierOutcome {
+		CopierOutcome { mechanism: "Yuma 3, liquid".into(), period, ratio }
+	}
+
+	#[test]
+	fn the_checks_are_the_markets_then_two_per_echo_then_the_copiers() {
+		let peers = market();
+		let checks = Steady::new(&peers, &[yuma3(0, 1.0), yuma3(2, 0.25)], 3, 0.01, 0.1).checks();
+		let names: Vec<&str> = checks.iter().map(|check| check.name.as_str()).collect();
+		assert_eq!(names.len(), 13);
+		assert_eq!(names[..2], ["noise / least-paid honest", "least-paid honest / median honest"]);
+		assert_eq!(
+			names[6..10],
+			[
+				"echo:0 / the peer it copies",
+				"(echo:0 + the peer it copies) / median honest",
+				"echo:1:noisy / the peer it copies",
+				"(echo:1:noisy + the peer it copies) / median honest",
+			]
+		);
+		assert_eq!(names[12], "copier / honest per TAO, Yuma 3, reveal after 2 tempos");
+		let ratio = |index: usize| checks[index].ratio;
+		assert_eq!(ratio(1), 0.2 / 0.25, "least over median honest");
+		assert_eq!(ratio(3), 1.0, "three validators of three flag the leak");
+		assert_eq!(ratio(8), 1.0, "the noisy echo earns what honest peer 1 does");
+		assert_eq!(ratio(9), 0.4 / 0.25);
+		assert_eq!(ratio(12), 0.25);
+		let failed: Vec<&str> = checks
+			.iter()
+			.filter(|check| !check.passed)
+			.map(|check| check.name.as_str())
+			.collect();
+		assert_eq!(failed, ["(echo:1:noisy + the peer it copies) / median honest"]);
+		assert_eq!(
+			checks[1],
+			Check {
+				name: "least-paid honest / median honest".into(),
+				ratio: 0.8,
+				limit: 0.33,
+				at_least: true,
+				passed: true,
+			}
+		);
+		let echo = Serving::Echo { uid: 1, disguise: Disguise::Noisy };
+		assert_eq!(peers[7].serving, echo);
+	}
+
+	#[test]
+	fn without_a_copier_study_the_copier_fails() {
+		let checks = Steady::new(&market(), &[], 3, 0.01, 0.1).checks();
+		assert_eq!(
+			checks.last().map(|check| (check.ratio, check.passed)),
+			Some((f64::INFINITY, false))
+		);
+	}
+
+	#[test]
+	fn the_median_is_the_middle_value_or_the_mean_of_the_two() {
+		assert_eq!(median(&mut []), 0.0);
+		assert_eq!(median(&mut [3.0, 1.0, 2.0]), 2.0);
+		assert_eq!(median(&mut [4.0, 1.0, 2.0, 3.0]), 2.5);
+	}
+}
