@@ -13,7 +13,7 @@ use bittensor_neuron::{
 		dendrite::{Code, Dendrite, Outcome, PeerEndpoint},
 		served_model::{EmbeddingModel, Model},
 	},
-	runner::weights::{PendingReveal, RevealAction},
+	runner::schedule::{PendingReveal, RevealAction},
 };
 use bittensor_primitives::{json::MetagraphJson, TOKEN};
 use sp_core::{

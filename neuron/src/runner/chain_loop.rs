@@ -10,8 +10,8 @@ use sp_core::{crypto::AccountId32, sr25519, Pair};
 
 use super::{
 	online::Online,
-	weight_setting::{Plan, Reading, WeightSetting},
-	weights::{PendingReveal, WeightRules, WeightsAction},
+	schedule::{PendingReveal, WeightRules, WeightsAction},
+	scheduler::{Plan, Reading, WeightSetting},
 	NetworkView, NeuronState, RunConfig,
 };
 use crate::{

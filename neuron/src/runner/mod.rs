@@ -7,7 +7,7 @@
 //!
 //! Training runs on a blocking thread (`train`) and the chain on the async runtime
 //! (`chain_loop`), sharing only a few locks, so that neither waits on the other; the weights'
-//! decisions are a pure machine ([`weight_setting`]) that the chain loop feeds, going online
+//! decisions are a pure machine ([`scheduler`]) that the chain loop feeds, going online
 //! ([`online`]) is shared with `neuron serve`, and saving and resuming is [`checkpoint`].
 
 use std::{
@@ -39,9 +39,9 @@ use crate::{
 mod chain_loop;
 pub mod checkpoint;
 pub mod online;
+pub mod schedule;
+pub mod scheduler;
 mod train;
-pub mod weight_setting;
-pub mod weights;
 
 pub use checkpoint::{load_checkpoint, save_checkpoint, Checkpoint};
 use online::Online;

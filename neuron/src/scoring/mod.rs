@@ -16,11 +16,11 @@
 pub mod challenge;
 pub mod ledger;
 pub mod probe;
+pub mod row;
 pub mod shapley;
 pub mod similarity;
 pub mod validator;
-pub mod weights;
 
 pub use ledger::Ledger;
+pub use row::{chain_weights, row_from_scores, WeightsError};
 pub use validator::{Outcome, Query, Validator, ValidatorConfig};
-pub use weights::{chain_weights, row_from_scores, WeightsError};

@@ -14,9 +14,9 @@ use super::{
 	challenge::{Challenge, ChallengeMaker},
 	ledger::Ledger,
 	probe::Probe,
+	row::{row_from_scores, WeightsError},
 	shapley::{mixture_shapley, MAX_PLAYERS},
 	similarity::Fingerprint,
-	weights::{row_from_scores, WeightsError},
 };
 use crate::{
 	data::rng::Rng,

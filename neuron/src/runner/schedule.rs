@@ -64,12 +64,12 @@ pub enum WeightsAction {
 	Impossible(WeightsError),
 	/// Set this row of `(uid, weight)`, and tell [`WeightSetting::set`] once it landed.
 	///
-	/// [`WeightSetting::set`]: super::weight_setting::WeightSetting::set
+	/// [`WeightSetting::set`]: super::scheduler::WeightSetting::set
 	Set(Vec<(u16, u16)>),
 	/// Commit this row (commit-reveal is on), and tell [`WeightSetting::committed`] once it
 	/// landed.
 	///
-	/// [`WeightSetting::committed`]: super::weight_setting::WeightSetting::committed
+	/// [`WeightSetting::committed`]: super::scheduler::WeightSetting::committed
 	Commit(Vec<(u16, u16)>),
 	/// Reveal this commit, whose window is open (whatever comes of it, it is no longer
 	/// pending).
@@ -151,7 +151,7 @@ impl PendingReveal {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
 	use bittensor_primitives::{
 		json::{decimal, EpochJson, HyperparametersJson, NeuronJson},
 		metagraph::Hyperparameters,
@@ -174,7 +174,9 @@ mod tests {
 		assert_eq!(pending.action(22, 5), RevealAction::Expired);
 	}
 
-	fn rules(block: u32) -> WeightRules {
+	/// Rules at `block` over four peers: rate limit 2, at least one weight, no weight limit,
+	/// commit-reveal off with a period of 5.
+	pub(in crate::runner) fn rules(block: u32) -> WeightRules {
 		let row = RowRules {
 			own_uid: 0,
 			peers: 4,

@@ -4,7 +4,7 @@
 //! machine fed one reading at a time, so that every transition is tested without a chain and
 //! the chain loop only makes the calls it is told to.
 
-use super::weights::{decide, PendingReveal, RevealAction, WeightRules, WeightsAction};
+use super::schedule::{decide, PendingReveal, RevealAction, WeightRules, WeightsAction};
 use crate::scoring::WeightsError;
 
 /// What one reading of the metagraph says about the neuron's weights.
@@ -86,19 +86,7 @@ impl WeightSetting {
 
 #[cfg(test)]
 mod tests {
-	use bittensor_primitives::weights::{Perbill, RowRules};
-
-	use super::*;
-
-	fn rules(block: u32) -> WeightRules {
-		let row = RowRules {
-			own_uid: 0,
-			peers: 4,
-			min_allowed_weights: 1,
-			max_weight_limit: Perbill::one(),
-		};
-		WeightRules { block, rate_limit: 2, commit_reveal: false, reveal_period: 5, row }
-	}
+	use super::{super::schedule::tests::rules, *};
 
 	/// A reading under `rules`, with a permit or not, and a row to send.
 	fn reading(rules: WeightRules, permit: bool) -> Reading {
