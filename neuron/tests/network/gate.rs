@@ -2,13 +2,14 @@
 //! a crowd of zero-stake registrations or a connection that says nothing gains (nothing), and
 //! what the axon spends on them.
 
-mod common;
-
 use std::{
 	sync::{Arc, Mutex},
 	time::{Duration, Instant},
 };
 
+use crate::common::{
+	account, forward_request, key, raw_client, signed, start, start_with, SlowModel, CHAIN, D,
+};
 use bittensor_neuron::net::{
 	auth::{now_nanos, sign_request},
 	axon::{AxonConfig, AxonHandle, Peers},
@@ -20,9 +21,6 @@ use bittensor_neuron::net::{
 	served_model::EmbeddingModel,
 };
 use bittensor_primitives::TOKEN;
-use common::{
-	account, forward_request, key, raw_client, signed, start, start_with, SlowModel, CHAIN, D,
-};
 use futures::StreamExt;
 use prost::Message;
 use tonic::{transport::Channel, Code, Request, Status};
@@ -285,7 +283,10 @@ async fn zero_stake_callers_cannot_crowd_out_staked_ones() {
 			.map(|uri| (account(&key(uri)), 0))
 			.chain([(account(&key("//Client")), 100 * TOKEN)]),
 	);
-	let axon = start_with(SlowModel { delay: Duration::from_millis(300) }, config, peers).await;
+	// Each admitted request holds its slot for two seconds, so that on a loaded machine every
+	// call below arrives while the first ones still hold theirs (with a short hold, slots freed
+	// by finished calls admitted late arrivals, and the count of admissions measured timing).
+	let axon = start_with(SlowModel { delay: Duration::from_secs(2) }, config, peers).await;
 	let channel = raw_client(&axon).await;
 	let call = |signer: String| {
 		let mut client = channel.clone();

@@ -3,15 +3,13 @@
 //! of peers that left; an echo serves a disguised copy of another peer through its own
 //! dendrite, as a [`RemotePeer`].
 
-#[expect(dead_code, reason = "these tests sign no request by hand and run no slow model")]
-mod common;
-
 use std::{
 	net::SocketAddr,
 	sync::{Arc, Mutex},
 	time::{Duration, Instant},
 };
 
+use crate::common::{account, key, loopback, start, CHAIN, D};
 use bittensor_neuron::net::{
 	axon::{self, AxonConfig, Peers},
 	dendrite::{Dendrite, Outcome, PeerEndpoint, RemotePeer},
@@ -22,7 +20,6 @@ use bittensor_neuron::net::{
 	served_model::{EmbeddingModel, Model},
 };
 use bittensor_primitives::TOKEN;
-use common::{account, key, loopback, start, CHAIN, D};
 use tonic::{Code, Request, Status};
 
 /// A peer that answers Forward with `reply`, or never, if `stall`.

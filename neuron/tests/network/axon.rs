@@ -3,10 +3,9 @@
 //! NaN and oversized tensors, overload, a slow model, the stake-weighted rate limit); a caller
 //! that gives up holding its slot while the model works; a shutdown within its grace.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
+use crate::common::{account, forward_request, key, raw_client, signed, start, SlowModel, D};
 use bittensor_neuron::net::{
 	auth::now_nanos,
 	axon::{AxonConfig, AxonHandle, Peers},
@@ -16,7 +15,6 @@ use bittensor_neuron::net::{
 	},
 	served_model::{EmbeddingModel, Model},
 };
-use common::{account, forward_request, key, raw_client, signed, start, SlowModel, D};
 use tonic::{Code, Request, Status};
 
 /// The status `axon` refuses `request` with.
