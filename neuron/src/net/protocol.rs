@@ -31,7 +31,7 @@ pub enum Method {
 }
 
 impl Method {
-	/// The method's name, as signed (see [`crate::net::auth`]).
+	/// The method's name, as the request's signature covers it.
 	pub fn name(self) -> &'static str {
 		match self {
 			Method::Forward => "Forward",

@@ -62,14 +62,11 @@ pub enum WeightsAction {
 	NothingScored,
 	/// The chain's rules cannot be met (say so, set nothing).
 	Impossible(WeightsError),
-	/// Set this row of `(uid, weight)`, and tell [`WeightSetting::set`] once it landed.
-	///
-	/// [`WeightSetting::set`]: super::scheduler::WeightSetting::set
-	Set(Vec<(u16, u16)>),
-	/// Commit this row (commit-reveal is on), and tell [`WeightSetting::committed`] once it
+	/// Set this row of `(uid, weight)`, and tell the scheduler's `WeightSetting::set` once it
 	/// landed.
-	///
-	/// [`WeightSetting::committed`]: super::scheduler::WeightSetting::committed
+	Set(Vec<(u16, u16)>),
+	/// Commit this row (commit-reveal is on), and tell the scheduler's
+	/// `WeightSetting::committed` once it landed.
 	Commit(Vec<(u16, u16)>),
 	/// Reveal this commit, whose window is open (whatever comes of it, it is no longer
 	/// pending).
