@@ -7,5 +7,7 @@ cd "$(dirname "$0")/.."
 source scripts/env.sh
 scripts/setup.sh
 echo "[dev-node] building bittensor-node (release; the first build takes most of an hour on 2 cores)"
+reuse_unchanged_sources
 build_workspace
+record_built_sources
 exec "$NODE_BIN" --dev --tmp "$@"

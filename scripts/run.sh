@@ -11,5 +11,7 @@ cd "$(dirname "$0")/.."
 source scripts/env.sh
 scripts/setup.sh
 echo "[run] building bittensor-node and neuron (release; the first build takes most of an hour on 2 cores)"
+reuse_unchanged_sources
 build_workspace
+record_built_sources
 exec "$CARGO_TARGET_DIR/release/neuron" localnet --node "$NODE_BIN" --dir localnet "$@"

@@ -42,6 +42,7 @@ count_junit() {
 }
 
 finish() {
+	record_built_sources
 	echo "[test] phases (seconds of wall time; the test groups run side by side):"
 	printf '  %s\n' "${summary[@]}"
 	echo "[test] took $(( $(date +%s) - started )) s"
@@ -59,7 +60,8 @@ fi
 # alone would resolve features differently and recompile shared crates); the pallet's
 # benchmarks build with their feature on, apart.
 build() {
-	build_workspace &&
+	reuse_unchanged_sources &&
+		build_workspace &&
 		cargo test --release --locked -p pallet-incentive --features runtime-benchmarks --no-run
 }
 if ! phase build build; then

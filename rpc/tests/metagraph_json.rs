@@ -107,9 +107,8 @@ impl HeaderBackend<Block> for EmptyClient {
 
 /// `namespace_method` for every method `metagraph.json` describes.
 fn described_methods() -> BTreeSet<String> {
-	let path = concat!(env!("CARGO_MANIFEST_DIR"), "/metagraph.json");
-	let text = std::fs::read_to_string(path).expect("rpc/metagraph.json is readable");
-	let json: serde_json::Value = serde_json::from_str(&text).expect("metagraph.json is JSON");
+	let text = include_str!("../metagraph.json");
+	let json: serde_json::Value = serde_json::from_str(text).expect("metagraph.json is JSON");
 	let namespaces = json.as_object().expect("metagraph.json maps namespaces to methods");
 	namespaces
 		.iter()
