@@ -11,7 +11,10 @@ fn main() {
 	generate_cargo_keys();
 	let git = |args: &[&str]| -> Option<String> {
 		let output = Command::new("git").args(args).output().ok()?;
-		output.status.success().then(|| String::from_utf8_lossy(&output.stdout).trim().to_owned())
+		output
+			.status
+			.success()
+			.then(|| String::from_utf8_lossy(&output.stdout).trim().to_owned())
 	};
 	// `--git-path` answers relative to the working directory, this crate's root.
 	let git_path = |name: &str| git(&["rev-parse", "--git-path", name]);
@@ -29,7 +32,8 @@ fn main() {
 	if loose.is_file() {
 		println!("cargo:rerun-if-changed={}", loose.display());
 	} else {
-		if let Some(packed) = git_path("packed-refs").filter(|p| std::path::Path::new(p).is_file()) {
+		if let Some(packed) = git_path("packed-refs").filter(|p| std::path::Path::new(p).is_file())
+		{
 			println!("cargo:rerun-if-changed={packed}");
 		}
 		if let Some(folder) = loose.parent() {

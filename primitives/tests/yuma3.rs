@@ -192,6 +192,22 @@ fn a_validator_that_over_weights_is_clipped_and_liquid_alpha_buys_faster() {
 	assert!(fast.bonds[0][0].1 > flat.bonds[0][0].1, "liquid α is at least alpha_low");
 }
 
+/// A κ of 1 asks for all the stake, which the shares, each rounded down, sum to a little less
+/// than: the stake voting must still reach it (a case the f64 reference found).
+#[test]
+fn a_kappa_of_one_is_reached_by_all_the_stake() {
+	let weights = vec![vec![], vec![(0, 1), (2, 1)], vec![(0, 1)]];
+	let input = EpochInput {
+		stake: &[0, 2_291_308_823, 973_884_818_814],
+		active: &[true; 3],
+		weights: &weights,
+		bonds: &[],
+		emission: 1_000,
+	};
+	let out = run_yuma3(U64F64::from_num(1), &Yuma3Params::default(), &input);
+	assert_eq!(value(out.consensus[0]), 0.5, "the smaller of the two votes on uid 0");
+}
+
 fn graph(max: usize) -> impl Strategy<Value = (Vec<u64>, Vec<bool>, Vec<Vec<(Uid, u16)>>)> {
 	(2..max).prop_flat_map(|n| {
 		(

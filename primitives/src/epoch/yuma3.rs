@@ -145,10 +145,13 @@ fn column_quantiles(
 			// By weight alone: equal weights, common in practice, need no ordering.
 			column.sort_unstable_by_key(|entry| entry.checked_shr(64).unwrap_or(0));
 			let mut support = zero;
-			for entry in column.iter().rev() {
+			for (summed, entry) in column.iter().rev().enumerate() {
 				let i = usize::try_from(entry & u128::from(u64::MAX)).unwrap_or(usize::MAX);
 				support = support.saturating_add(stake.get(i).copied().unwrap_or(zero));
-				if support >= kappa {
+				// Each share is rounded down by less than 2^-64: all the stake voting must
+				// reach a κ of 1 however the shares round.
+				let rounding = U64F64::from_bits((summed as u128).saturating_add(1));
+				if support.saturating_add(rounding) >= kappa {
 					return exact_weight(i, j);
 				}
 			}
