@@ -4,7 +4,7 @@
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use bittensor_neuron::{
-	data::corpus::{self, Corpus},
+	data::corpus::{self, Corpus, DEFAULT_BATCH_SHAPE},
 	keys::wallet::{self, Wallet},
 	localnet::{self, LocalnetConfig},
 	market::{self, MarketConfig},
@@ -36,14 +36,19 @@ pub struct RunArgs {
 	/// that scripts/setup.sh installs].
 	#[arg(long)]
 	corpus: Option<PathBuf>,
+	/// Text the validator scores peers on, every file under DIR whole: text no peer can read,
+	/// or a peer that looks it up is paid for the lookup [default: the held-out end of the
+	/// corpus files, which every peer with the same corpus can read].
+	#[arg(long, value_name = "DIR")]
+	challenge_corpus: Option<PathBuf>,
 	/// Learn from the files whose index is I modulo N, as `I/N`.
 	#[arg(long, default_value = "0/1", value_parser = parse_slice)]
 	slice: (usize, usize),
 	/// Rows per batch.
-	#[arg(long, default_value_t = 8)]
+	#[arg(long, default_value_t = DEFAULT_BATCH_SHAPE.0)]
 	batch: usize,
 	/// Bytes per row (at most the context, 256).
-	#[arg(long, default_value_t = 64)]
+	#[arg(long, default_value_t = DEFAULT_BATCH_SHAPE.1)]
 	seq: usize,
 	/// Seed of the parameters and the batches.
 	#[arg(long, default_value_t = 0)]
@@ -213,7 +218,29 @@ pub async fn run(root: PathBuf, args: RunArgs) -> Result<(), CliError> {
 		Err(_) if args.offline => wallet::generate().0,
 		result => result?,
 	};
-	let corpus = Corpus::load(&corpus_dir(args.corpus)?, args.slice.0, args.slice.1)?;
+	let corpus_dir = corpus_dir(args.corpus)?;
+	let corpus = Corpus::load(&corpus_dir, args.slice.0, args.slice.1)?;
+	let challenges = match &args.challenge_corpus {
+		Some(dir) => corpus::read_documents(dir)?.into_iter().flat_map(|(_, text)| text).collect(),
+		None => {
+			println!(
+				"warning: validating on the held-out end of the corpus, which peers can read; \
+				 give --challenge-corpus with text they cannot"
+			);
+			corpus.held_out.clone()
+		},
+	};
+	// What a memorizer looks rows up in: every file it can read; a baseline: its training text.
+	let lookup_text = match args.serve {
+		Serving::Memorizer => Some(
+			corpus::read_documents(&corpus_dir)?
+				.into_iter()
+				.flat_map(|(_, text)| text)
+				.collect(),
+		),
+		Serving::Baseline => Some(corpus.train.clone()),
+		_ => None,
+	};
 	let external = args.external.unwrap_or_else(|| match args.listen.ip().is_unspecified() {
 		true => SocketAddr::from(([127, 0, 0, 1], args.listen.port())),
 		false => args.listen,
@@ -230,6 +257,8 @@ pub async fn run(root: PathBuf, args: RunArgs) -> Result<(), CliError> {
 		listen: args.listen,
 		external,
 		corpus,
+		challenges,
+		lookup_text,
 		batch: args.batch,
 		seq: args.seq,
 		seed: args.seed,

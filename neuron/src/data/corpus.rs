@@ -38,6 +38,28 @@ pub enum CorpusError {
 /// Files shorter than this are skipped: too short to split into training and held-out text.
 pub const MIN_FILE_BYTES: usize = 4096;
 
+/// A file of the corpus: its path and its bytes.
+pub type Document = (PathBuf, Vec<u8>);
+
+/// The documents under `dir` of at least [`MIN_FILE_BYTES`], in sorted order of their paths.
+pub fn read_documents(dir: &Path) -> Result<Vec<Document>, CorpusError> {
+	let mut files = Vec::new();
+	collect_text_files(dir, &mut files)?;
+	files.sort();
+	let mut documents = Vec::new();
+	for path in files {
+		let text = std::fs::read(&path)
+			.map_err(|e| CorpusError::Unreadable { path: path.clone(), reason: e.to_string() })?;
+		if text.len() >= MIN_FILE_BYTES {
+			documents.push((path, text));
+		}
+	}
+	if documents.is_empty() {
+		return Err(CorpusError::Empty(dir.to_path_buf()));
+	}
+	Ok(documents)
+}
+
 /// Training and held-out bytes.
 #[derive(Debug, Clone)]
 pub struct Corpus {
@@ -55,33 +77,24 @@ impl Corpus {
 		if count == 0 || index >= count {
 			return Err(CorpusError::BadSlice { index, count });
 		}
-		let mut files = Vec::new();
-		collect_text_files(dir, &mut files)?;
-		files.sort();
-		let mut texts = Vec::new();
-		for path in files {
-			let text = std::fs::read(&path).map_err(|e| CorpusError::Unreadable {
-				path: path.clone(),
-				reason: e.to_string(),
-			})?;
-			if text.len() >= MIN_FILE_BYTES {
-				texts.push((path, text));
-			}
-		}
-		let chosen: Vec<_> = texts
-			.into_iter()
+		Self::slice(&read_documents(dir)?, index, count)
+			.ok_or_else(|| CorpusError::Empty(dir.to_path_buf()))
+	}
+
+	/// The `documents` whose position is `index` modulo `count` (`None` when that is none of
+	/// them, or the slice is invalid).
+	pub fn slice(documents: &[Document], index: usize, count: usize) -> Option<Self> {
+		let chosen: Vec<Document> = documents
+			.iter()
 			.enumerate()
-			.filter(|(i, _)| i % count == index)
-			.map(|(_, t)| t)
+			.filter(|(i, _)| count > 0 && i % count == index)
+			.map(|(_, document)| document.clone())
 			.collect();
-		if chosen.is_empty() {
-			return Err(CorpusError::Empty(dir.to_path_buf()));
-		}
-		Ok(Self::from_texts(chosen))
+		(!chosen.is_empty()).then(|| Self::from_texts(chosen))
 	}
 
 	/// A corpus of the given texts, each split into training and held-out parts.
-	pub fn from_texts(texts: Vec<(PathBuf, Vec<u8>)>) -> Self {
+	pub fn from_texts(texts: Vec<Document>) -> Self {
 		let mut corpus = Corpus { train: Vec::new(), held_out: Vec::new(), files: Vec::new() };
 		for (path, text) in texts {
 			let split = text.len() - (text.len() as f64 * HELD_OUT_FRACTION).ceil() as usize;
@@ -155,6 +168,10 @@ fn collect_text_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), CorpusEr
 	}
 	Ok(())
 }
+
+/// Rows and bytes per row of a training batch unless the neuron is told otherwise; validators
+/// send queries of the same shape, so that a peer cannot tell them from training.
+pub const DEFAULT_BATCH_SHAPE: (usize, usize) = (8, 64);
 
 /// A batch for next-byte prediction: `inputs[b][t]` is followed by `targets[b][t]`.
 #[derive(Debug, Clone, PartialEq)]

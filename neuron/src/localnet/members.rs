@@ -81,10 +81,7 @@ pub(super) fn roster(
 			.map_or(index, |neuron| neuron.uid)
 	};
 	let servings: Vec<Serving> = std::iter::repeat_n(Serving::Model, config.neurons)
-		.chain(config.adversaries.iter().map(|serving| match *serving {
-			Serving::Echo { uid, disguise } => Serving::Echo { uid: uid_of(uid), disguise },
-			other => other,
-		}))
+		.chain(config.adversaries.iter().map(|serving| serving.with_uid_of(uid_of)))
 		.collect();
 	hotkeys
 		.into_iter()

@@ -1,5 +1,6 @@
 //! The dendrite: a neuron's gRPC client. It queries many peers at once, each under a
-//! deadline, checks every answer (dtype, shape, finite values), and turns every failure into
+//! deadline, checks every answer (dtype, shape, finite values within the protocol's bound,
+//! [`MAX_ANSWER_ABS`](crate::net::protocol::MAX_ANSWER_ABS)), and turns every failure into
 //! a zero tensor that is reported as masked, so no single peer can stall or crash the caller.
 //! [`RemotePeer`] wraps one peer behind it as a [`Model`], for an axon to serve its answers.
 
@@ -218,7 +219,7 @@ impl Dendrite {
 		response
 			.representation
 			.ok_or(TensorError::Missing("representation"))
-			.and_then(|tensor| tensor.representation("representation", batch, seq))
+			.and_then(|tensor| tensor.answer(batch, seq))
 			.map_err(Outcome::InvalidResponse)
 	}
 

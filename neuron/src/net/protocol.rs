@@ -20,6 +20,12 @@ pub const MAX_TOKENS: usize = 8 * 1024;
 pub const MAX_MESSAGE_BYTES: usize = MAX_TOKENS * (REPRESENTATION_DIM * 4 + 8) + FRAMING_BYTES;
 /// Room for protobuf tags, lengths and shapes, and the gRPC frame header, in any message.
 const FRAMING_BYTES: usize = 1024;
+/// Largest magnitude of an element of an answer (a representation). An honest encoder ends in a
+/// layer norm: its elements have unit RMS per position and stay below 10 (measured: under 4),
+/// three orders of magnitude under the bound. Within it, squares and sums of a whole
+/// [`MAX_TOKENS`] answer stay far from float32's overflow, so a caller may compute with an
+/// answer as it came.
+pub const MAX_ANSWER_ABS: f32 = 1e4;
 
 /// The calls of the service, each with the most bytes its request may take on the wire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -125,6 +131,16 @@ pub enum TensorError {
 		/// The element.
 		value: f32,
 	},
+	/// An answer's element beyond ±[`MAX_ANSWER_ABS`].
+	#[error("{what}: element {index} is {value}, beyond ±{MAX_ANSWER_ABS}")]
+	OutOfBound {
+		/// Which tensor.
+		what: &'static str,
+		/// Flat index of the element.
+		index: usize,
+		/// The element.
+		value: f32,
+	},
 	/// More tokens than [`MAX_TOKENS`].
 	#[error("{what}: {tokens} tokens, at most {MAX_TOKENS}")]
 	TooLarge {
@@ -133,6 +149,26 @@ pub enum TensorError {
 		/// Batch × sequence.
 		tokens: usize,
 	},
+}
+
+/// Refuses `values` if one is not finite ([`TensorError::NotFinite`]) or beyond ±`bound`
+/// ([`TensorError::OutOfBound`]); the first such element is named.
+fn check_values(what: &'static str, values: &[f32], bound: f32) -> Result<(), TensorError> {
+	let first = values.iter().enumerate().find(|(_, v)| !v.is_finite() || v.abs() > bound);
+	match first {
+		None => Ok(()),
+		Some((index, value)) if value.is_finite() => {
+			Err(TensorError::OutOfBound { what, index, value: *value })
+		},
+		Some((index, value)) => Err(TensorError::NotFinite { what, index, value: *value }),
+	}
+}
+
+/// Checks the values of an answer (a representation, however it came): every element finite
+/// and within ±[`MAX_ANSWER_ABS`]. What the dendrite checks of every answer, and the trainer of
+/// every answer it joins.
+pub fn check_answer(values: &[f32]) -> Result<(), TensorError> {
+	check_values("representation", values, MAX_ANSWER_ABS)
 }
 
 /// The elements' bytes, in order.
@@ -236,9 +272,15 @@ impl Tensor {
 			.chunks_exact(4)
 			.map(|c| f32::from_le_bytes(c.try_into().unwrap_or([0; 4])))
 			.collect();
-		if let Some((index, value)) = values.iter().enumerate().find(|(_, v)| !v.is_finite()) {
-			return Err(TensorError::NotFinite { what, index, value: *value });
-		}
+		check_values(what, &values, f32::MAX)?;
+		Ok(values)
+	}
+
+	/// The values of an answer to a Forward: a [`Tensor::representation`] that also passes
+	/// [`check_answer`].
+	pub fn answer(&self, batch: usize, seq: usize) -> Result<Vec<f32>, TensorError> {
+		let values = self.representation("representation", batch, seq)?;
+		check_answer(&values)?;
 		Ok(values)
 	}
 }
@@ -253,6 +295,34 @@ mod tests {
 	};
 
 	const D: usize = REPRESENTATION_DIM;
+
+	#[test]
+	fn answers_beyond_the_bound_are_refused_by_name() {
+		let mut values = vec![0.5; 2 * 3 * D];
+		values[5] = -MAX_ANSWER_ABS;
+		assert_eq!(check_answer(&values), Ok(()), "the bound itself is allowed");
+		assert_eq!(Tensor::from_f32(&values, &[2, 3, D]).answer(2, 3), Ok(values.clone()));
+		values[9] = 3e38;
+		let error = check_answer(&values).unwrap_err();
+		assert_eq!(
+			error,
+			TensorError::OutOfBound { what: "representation", index: 9, value: 3e38 }
+		);
+		assert!(error.to_string().contains("beyond ±10000"), "{error}");
+		assert_eq!(Tensor::from_f32(&values, &[2, 3, D]).answer(2, 3), Err(error));
+		values[9] = -1.0001e4;
+		assert!(matches!(check_answer(&values), Err(TensorError::OutOfBound { index: 9, .. })));
+		values[1] = f32::NAN;
+		assert!(matches!(check_answer(&values), Err(TensorError::NotFinite { index: 1, .. })));
+		values[1] = f32::NEG_INFINITY;
+		assert!(matches!(check_answer(&values), Err(TensorError::NotFinite { index: 1, .. })));
+		// The representation of a Backward's gradient is only checked to be finite.
+		let large = vec![1e30; 2 * 3 * D];
+		let tensor = Tensor::from_f32(&large, &[2, 3, D]);
+		assert_eq!(tensor.representation("grad", 2, 3), Ok(large));
+		assert!(matches!(tensor.answer(2, 3), Err(TensorError::OutOfBound { index: 0, .. })));
+		assert!(matches!(tensor.answer(2, 4), Err(TensorError::WrongShape { .. })));
+	}
 
 	#[test]
 	fn tokens_round_trip() {

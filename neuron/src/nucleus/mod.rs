@@ -15,6 +15,11 @@
 //!   for how often each was chosen lately, so that it does not lock onto one favourite. Scoring
 //!   (what peers are paid) is apart from all this, in [`crate::scoring`].
 //!
+//! What a peer's answers can do to the model is bounded ([`guard`]): answers beyond the
+//! protocol's bound are refused, the rest scaled to unit RMS per position before the join; a
+//! step whose loss or gradient is not finite is skipped, and a peer whose answers make the
+//! network loss worse is dropped from the join.
+//!
 //! How the axon serves the encoder (or, in a test mode, an adversary in its place) is in
 //! [`serving`].
 
@@ -33,10 +38,12 @@ use burn::{
 use crate::net::protocol::{REPRESENTATION_DIM, VOCAB_SIZE};
 
 pub mod grads;
+pub mod guard;
 pub mod serving;
 pub mod trainer;
 
 pub use grads::{add_scaled, gradient_norm};
+pub use guard::{NonFiniteParameter, PeerOutcome, StepFault};
 pub use trainer::{Evaluation, PendingStep, RemoteAnswers, StepReport, Trainer};
 
 /// The shape and learning rates of a nucleus; saved beside every checkpoint, so that a
@@ -185,6 +192,14 @@ impl Nucleus {
 				b.slice_assign(column..column + 1, Tensor::zeros([1], &device))
 			}));
 		}
+	}
+
+	/// The target head's logits from a context alone ([rows, d] → [rows, vocab]: no `h`, no
+	/// bias, no gradient). The network logits are linear in the joined context, so this of a
+	/// peer's weighted answer is its term in them.
+	fn context_term(&self, context: Tensor<2>) -> Tensor<2> {
+		let d = REPRESENTATION_DIM;
+		context.matmul(self.target_head.weight.val().detach().slice([d..2 * d, 0..VOCAB_SIZE]))
 	}
 
 	/// Next-byte logits from the local representation and a context (joined or distilled).

@@ -1,12 +1,17 @@
 //! The trainer: one step of the nucleus on a batch with the peers' answers (local, network,
 //! student and distillation losses), held-out evaluation, and checkpoints of the model and its
-//! optimizers. What the peers are paid is measured apart, in [`crate::scoring`].
+//! optimizers. The peers' answers are bounded before they are joined, and a step is taken only
+//! when its losses and gradient are sound ([`super::guard`]). What the peers are paid is measured
+//! apart, in [`crate::scoring`].
 
 use std::path::Path;
 
 use burn::{
 	module::Module,
-	optim::{AdamConfig, GradientsParams, ModuleOptimizer, SgdConfig},
+	optim::{
+		grad_clipping::GradientClippingConfig, AdamConfig, GradientsParams, ModuleOptimizer,
+		SgdConfig,
+	},
 	prelude::*,
 	store::RecordError,
 	tensor::{
@@ -15,10 +20,18 @@ use burn::{
 	},
 };
 
-use super::{float_values, tokens_tensor, Nucleus, NucleusConfig};
+use super::{
+	float_values,
+	grads::gradient_norm,
+	guard::{
+		check_parameters, check_step, normalise, JoinRecords, NonFiniteParameter, PeerOutcome,
+		StepFault,
+	},
+	tokens_tensor, Nucleus, NucleusConfig,
+};
 use crate::{
 	data::{corpus::Batch, rng::Rng},
-	net::protocol::REPRESENTATION_DIM,
+	net::protocol::{check_answer, TensorError, REPRESENTATION_DIM, VOCAB_SIZE},
 };
 
 /// Scale of the Gumbel noise added to the gate's scores when it chooses peers.
@@ -29,6 +42,20 @@ pub const LOAD_BALANCE: f32 = 2.0;
 
 /// Weight of the newest step in the gate outputs' load.
 const LOAD_ALPHA: f32 = 0.05;
+
+/// Largest L2 norm of one parameter's gradient in an Adam step; a larger one is scaled down to
+/// it. An honest step's are below 6 (measured on the small model of the tests: 1.5 to 5.2 per
+/// parameter), so the clip bounds only the rare large gradient, which would otherwise swell
+/// Adam's second moment for thousands of steps.
+pub const GRADIENT_CLIP_NORM: f32 = 10.0;
+
+/// The optimizer of the model's own losses: Adam, each parameter's gradient clipped to
+/// [`GRADIENT_CLIP_NORM`].
+fn adam() -> ModuleOptimizer {
+	AdamConfig::new()
+		.with_grad_clipping(Some(GradientClippingConfig::Norm(GRADIENT_CLIP_NORM)))
+		.init()
+}
 
 /// The gate's weights over the chosen peers ([batch, k]: the softmax of their gate scores,
 /// failed peers at -1e9 first) and the joined representation Σ_i w_i R_i ([batch, seq, d]),
@@ -94,38 +121,79 @@ fn targets_tensor(batch: &Batch, device: &Device) -> Tensor<1, Int> {
 	)
 }
 
-/// The peers' representations as one tensor of `shape` ([k, batch, seq, d]) on `device`.
-fn remote_tensor(answers: &RemoteAnswers, shape: [usize; 4], device: &Device) -> Tensor<4> {
-	let flat: Vec<f32> = answers.representations.iter().flatten().copied().collect();
+/// The peers' representations as one tensor of `shape` ([k, batch, seq, d]) on `device`, zeros
+/// for every peer that `left_out` names.
+fn remote_tensor(
+	answers: &RemoteAnswers,
+	left_out: &[Option<PeerOutcome>],
+	shape: [usize; 4],
+	device: &Device,
+) -> Tensor<4> {
+	let [_, batch, seq, d] = shape;
+	let zeros = vec![0.0; batch * seq * d];
+	let flat: Vec<f32> = answers
+		.representations
+		.iter()
+		.zip(left_out)
+		.flat_map(|(answer, out)| if out.is_some() { &zeros } else { answer })
+		.copied()
+		.collect();
 	Tensor::<4>::from_data(TensorData::new(flat, shape), device)
 }
 
 /// The chosen peers' answers joined through the gate, kept for their scores and gradients.
 struct GatedAnswers {
-	/// The peers' representations ([k, batch, seq, d]), a leaf that keeps its gradient.
+	/// The peers' representations ([k, batch, seq, d]) as they came, zeros for the peers left
+	/// out: a leaf that keeps its gradient.
 	remote: Tensor<4>,
+	/// `remote` scaled to unit RMS per position: what is joined.
+	normalised: Tensor<4>,
 	/// The gate's weights over the peers ([batch, k]).
 	weights: Tensor<2>,
 	/// The joined representation Σ_i w_i R_i ([batch, seq, d]).
 	joined: Tensor<3>,
-	/// Per peer, whether the query failed.
+	/// Per peer, whether it is left out of the join (its query failed or its answer was refused).
 	masked: Vec<bool>,
 }
 
 impl GatedAnswers {
-	/// Joins `answers` ([batch, seq, d] per peer) through the gate's scores of `columns`.
+	/// Joins `answers` ([batch, seq, d] per peer), but those `left_out` names, each scaled to
+	/// unit RMS per position, through the gate's scores of `columns`.
 	fn new(
 		gate_logits: Tensor<2>,
 		columns: &[usize],
 		answers: &RemoteAnswers,
-		batch: usize,
-		seq: usize,
+		left_out: &[Option<PeerOutcome>],
+		[batch, seq]: [usize; 2],
 		device: &Device,
 	) -> Self {
 		let shape = [columns.len(), batch, seq, REPRESENTATION_DIM];
-		let remote = remote_tensor(answers, shape, device).require_grad();
-		let (weights, joined) = join(gate_logits, remote.clone(), columns, &answers.masked);
-		Self { remote, weights, joined, masked: answers.masked.clone() }
+		let remote = remote_tensor(answers, left_out, shape, device).require_grad();
+		let normalised = normalise(remote.clone());
+		let masked: Vec<bool> = left_out.iter().map(Option::is_some).collect();
+		let (weights, joined) = join(gate_logits, normalised.clone(), columns, &masked);
+		Self { remote, normalised, weights, joined, masked }
+	}
+
+	/// Per peer, the network loss without its term in `logits` (the network logits, [batch·seq,
+	/// vocab]), the other peers' terms as they are, less `network_loss`: what joining it gained,
+	/// in nats per byte. Measured, not trained: no gradient.
+	fn benefits(
+		&self,
+		model: &Nucleus,
+		logits: Tensor<2>,
+		targets: &Tensor<1, Int>,
+		network_loss: f32,
+	) -> Vec<f32> {
+		let [k, batch, seq, d] = self.normalised.dims();
+		let rows = batch * seq;
+		let weights = self.weights.clone().detach().swap_dims(0, 1).reshape([k, batch, 1, 1]);
+		let terms = (self.normalised.clone().detach() * weights).reshape([k * rows, d]);
+		let terms = model.context_term(terms).reshape([k, rows, VOCAB_SIZE]);
+		let without = logits.detach().unsqueeze::<3>().expand([k, rows, VOCAB_SIZE]) - terms;
+		let targets = targets.clone().reshape([1, rows, 1]).expand([k, rows, 1]);
+		let losses = log_softmax(without, 2).gather(2, targets).mean_dim(1).neg();
+		float_values(losses).iter().map(|loss| loss - network_loss).collect()
 	}
 
 	/// Per peer, the gradient of the step's loss with respect to its representation
@@ -162,9 +230,33 @@ pub struct RemoteAnswers {
 }
 
 impl RemoteAnswers {
-	/// Whether these are answers of all `peers` chosen peers and at least one of them answered.
-	fn usable_for(&self, peers: usize) -> bool {
-		self.masked.iter().any(|m| !m) && self.representations.len() == peers
+	/// Whether these are answers of all `peers` chosen peers.
+	fn of(&self, peers: usize) -> bool {
+		self.representations.len() == peers && self.masked.len() == peers
+	}
+
+	/// Per peer, why it is left out of the join, or `None` where its answer is joined: its query
+	/// failed, or its answer is not `size` values within the protocol's bound.
+	fn left_out(&self, size: usize) -> Vec<Option<PeerOutcome>> {
+		self.masked
+			.iter()
+			.zip(&self.representations)
+			.map(|(failed, answer)| {
+				if *failed {
+					return Some(PeerOutcome::Failed);
+				}
+				let refusal = if answer.len() == size {
+					check_answer(answer).err()
+				} else {
+					Some(TensorError::WrongLength {
+						what: "representation",
+						bytes: answer.len() * 4,
+						shape: vec![size as u64],
+					})
+				};
+				refusal.map(PeerOutcome::Refused)
+			})
+			.collect()
 	}
 }
 
@@ -178,6 +270,8 @@ pub struct PendingStep {
 	seq: usize,
 	/// Gate outputs of the chosen peers, in the order of `chosen`.
 	columns: Vec<usize>,
+	/// The chosen candidates (peer ids), in the order of `chosen`.
+	peers: Vec<usize>,
 	/// Positions, in the candidate list given to [`Trainer::begin`], of the peers to query.
 	pub chosen: Vec<usize>,
 }
@@ -198,8 +292,25 @@ pub struct StepReport {
 	pub remote_grads: Vec<Vec<f32>>,
 	/// Per chosen peer, its gate weight averaged over the batch.
 	pub gate_weights: Vec<f32>,
+	/// Per chosen peer, what the step made of its answer (empty offline).
+	pub peers: Vec<PeerOutcome>,
+	/// The candidates (peer ids) this step dropped from the join: [`Trainer::begin`] leaves them
+	/// out until their parole.
+	pub dropped: Vec<usize>,
+	/// Why the step was skipped, leaving the model and its optimizer as they were, if it was.
+	pub skipped: Option<StepFault>,
 	/// Tokens trained on.
 	pub tokens: usize,
+}
+
+impl StepReport {
+	/// The step's losses, each named, as [`check_step`] reads them.
+	fn losses(&self) -> Vec<(&'static str, f32)> {
+		let mut losses = vec![("local", self.local_loss), ("student", self.student_loss)];
+		losses.extend(self.network_loss.map(|loss| ("network", loss)));
+		losses.extend(self.distillation_loss.map(|loss| ("distillation", loss)));
+		losses
+	}
 }
 
 /// Held-out losses of a nucleus.
@@ -224,6 +335,8 @@ pub struct Trainer {
 	pub step: u64,
 	/// Per gate output, how often it was chosen lately (a moving average).
 	load: Vec<f32>,
+	/// Per peer, how its answers served the model: which peers the join leaves out.
+	records: JoinRecords,
 	/// The gate's exploration noise.
 	rng: Rng,
 }
@@ -235,9 +348,10 @@ impl Trainer {
 		device.seed(seed);
 		Self {
 			model: Nucleus::new(&config, &device),
-			optimizer: AdamConfig::new().init(),
+			optimizer: adam(),
 			remote_optimizer: SgdConfig::new().init(),
 			load: vec![0.0; config.gate_width],
+			records: JoinRecords::default(),
 			rng: Rng::new(seed ^ 0x6a7e),
 			config,
 			device,
@@ -245,14 +359,22 @@ impl Trainer {
 		}
 	}
 
-	/// Forgets what the gate learned of `uid`'s output, and its load: for a uid that changed
-	/// hands.
+	/// Forgets what the gate learned of `uid`'s output, its load and its record: for a uid that
+	/// changed hands.
 	pub fn forget_peer(&mut self, uid: u16) {
 		let column = usize::from(uid) % self.config.gate_width.max(1);
 		self.model.reset_gate_column(column);
 		if let Some(load) = self.load.get_mut(column) {
 			*load = 0.0;
 		}
+		self.records.forget(usize::from(uid));
+	}
+
+	/// Charges `peer` with an answer that broke the protocol, which the caller refused before
+	/// the trainer saw it (the dendrite's invalid responses): it is dropped from the join, as
+	/// one the trainer refuses itself is. Returns whether this dropped it.
+	pub fn refuse(&mut self, peer: usize, error: TensorError) -> bool {
+		self.records.observe(peer, &PeerOutcome::Refused(error), self.step)
 	}
 
 	/// The device the model lives on.
@@ -261,9 +383,10 @@ impl Trainer {
 	}
 
 	/// Runs the encoder and the gate on `batch` and chooses up to `top_k` peers among
-	/// `candidates` (their gate outputs, e.g. `uid % gate_width`): the highest gate scores
-	/// averaged over the batch, plus [`EXPLORATION`] × Gumbel noise, less [`LOAD_BALANCE`] ×
-	/// each output's recent share of choices.
+	/// `candidates` (peer ids, their uids: id `u` is scored by gate output `u % gate_width`):
+	/// the highest gate scores averaged over the batch, plus [`EXPLORATION`] × Gumbel noise,
+	/// less [`LOAD_BALANCE`] × each output's recent share of choices. Candidates the trainer
+	/// dropped from the join are left out.
 	pub fn begin(&mut self, batch: &Batch, candidates: &[usize]) -> PendingStep {
 		let tokens = tokens_tensor(&batch.inputs, batch.batch, batch.seq, &self.device);
 		let targets = targets_tensor(batch, &self.device);
@@ -280,10 +403,13 @@ impl Trainer {
 					- LOAD_BALANCE * self.load.get(column).copied().unwrap_or(0.0)
 			})
 			.collect();
-		let mut ranked: Vec<usize> = (0..candidates.len()).collect();
+		let mut ranked: Vec<usize> = (0..candidates.len())
+			.filter(|i| self.records.joinable(candidates[*i], self.step))
+			.collect();
 		ranked.sort_by(|a, b| scores[*b].total_cmp(&scores[*a]));
 		ranked.truncate(self.config.top_k);
 		let columns: Vec<usize> = ranked.iter().map(|i| candidates[*i] % width).collect();
+		let peers: Vec<usize> = ranked.iter().map(|i| candidates[*i]).collect();
 		if !candidates.is_empty() {
 			self.load.iter_mut().for_each(|load| *load *= 1.0 - LOAD_ALPHA);
 			for column in &columns {
@@ -299,14 +425,17 @@ impl Trainer {
 			batch: batch.batch,
 			seq: batch.seq,
 			columns,
+			peers,
 			chosen: ranked,
 		}
 	}
 
 	/// Finishes a step with the chosen peers' answers (`None` offline): computes the losses,
-	/// and the gradients for the peers, and updates the model.
+	/// and the gradients for the peers, and updates the model, unless the step fails
+	/// [`check_step`]. Answers that break the protocol's bound are left out of the join, the
+	/// rest scaled to unit RMS per position; every chosen peer's outcome goes on its record.
 	pub fn finish(&mut self, pending: PendingStep, answers: Option<&RemoteAnswers>) -> StepReport {
-		let PendingStep { h, gate_logits, targets, batch, seq, columns, .. } = pending;
+		let PendingStep { h, gate_logits, targets, batch, seq, columns, peers, .. } = pending;
 		let local_loss = cross_entropy(self.model.local_logits(h.clone()), targets.clone());
 		let distilled = self.model.distill(h.clone());
 		let student_loss = target_loss(&self.model, &h, distilled.clone(), &targets);
@@ -318,30 +447,55 @@ impl Trainer {
 		};
 		let mut total = local_loss + student_loss;
 
-		let usable = answers.filter(|answers| answers.usable_for(columns.len()));
-		let gated = usable.map(|answers| {
-			GatedAnswers::new(gate_logits, &columns, answers, batch, seq, &self.device)
+		let answers = answers.filter(|answers| answers.of(columns.len()));
+		let left_out = answers.map(|answers| answers.left_out(batch * seq * REPRESENTATION_DIM));
+		let joinable = answers.zip(left_out.as_ref()).filter(|(_, out)| out.contains(&None));
+		let gated = joinable.map(|(answers, left_out)| {
+			GatedAnswers::new(gate_logits, &columns, answers, left_out, [batch, seq], &self.device)
 		});
+		let mut benefits = Vec::new();
 		if let Some(gated) = &gated {
-			let network_loss = target_loss(&self.model, &h, gated.joined.clone(), &targets);
+			let logits = self.model.target_logits(h.clone(), gated.joined.clone());
+			let network_loss = cross_entropy(logits.clone(), targets.clone());
 			let distillation_loss = distillation_error(distilled, &gated.joined);
-			report.network_loss = Some(scalar(&network_loss));
+			let network = scalar(&network_loss);
+			report.network_loss = Some(network);
 			report.distillation_loss = Some(scalar(&distillation_loss));
 			report.gate_weights = batch_mean(gated.weights.clone());
+			benefits = gated.benefits(&self.model, logits, &targets, network);
 			total = total + network_loss + distillation_loss;
 		}
+		// A peer is joined only where the gate joined some: then there is a benefit per peer.
+		report.peers = left_out
+			.unwrap_or_default()
+			.into_iter()
+			.enumerate()
+			.map(|(peer, out)| {
+				let benefit = benefits.get(peer).copied().unwrap_or_default();
+				out.unwrap_or(PeerOutcome::Joined { benefit })
+			})
+			.collect();
 
 		let mut grads = total.backward();
-		if let Some(gated) = &gated {
-			report.remote_grads = gated.gradients(&mut grads);
+		let remote_grads = gated.map(|gated| gated.gradients(&mut grads)).unwrap_or_default();
+		let grads = GradientsParams::from_grads(grads, &self.model);
+		report.skipped = check_step(&report.losses(), gradient_norm(&grads, &self.model)).err();
+		for (peer, outcome) in peers.iter().zip(&report.peers) {
+			let measured =
+				report.skipped.is_none() || !matches!(outcome, PeerOutcome::Joined { .. });
+			if measured && self.records.observe(*peer, outcome, self.step) {
+				report.dropped.push(*peer);
+			}
 		}
-		self.descend(grads);
+		if report.skipped.is_none() {
+			report.remote_grads = remote_grads;
+			self.descend(grads);
+		}
 		report
 	}
 
 	/// One Adam step of the model on the step's gradients; counts the step.
-	fn descend(&mut self, grads: Gradients) {
-		let grads = GradientsParams::from_grads(grads, &self.model);
+	fn descend(&mut self, grads: GradientsParams) {
 		self.model = self.optimizer.step(self.config.learning_rate, self.model.clone(), grads);
 		self.step += 1;
 	}
@@ -360,8 +514,16 @@ impl Trainer {
 			self.remote_optimizer.step(self.config.remote_learning_rate, encoder, grads);
 	}
 
-	/// Saves the model and both optimizers' states (burnpack files) in `dir`.
+	/// The first parameter of the model that holds a NaN or an infinity, if any.
+	pub fn check_parameters(&self) -> Result<(), NonFiniteParameter> {
+		check_parameters(&self.model)
+	}
+
+	/// Saves the model and both optimizers' states (burnpack files) in `dir`; refuses, before
+	/// writing anything, a model with a parameter that is not finite
+	/// ([`NonFiniteParameter`], as a [`RecordError::Validation`]).
 	pub fn save(&self, dir: &Path) -> Result<(), RecordError> {
+		self.check_parameters()?;
 		self.model.clone().save_file(dir.join("model.bpk"))?;
 		self.optimizer.save(dir.join("optimizer.bpk"))?;
 		self.remote_optimizer.save(dir.join("remote_optimizer.bpk"))
@@ -370,7 +532,7 @@ impl Trainer {
 	/// Loads what [`Trainer::save`] wrote in `dir`; the step count is the caller's to restore.
 	pub fn load(&mut self, dir: &Path) -> Result<(), RecordError> {
 		self.model = self.model.clone().try_load_file(dir.join("model.bpk"))?;
-		let optimizer = std::mem::replace(&mut self.optimizer, AdamConfig::new().init());
+		let optimizer = std::mem::replace(&mut self.optimizer, adam());
 		self.optimizer = optimizer.load(dir.join("optimizer.bpk"))?;
 		let remote = std::mem::replace(&mut self.remote_optimizer, SgdConfig::new().init());
 		self.remote_optimizer = remote.load(dir.join("remote_optimizer.bpk"))?;
@@ -393,7 +555,8 @@ impl Trainer {
 		Evaluation { local_loss: local / n, student_loss: student / n }
 	}
 
-	/// Held-out network loss with the given remote answers per batch (for tests and reports).
+	/// Held-out network loss with the given remote answers per batch (for tests and reports),
+	/// the answers bounded and normalised as a step joins them.
 	pub fn evaluate_network(
 		&self,
 		batch: &Batch,
@@ -407,8 +570,331 @@ impl Trainer {
 		let tokens = tokens_tensor(&batch.inputs, b, s, &device);
 		let targets = targets_tensor(batch, &device);
 		let h = model.encoder.forward(tokens);
-		let remote = remote_tensor(answers, [k, b, s, d], &device);
-		let (_, joined) = join(model.gate_logits(h.clone()), remote, columns, &answers.masked);
+		let left_out = answers.left_out(b * s * d);
+		let remote = normalise(remote_tensor(answers, &left_out, [k, b, s, d], &device));
+		let masked: Vec<bool> = left_out.iter().map(Option::is_some).collect();
+		let (_, joined) = join(model.gate_logits(h.clone()), remote, columns, &masked);
 		scalar(&target_loss(&model, &h, joined, &targets))
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use burn::module::{ModuleVisitor, Param};
+
+	use super::*;
+	use crate::{
+		data::corpus::Corpus,
+		net::{
+			protocol::MAX_ANSWER_ABS,
+			served_model::{EmbeddingModel, Model},
+		},
+		nucleus::guard::MAX_GRADIENT_NORM,
+	};
+
+	const BATCH: usize = 4;
+	const SEQ: usize = 32;
+	const SIZE: usize = BATCH * SEQ * REPRESENTATION_DIM;
+
+	fn small() -> NucleusConfig {
+		NucleusConfig { gate_width: 8, ..NucleusConfig::default() }
+	}
+
+	fn joined(representations: Vec<Vec<f32>>) -> RemoteAnswers {
+		RemoteAnswers { masked: vec![false; representations.len()], representations }
+	}
+
+	/// Every parameter's values, bit for bit (NaN equal to itself).
+	#[derive(Default)]
+	struct Bits(Vec<u32>);
+
+	impl ModuleVisitor for Bits {
+		fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+			self.0.extend(float_values(param.val()).iter().map(|v| v.to_bits()));
+		}
+	}
+
+	fn bits(trainer: &Trainer) -> Vec<u32> {
+		let mut bits = Bits::default();
+		trainer.model.visit(&mut bits);
+		bits.0
+	}
+
+	fn assert_finite(report: &StepReport) {
+		assert!(report.skipped.is_none(), "{report:?}");
+		let losses = report.losses();
+		assert!(losses.iter().all(|(_, loss)| loss.is_finite()), "{losses:?}");
+	}
+
+	/// `STEPS` steps with two honest peers (uids 0 and 1) and, with `poison`, a third (uid 2)
+	/// whose answer at step `i` is `poison(i, j)` at element `j`: every loss and parameter stays
+	/// finite. Returns the held-out losses (local, student, and network with the honest peers)
+	/// and the poisoner's outcomes.
+	fn train_beside(poison: Option<fn(usize, usize) -> f32>) -> ([f32; 3], Vec<PeerOutcome>) {
+		const STEPS: usize = 30;
+		let corpus = Corpus::synthetic(30_000, 21);
+		let mut trainer = Trainer::new(small(), &Device::flex(), 21);
+		let peers = [EmbeddingModel::new(1), EmbeddingModel::new(2)];
+		let honest = |batch: &Batch, peer: &EmbeddingModel| {
+			peer.forward(&batch.inputs, batch.batch, batch.seq).unwrap()
+		};
+		let mut rng = Rng::new(21);
+		let mut outcomes = Vec::new();
+		for step in 0..STEPS {
+			let batch = Batch::sample(&corpus.train, BATCH, SEQ, &mut rng);
+			let pending =
+				trainer.begin(&batch, if poison.is_some() { &[0, 1, 2] } else { &[0, 1] });
+			let chosen = pending.chosen.clone();
+			let answers = chosen
+				.iter()
+				.map(|peer| match (peers.get(*peer), poison) {
+					(Some(peer), _) => honest(&batch, peer),
+					(None, Some(poison)) => (0..SIZE).map(|j| poison(step, j)).collect(),
+					(None, None) => unreachable!("only honest candidates"),
+				})
+				.collect();
+			let report = trainer.finish(pending, Some(&joined(answers)));
+			assert_finite(&report);
+			outcomes.extend(
+				chosen
+					.iter()
+					.zip(&report.peers)
+					.filter(|(p, _)| **p == 2)
+					.map(|(_, o)| o.clone()),
+			);
+		}
+		assert_eq!(trainer.check_parameters(), Ok(()));
+		let held_out = Batch::consecutive(&corpus.held_out, BATCH, SEQ, 4);
+		let evaluation = trainer.evaluate(&held_out);
+		let network = held_out
+			.iter()
+			.map(|batch| {
+				let answers = joined(peers.iter().map(|peer| honest(batch, peer)).collect());
+				trainer.evaluate_network(batch, &answers, &[0, 1])
+			})
+			.sum::<f32>()
+			/ held_out.len() as f32;
+		([evaluation.local_loss, evaluation.student_loss, network], outcomes)
+	}
+
+	/// Held-out losses within this of the run without the poisoner (nats per byte).
+	const MARGIN: f32 = 0.05;
+
+	fn assert_near(poisoned: [f32; 3], clean: [f32; 3]) {
+		println!("held-out local, student, network: poisoned {poisoned:?}, clean {clean:?}");
+		for (a, b) in poisoned.iter().zip(clean) {
+			assert!((a - b).abs() < MARGIN, "poisoned {poisoned:?} against clean {clean:?}");
+		}
+	}
+
+	#[test]
+	fn a_peer_answering_3e38_everywhere_cannot_poison_the_model() {
+		let (clean, _) = train_beside(None);
+		let (poisoned, outcomes) = train_beside(Some(|_, _| 3e38));
+		assert_near(poisoned, clean);
+		assert!(
+			matches!(&outcomes[..], [PeerOutcome::Refused(TensorError::OutOfBound { value, .. })] if *value == 3e38),
+			"refused once, then dropped: {outcomes:?}"
+		);
+	}
+
+	#[test]
+	fn a_peer_answering_exploding_values_cannot_poison_the_model() {
+		// ±1 at the first step, ten times more every second step: finite, never NaN.
+		let (clean, _) = train_beside(None);
+		let (poisoned, outcomes) = train_beside(Some(
+			|step, j| if j % 3 == 0 { -1.0 } else { 1.0 } * 10f32.powi(step as i32 / 2),
+		));
+		assert_near(poisoned, clean);
+		// Normalised while within the bound (10⁴ at steps 8 and 9), refused beyond it, then
+		// dropped.
+		assert_eq!(outcomes.len(), 11, "{outcomes:?}");
+		assert!(
+			outcomes[..10].iter().all(|o| matches!(o, PeerOutcome::Joined { .. })),
+			"{outcomes:?}"
+		);
+		assert!(matches!(outcomes[10], PeerOutcome::Refused(TensorError::OutOfBound { .. })));
+	}
+
+	#[test]
+	fn a_step_whose_loss_is_not_finite_is_skipped_and_names_the_bad_peer() {
+		let corpus = Corpus::synthetic(20_000, 22);
+		let mut trainer = Trainer::new(small(), &Device::flex(), 22);
+		let mut rng = Rng::new(22);
+		for _ in 0..2 {
+			trainer.step_offline(&Batch::sample(&corpus.train, BATCH, SEQ, &mut rng));
+		}
+		// A twin with the same model and optimizer state.
+		let dir = tempfile::tempdir().unwrap();
+		trainer.save(dir.path()).unwrap();
+		let mut twin = Trainer::new(small(), &Device::flex(), 99);
+		twin.load(dir.path()).unwrap();
+
+		// A NaN in the target head, and a peer answering NaN beside an honest one.
+		let bias = trainer.model.target_head.bias.clone().unwrap();
+		trainer.model.target_head.bias = Some(bias.clone().map(|b| b.mul_scalar(f32::NAN)));
+		let before = bits(&trainer);
+		let batch = Batch::sample(&corpus.train, BATCH, SEQ, &mut rng);
+		let pending = trainer.begin(&batch, &[3, 4]);
+		let nan_peer = pending.peers.iter().position(|p| *p == 4).unwrap();
+		let mut answers =
+			vec![EmbeddingModel::new(3).forward(&batch.inputs, BATCH, SEQ).unwrap(); 2];
+		answers[nan_peer][17] = f32::NAN;
+		let report = trainer.finish(pending, Some(&joined(answers)));
+		assert!(
+			matches!(report.skipped, Some(StepFault::NonFiniteLoss { which: "student", .. })),
+			"{:?}",
+			report.skipped
+		);
+		assert_eq!(bits(&trainer), before, "no parameter moved");
+		assert_eq!(trainer.step, 2, "the step is not counted");
+		assert!(report.remote_grads.is_empty(), "no gradient goes back from a skipped step");
+		assert!(matches!(
+			report.peers[nan_peer],
+			PeerOutcome::Refused(TensorError::NotFinite { index: 17, .. })
+		));
+		assert!(matches!(report.peers[1 - nan_peer], PeerOutcome::Joined { .. }));
+		assert_eq!(report.dropped, vec![4], "the bad peer is named and dropped");
+
+		// The optimizer is as it was: with the parameter restored, the next step is the twin's.
+		trainer.model.target_head.bias = Some(bias);
+		let batch = Batch::sample(&corpus.train, BATCH, SEQ, &mut rng);
+		assert_finite(&trainer.step_offline(&batch));
+		assert_finite(&twin.step_offline(&batch));
+		let held_out = Batch::consecutive(&corpus.held_out, BATCH, SEQ, 2);
+		let (a, b) = (trainer.evaluate(&held_out), twin.evaluate(&held_out));
+		assert!((a.local_loss - b.local_loss).abs() < 1e-5, "{a:?} against {b:?}");
+		assert!((a.student_loss - b.student_loss).abs() < 1e-5, "{a:?} against {b:?}");
+	}
+
+	#[test]
+	fn a_step_whose_gradient_explodes_is_skipped() {
+		let corpus = Corpus::synthetic(20_000, 23);
+		let mut trainer = Trainer::new(small(), &Device::flex(), 23);
+		let weight = trainer.model.local_head.weight.clone();
+		trainer.model.local_head.weight = weight.map(|w| w.mul_scalar(1e6));
+		let before = bits(&trainer);
+		let report =
+			trainer.step_offline(&Batch::sample(&corpus.train, BATCH, SEQ, &mut Rng::new(23)));
+		assert!(report.local_loss.is_finite(), "{report:?}");
+		assert!(
+			matches!(report.skipped, Some(StepFault::ExplodingGradient(norm)) if norm > MAX_GRADIENT_NORM),
+			"{:?}",
+			report.skipped
+		);
+		assert_eq!(bits(&trainer), before);
+		assert_eq!(trainer.step, 0);
+	}
+
+	#[test]
+	fn the_drop_rule_drops_a_peer_that_hurts_and_keeps_a_helpful_one() {
+		// Uid 0 embeds the next byte (as helpful as a peer can be); uid 8 shares its gate output
+		// (8 = 0 modulo the gate's width), so the gate cannot weigh the two apart, and embeds
+		// random bytes in uid 0's code; uid 1 embeds the current byte.
+		let corpus = Corpus::synthetic(20_000, 24);
+		let mut trainer = Trainer::new(small(), &Device::flex(), 24);
+		let (code, other) = (EmbeddingModel::new(5), EmbeddingModel::new(6));
+		let mut rng = Rng::new(24);
+		let mut lies = Rng::new(25);
+		let mut dropped_at = None;
+		for step in 0..40 {
+			let batch = Batch::sample(&corpus.train, BATCH, SEQ, &mut rng);
+			let candidates = [0, 1, 8];
+			let pending = trainer.begin(&batch, &candidates);
+			let peers: Vec<usize> = pending.chosen.iter().map(|i| candidates[*i]).collect();
+			if dropped_at.is_some() {
+				assert!(!peers.contains(&8), "a dropped peer is not chosen: {peers:?}");
+			}
+			let answers = peers
+				.iter()
+				.map(|peer| match peer {
+					0 => code.forward(&batch.targets, BATCH, SEQ).unwrap(),
+					1 => other.forward(&batch.inputs, BATCH, SEQ).unwrap(),
+					_ => {
+						let random: Vec<i64> =
+							batch.inputs.iter().map(|_| (lies.next_u64() % 256) as i64).collect();
+						code.forward(&random, BATCH, SEQ).unwrap()
+					},
+				})
+				.collect();
+			let report = trainer.finish(pending, Some(&joined(answers)));
+			assert_finite(&report);
+			assert!(!report.dropped.contains(&0) && !report.dropped.contains(&1), "{report:?}");
+			if report.dropped.contains(&8) {
+				dropped_at = Some(step);
+			}
+		}
+		assert!(dropped_at.is_some(), "the liar is dropped");
+		assert!(
+			trainer.records.joinable(0, trainer.step) && trainer.records.joinable(1, trainer.step)
+		);
+	}
+
+	#[test]
+	fn a_refused_peer_is_left_out_until_it_changes_hands() {
+		let corpus = Corpus::synthetic(5_000, 26);
+		let mut trainer = Trainer::new(small(), &Device::flex(), 26);
+		let batch = Batch::sample(&corpus.train, BATCH, SEQ, &mut Rng::new(26));
+		let error = TensorError::OutOfBound { what: "representation", index: 0, value: 3e38 };
+		assert!(trainer.refuse(5, error.clone()), "dropped");
+		assert!(!trainer.refuse(5, error), "dropped once");
+		assert_eq!(trainer.begin(&batch, &[5, 6]).chosen, vec![1]);
+		trainer.forget_peer(5);
+		assert_eq!(trainer.begin(&batch, &[5, 6]).chosen.len(), 2, "a new owner is joined");
+
+		// An answer of the wrong length is refused, not a panic.
+		let pending = trainer.begin(&batch, &[5, 6]);
+		let report = trainer.finish(pending, Some(&joined(vec![vec![0.5; SIZE], vec![0.5; 3]])));
+		assert!(matches!(report.peers[1], PeerOutcome::Refused(TensorError::WrongLength { .. })));
+		assert!(matches!(report.peers[0], PeerOutcome::Joined { .. }));
+		assert_finite(&report);
+	}
+
+	#[test]
+	fn honest_encoder_output_passes_the_bound_by_orders_of_magnitude_and_keeps_its_scale() {
+		let corpus = Corpus::synthetic(20_000, 27);
+		let mut trainer = Trainer::new(small(), &Device::flex(), 27);
+		let mut rng = Rng::new(27);
+		let batch = Batch::sample(&corpus.train, BATCH, SEQ, &mut rng);
+		for trained in [false, true] {
+			if trained {
+				for _ in 0..20 {
+					trainer.step_offline(&Batch::sample(&corpus.train, BATCH, SEQ, &mut rng));
+				}
+			}
+			let device = trainer.device.clone().inner();
+			let tokens = tokens_tensor(&batch.inputs, BATCH, SEQ, &device);
+			let h = trainer.model.valid().encoder.forward(tokens);
+			let values = float_values(h.clone());
+			assert_eq!(check_answer(&values), Ok(()));
+			let largest = values.iter().fold(0f32, |m, v| m.max(v.abs()));
+			assert!(largest * 1000.0 < MAX_ANSWER_ABS, "largest element {largest}");
+			let normalised =
+				float_values(normalise(h.reshape([1, BATCH, SEQ, REPRESENTATION_DIM])));
+			let moved = values.iter().zip(&normalised).fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+			assert!(moved < 0.1 * largest, "normalising moved an element by {moved}");
+		}
+	}
+
+	#[test]
+	fn save_refuses_a_model_with_a_nan_parameter() {
+		let mut trainer = Trainer::new(small(), &Device::flex(), 28);
+		let dir = tempfile::tempdir().unwrap();
+		trainer.save(dir.path()).unwrap();
+		let weight = trainer.model.distill_out.weight.clone();
+		trainer.model.distill_out.weight = weight.map(|w| w.slice_fill([0..1, 3..4], f32::NAN));
+		let error = trainer.check_parameters().unwrap_err();
+		assert_eq!(error.path, "distill_out.weight");
+		assert_eq!(error.index, 3);
+		assert!(error.value.is_nan());
+		let fresh = tempfile::tempdir().unwrap();
+		match trainer.save(fresh.path()) {
+			Err(RecordError::Validation(message)) => {
+				assert_eq!(message, error.to_string());
+				assert!(message.contains("not finite"), "{message}");
+			},
+			other => panic!("{other:?}"),
+		}
+		assert_eq!(std::fs::read_dir(fresh.path()).unwrap().count(), 0, "nothing written");
 	}
 }

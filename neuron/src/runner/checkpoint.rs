@@ -79,14 +79,16 @@ fn file_error(path: &Path) -> impl FnOnce(std::io::Error) -> RunError + '_ {
 }
 
 /// Saves the model, both optimizers and `ledger` under `dir` (written beside it first, then
-/// moved into place, so a crash leaves the previous checkpoint whole).
+/// moved into place, so a crash leaves the previous checkpoint whole). A model with a parameter
+/// that is not finite is refused ([`Trainer::save`]), and the previous checkpoint kept.
 pub fn save_checkpoint(trainer: &Trainer, ledger: Ledger, dir: &Path) -> Result<(), RunError> {
 	let staging = dir.with_extension("new");
 	let _ = std::fs::remove_dir_all(&staging);
 	std::fs::create_dir_all(&staging).map_err(file_error(&staging))?;
-	trainer
-		.save(&staging)
-		.map_err(|source| RunError::CheckpointModel { path: staging.clone(), source })?;
+	trainer.save(&staging).map_err(|source| {
+		let _ = std::fs::remove_dir_all(&staging);
+		RunError::CheckpointModel { path: staging.clone(), source }
+	})?;
 	let config_file = staging.join("config.json");
 	std::fs::write(&config_file, trainer.config.to_string()).map_err(file_error(&config_file))?;
 	Checkpoint { step: trainer.step, ledger }.write(&staging)?;
@@ -137,7 +139,45 @@ fn check_shape(dir: &Path, configured: &NucleusConfig) -> Result<(), RunError> {
 
 #[cfg(test)]
 mod tests {
+	use burn::{
+		module::{Module, ModuleMapper, Param},
+		prelude::{Device, Tensor},
+		store::RecordError,
+	};
+
 	use super::*;
+
+	/// Turns every parameter it maps into NaN.
+	struct Poison;
+
+	impl ModuleMapper for Poison {
+		fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+			param.map(|tensor| tensor.mul_scalar(f32::NAN))
+		}
+	}
+
+	#[test]
+	fn a_model_with_a_nan_parameter_keeps_the_last_good_checkpoint() {
+		let config = NucleusConfig { gate_width: 8, ..NucleusConfig::default() };
+		let mut trainer = Trainer::new(config, &Device::flex(), 3);
+		trainer.step = 4;
+		let dir = tempfile::tempdir().expect("a directory");
+		let path = dir.path().join("checkpoint");
+		save_checkpoint(&trainer, Ledger::new(0.1), &path).expect("a finite model is saved");
+		trainer.step = 9;
+		trainer.model.encoder = trainer.model.encoder.clone().map(&mut Poison);
+		let error = save_checkpoint(&trainer, Ledger::new(0.1), &path).unwrap_err();
+		assert!(
+			matches!(&error, RunError::CheckpointModel { source: RecordError::Validation(_), .. }),
+			"{error}"
+		);
+		assert!(error.to_string().contains("not finite"), "{error}");
+		assert!(!path.with_extension("new").exists(), "nothing left half-written");
+		assert_eq!(Checkpoint::read(&path).expect("read").map(|c| c.step), Some(4));
+		let mut resumed = Trainer::new(trainer.config.clone(), &Device::flex(), 5);
+		assert!(load_checkpoint(&mut resumed, &mut Ledger::new(0.1), &path).expect("the last"));
+		assert_eq!((resumed.step, resumed.check_parameters()), (4, Ok(())));
+	}
 
 	#[test]
 	fn the_state_file_keeps_its_format() {

@@ -127,6 +127,10 @@ pub struct RunConfig {
 	pub external: SocketAddr,
 	/// The text to learn from.
 	pub corpus: Corpus,
+	/// The text the validator scores peers on (`--challenge-corpus`).
+	pub challenges: Vec<u8>,
+	/// The text a memorizer or a baseline looks rows up in; `None` for the other modes.
+	pub lookup_text: Option<Vec<u8>>,
 	/// Rows per batch.
 	pub batch: usize,
 	/// Bytes per row.
@@ -204,7 +208,7 @@ struct NeuronState {
 /// Runs a neuron until Ctrl-C or `max_steps`.
 pub async fn run(config: RunConfig, hotkey: sr25519::Pair) -> Result<(), RunError> {
 	let validator =
-		Validator::new(config.validation.clone(), config.corpus.held_out.clone(), config.seed);
+		Validator::new(config.validation.clone(), config.challenges.clone(), config.seed);
 	let state = Arc::new(NeuronState {
 		view: RwLock::new(NetworkView::default()),
 		validator: Mutex::new(validator),
@@ -230,13 +234,16 @@ pub async fn run(config: RunConfig, hotkey: sr25519::Pair) -> Result<(), RunErro
 	let served =
 		ServedNucleus::new(config.serving, config.nucleus.context, config.backward, config.seed);
 	served.publish(&trainer.model.encoder);
+	if let Some(text) = &config.lookup_text {
+		served.set_lookup_text(text.clone());
+	}
 	let online = match &config.url {
 		Some(url) => Some(go_online(url, &config, &hotkey, &served, &state).await?),
 		None => None,
 	};
 	let genesis = online.as_ref().map_or([0; 32], |online| online.chain.genesis_hash());
 	let dendrite = Arc::new(Dendrite::new(hotkey.clone(), genesis, config.query_timeout));
-	if let Some(uid) = config.serving.copied() {
+	if let Some(uid) = config.serving.upstream() {
 		let view = state.clone();
 		let locate = move || read(&view.view).endpoints.iter().find(|p| p.uid == uid).cloned();
 		let handle = tokio::runtime::Handle::current();

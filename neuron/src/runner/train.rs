@@ -2,6 +2,10 @@
 //! peers the gate chooses and the next query of the validation cycle, while the chain loop on
 //! the async runtime keeps the network view and the ledger's registrations current. Apart, a
 //! step never waits on the node, and the chain loop never waits on a step.
+//!
+//! The trainer leaves out of the join the peers whose answers broke the protocol or made its
+//! loss worse ([`crate::nucleus::guard`]); the loop tells it of the answers the dendrite refused,
+//! says which peers were dropped, and counts the steps the trainer skipped.
 
 use std::{
 	sync::{atomic::Ordering, Arc},
@@ -11,8 +15,8 @@ use std::{
 use super::{checkpoint::save_checkpoint, NeuronState, RunConfig};
 use crate::{
 	data::{corpus::Batch, rng::Rng},
-	net::dendrite::{Dendrite, PeerEndpoint},
-	nucleus::{serving::ServedNucleus, RemoteAnswers, StepReport, Trainer},
+	net::dendrite::{Dendrite, Outcome, PeerEndpoint},
+	nucleus::{serving::ServedNucleus, PeerOutcome, RemoteAnswers, StepReport, Trainer},
 	sync::{lock, read},
 };
 
@@ -50,7 +54,7 @@ pub(super) fn train(
 		};
 		served.publish(&trainer.model.encoder);
 		steps += 1;
-		progress.record(report.tokens, remote_callers);
+		progress.record(&report, remote_callers);
 		if progress.due() || config.max_steps.is_some_and(|max| steps == max) {
 			let weights = lock(&state.last_weights).clone();
 			println!("{}", progress.line(trainer.step, &report, answering, &weights));
@@ -61,11 +65,11 @@ pub(super) fn train(
 	trainer
 }
 
-/// One step with the peers the gate chooses among the unflagged ones of the network view:
-/// queries them, learns from their answers and, with `backward`, sends each its gradient back
-/// (without waiting). Meanwhile the next peers of the validation cycle answer a challenge,
-/// which the validator scores once the step is done. Returns the step's report and how many
-/// of the chosen peers answered, of how many.
+/// One step with the peers the gate chooses among the unflagged ones of the network view (the
+/// trainer leaves out those it dropped): queries them, learns from their answers and, with
+/// `backward`, sends each its gradient back (without waiting). Meanwhile the next peers of the
+/// validation cycle answer a challenge, which the validator scores once the step is done. Returns
+/// the step's report and how many of the chosen peers answered, of how many.
 fn step_with_peers(
 	trainer: &mut Trainer,
 	batch: &Batch,
@@ -105,10 +109,28 @@ fn step_with_peers(
 	let answers = (!chosen.is_empty()).then(|| {
 		let results =
 			handle.block_on(dendrite.forward(&chosen, &batch.inputs, batch.batch, batch.seq));
+		for (peer, outcome) in chosen.iter().zip(&results.outcomes) {
+			if let Outcome::InvalidResponse(error) = outcome {
+				if trainer.refuse(usize::from(peer.uid), error.clone()) {
+					println!("uid {} dropped from the join: {outcome}", peer.uid);
+				}
+			}
+		}
 		RemoteAnswers { masked: results.mask(), representations: results.representations }
 	});
 	let answered = answers.as_ref().map_or(0, |a| a.masked.iter().filter(|m| !**m).count());
 	let report = trainer.finish(pending, answers.as_ref());
+	for (peer, outcome) in chosen.iter().zip(&report.peers) {
+		if report.dropped.contains(&usize::from(peer.uid)) {
+			let why = match outcome {
+				PeerOutcome::Joined { .. } => {
+					format!("its answers make the loss worse ({outcome})")
+				},
+				_ => outcome.to_string(),
+			};
+			println!("uid {} dropped from the join: {why}", peer.uid);
+		}
+	}
 	let (peers, grads): (Vec<PeerEndpoint>, Vec<Vec<f32>>) = chosen
 		.iter()
 		.zip(&report.remote_grads)
@@ -163,6 +185,9 @@ struct Progress {
 	printed: Instant,
 	tokens: usize,
 	remote_callers: usize,
+	/// Steps the trainer skipped, and why the last one was.
+	skipped: usize,
+	last_fault: Option<String>,
 }
 
 impl Progress {
@@ -170,13 +195,17 @@ impl Progress {
 	const EVERY: Duration = Duration::from_secs(10);
 
 	fn new() -> Self {
-		Self { printed: Instant::now(), tokens: 0, remote_callers: 0 }
+		Self { printed: Instant::now(), tokens: 0, remote_callers: 0, skipped: 0, last_fault: None }
 	}
 
-	/// Counts one step's tokens and the Backward calls it applied.
-	fn record(&mut self, tokens: usize, remote_callers: usize) {
-		self.tokens += tokens;
+	/// Counts one step's tokens, whether it was skipped, and the Backward calls it applied.
+	fn record(&mut self, report: &StepReport, remote_callers: usize) {
+		self.tokens += report.tokens;
 		self.remote_callers += remote_callers;
+		if let Some(fault) = &report.skipped {
+			self.skipped += 1;
+			self.last_fault = Some(fault.to_string());
+		}
 	}
 
 	/// Whether a line is due.
@@ -193,7 +222,10 @@ impl Progress {
 		weights: &str,
 	) -> String {
 		let rate = self.tokens as f64 / self.printed.elapsed().as_secs_f64();
-		let line = progress_line(step, report, rate, answering, self.remote_callers, weights);
+		let mut line = progress_line(step, report, rate, answering, self.remote_callers, weights);
+		if let Some(fault) = &self.last_fault {
+			line += &format!("  skipped {} (last: {fault})", self.skipped);
+		}
 		*self = Self::new();
 		line
 	}
@@ -213,4 +245,29 @@ fn progress_line(
 		"step {step:>6}  loss local {:.3} network {network} student {:.3}  {tokens_per_second:>6.0} tok/s  peers {}/{} answering  grads in {remote}  weights {weights}",
 		report.local_loss, report.student_loss, answering.0, answering.1
 	)
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use crate::nucleus::StepFault;
+
+	#[test]
+	fn the_progress_line_counts_skipped_steps_and_says_why() {
+		let mut progress = Progress::new();
+		let taken = StepReport { tokens: 128, ..Default::default() };
+		progress.record(&taken, 0);
+		let line = progress.line(1, &taken, (0, 0), "-");
+		assert!(!line.contains("skipped"), "{line}");
+		let skipped = StepReport {
+			skipped: Some(StepFault::NonFiniteLoss { which: "network", value: f32::NAN }),
+			..taken.clone()
+		};
+		progress.record(&skipped, 0);
+		progress.record(&taken, 0);
+		progress.record(&skipped, 0);
+		let line = progress.line(2, &taken, (0, 0), "-");
+		assert!(line.ends_with("skipped 2 (last: the network loss is NaN)"), "{line}");
+		assert_eq!(progress.skipped, 0, "a line starts a new count");
+	}
 }

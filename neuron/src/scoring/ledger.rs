@@ -16,6 +16,10 @@ pub const LEAK_GAP: f64 = 1.0;
 /// Canary similarity (linear CKA, averaged over cycles) above which two peers are copies.
 pub const COPY_SIMILARITY: f64 = 0.95;
 
+/// Share of a peer's recent answers out of the protocol's bounds above which it is flagged as
+/// a poisoner (see [`Ledger::observe_bounds`]).
+pub const POISON_RATE: f64 = 0.1;
+
 /// Standard errors the mean must clear above zero before a peer is paid.
 pub const CONFIDENCE: f64 = 2.0;
 
@@ -76,6 +80,11 @@ pub struct PeerRecord {
 	pub leak_gap: Estimate,
 	/// Whether it is flagged for reading the future.
 	pub flagged: bool,
+	/// Moving average of whether its answers broke the protocol's bound on values
+	/// (`protocol::check_answer`: not finite, or beyond ±1e4), poison for whoever trains on
+	/// them; above [`POISON_RATE`] it is flagged.
+	#[serde(default)]
+	pub out_of_bounds: Estimate,
 	/// Moving average of whether it answered its queries (1 each answer, 0 each failure).
 	#[serde(default = "fully_available")]
 	pub availability: f64,
@@ -85,12 +94,18 @@ pub struct PeerRecord {
 }
 
 impl PeerRecord {
+	/// Whether it is flagged: for reading the future, or for poison.
+	pub fn is_flagged(&self) -> bool {
+		self.flagged || self.out_of_bounds.mean > POISON_RATE
+	}
+
 	fn new(hotkey: &str) -> Self {
 		Self {
 			hotkey: hotkey.to_string(),
 			score: Estimate::default(),
 			leak_gap: Estimate::default(),
 			flagged: false,
+			out_of_bounds: Estimate::default(),
 			availability: fully_available(),
 			probe: None,
 		}
@@ -200,7 +215,15 @@ impl Ledger {
 
 	/// Whether `uid` is flagged.
 	pub fn flagged(&self, uid: u16) -> bool {
-		self.peers.get(&uid).is_some_and(|record| record.flagged)
+		self.peers.get(&uid).is_some_and(PeerRecord::is_flagged)
+	}
+
+	/// Records whether an answer of `uid` broke the protocol's bound on values: one that did
+	/// weighs half the average (so it flags the peer at once), a clean one `alpha` (so about
+	/// fifteen in a row clear it).
+	pub fn observe_bounds(&mut self, uid: u16, out_of_bounds: bool) {
+		let (value, weight) = if out_of_bounds { (1.0, 0.5) } else { (0.0, self.alpha) };
+		self.record(uid).out_of_bounds.add(value, weight);
 	}
 
 	/// The groups of peers whose canary answers are copies of each other (groups of one
@@ -231,7 +254,8 @@ impl Ledger {
 			.iter()
 			.map(|(uid, record)| {
 				let confident = record.score.lower_bound(CONFIDENCE, self.alpha) > 0.0;
-				let payable = if confident && !record.flagged { record.score.mean } else { 0.0 };
+				let payable =
+					if confident && !record.is_flagged() { record.score.mean } else { 0.0 };
 				(*uid, payable * record.availability)
 			})
 			.collect();
@@ -353,5 +377,27 @@ mod tests {
 		// One peer's score, the mean of theirs (0.35), split in two.
 		assert!((scores[&1] - 0.175).abs() < 1e-9 && (scores[&3] - 0.175).abs() < 1e-9);
 		assert!((scores[&2] - 0.3).abs() < 1e-9);
+	}
+
+	#[test]
+	fn a_peer_whose_answers_break_the_bounds_is_flagged_until_they_stop() {
+		let mut ledger = Ledger::new(0.1);
+		for _ in 0..10 {
+			ledger.observe(6, 0.3, Some(0.0));
+			ledger.observe_bounds(6, false);
+		}
+		assert!(!ledger.flagged(6) && ledger.get(6) > 0.0);
+		ledger.observe_bounds(6, true);
+		assert!(ledger.flagged(6), "one poisoned answer flags it");
+		assert_eq!(ledger.get(6), 0.0);
+		for _ in 0..25 {
+			ledger.observe_bounds(6, false);
+		}
+		assert!(!ledger.flagged(6) && ledger.get(6) > 0.0, "clean again");
+		// A ledger checkpointed before the bounds were kept loads unflagged.
+		let mut old = serde_json::to_value(&ledger).expect("serialise");
+		old["peers"]["6"].as_object_mut().expect("a record").remove("out_of_bounds");
+		let loaded: Ledger = serde_json::from_value(old).expect("deserialise");
+		assert!(!loaded.flagged(6));
 	}
 }

@@ -21,7 +21,7 @@ use super::{
 use crate::{
 	data::rng::Rng,
 	net::{
-		protocol::{REPRESENTATION_DIM, VOCAB_SIZE},
+		protocol::{check_answer, REPRESENTATION_DIM, VOCAB_SIZE},
 		served_model::Model,
 	},
 };
@@ -201,8 +201,12 @@ impl Validator {
 		let mut answered: Vec<(u16, Vec<f64>, f64)> = Vec::new();
 		let mut outcomes = Vec::new();
 		for (uid, answer) in query.uids.iter().zip(answers) {
-			let answer =
-				answer.as_ref().filter(|a| a.len() == size && a.iter().all(|v| v.is_finite()));
+			// An answer beyond the protocol's bounds would poison whoever trains on it.
+			let answer = answer.as_ref().filter(|a| a.len() == size);
+			if let Some(answer) = answer {
+				self.ledger.observe_bounds(*uid, check_answer(answer).is_err());
+			}
+			let answer = answer.filter(|a| check_answer(a).is_ok());
 			let Some(answer) = answer else {
 				outcomes.push(Outcome { uid: *uid, shapley: 0.0, leak_gap: None });
 				continue;
@@ -290,5 +294,20 @@ mod tests {
 		// The peers not scored yet get the floor that meets `MinAllowedWeights`.
 		assert_eq!(row.iter().map(|(uid, _)| *uid).collect::<Vec<_>>(), vec![1, 2, 3]);
 		assert_eq!(row.get(1), Some(&(2, u16::MAX)));
+	}
+
+	#[test]
+	fn an_answer_beyond_the_bounds_fails_and_flags_its_peer() {
+		let text: Vec<u8> = b"to be or not to be, that is the question. ".repeat(60);
+		let mut validator = Validator::new(ValidatorConfig::default(), text, 3);
+		let query = validator.next_query(&[0, 1]).expect("a query");
+		let size = query.challenge.rows * query.challenge.seq * REPRESENTATION_DIM;
+		let poison = vec![3e38f32; size];
+		let plain: Vec<f32> = (0..size).map(|i| (i % 7) as f32 / 7.0).collect();
+		let outcomes = validator.score(&query, &[Some(poison), Some(plain)]);
+		let poisoned = outcomes.iter().find(|o| o.uid == query.uids[0]).expect("an outcome");
+		assert_eq!((poisoned.shapley, poisoned.leak_gap), (0.0, None), "scored as a failure");
+		assert!(validator.ledger.flagged(query.uids[0]));
+		assert!(!validator.ledger.flagged(query.uids[1]));
 	}
 }

@@ -5,8 +5,10 @@
 use std::sync::{Arc, Mutex, RwLock};
 
 use super::{
+	echo::{gaussian, Echo},
 	honest::PublishedEncoder,
-	mode::{Disguise, Serving},
+	lookup::LongestMatch,
+	mode::{looks_like_training, Disguise, Serving},
 };
 use crate::{
 	data::rng::Rng,
@@ -16,6 +18,9 @@ use crate::{
 	},
 	sync::{lock, read, write},
 };
+
+/// What a poisoner answers training batches with: finite, near the largest `f32`.
+pub const POISON_VALUE: f32 = 3e38;
 
 /// An adversary's state, one variant per adversarial [`Serving`].
 pub enum Adversary {
@@ -29,20 +34,18 @@ pub enum Adversary {
 	Echo(Echo),
 	/// Answers its stock: the model's answer to an earlier request of the same size.
 	Replay(Mutex<Option<Vec<f32>>>),
-}
-
-/// A copier's state.
-pub struct Echo {
-	/// How it disguises what it copies.
-	disguise: Disguise,
-	/// The peer it copies, once the runner knows where it is.
-	upstream: RwLock<Option<Arc<dyn Model>>>,
-	/// A noisy echo's noise.
-	rng: Mutex<Rng>,
-	/// A rotating echo's rotation, [d][d], drawn on first use.
-	rotation: Mutex<Option<Vec<f32>>>,
-	/// The seed of the rotation.
-	seed: u64,
+	/// Looks the rows up in a text (the memorizer's every readable file, the baseline's
+	/// training text), once it is given one.
+	Lookup(RwLock<Option<LongestMatch>>),
+	/// Poisons training batches, answers noise to the rest.
+	Poison(Mutex<Rng>),
+	/// Copies a peer for what it takes for validation, noise to training batches.
+	ValOnly {
+		/// The copier of what it takes for validation.
+		echo: Echo,
+		/// The noise for training batches.
+		rng: Mutex<Rng>,
+	},
 }
 
 impl Adversary {
@@ -54,21 +57,29 @@ impl Adversary {
 			Serving::Noise => Self::Noise(Mutex::new(Rng::new(seed))),
 			Serving::Zero => Self::Zero,
 			Serving::Leak => Self::Leak(EmbeddingModel::new(seed ^ 0x1ea4)),
-			Serving::Echo { disguise, .. } => Self::Echo(Echo {
-				disguise,
-				upstream: RwLock::new(None),
-				rng: Mutex::new(Rng::new(seed)),
-				rotation: Mutex::new(None),
-				seed,
-			}),
+			Serving::Echo { disguise, .. } => Self::Echo(Echo::new(disguise, seed)),
 			Serving::Replay => Self::Replay(Mutex::new(None)),
+			Serving::Memorizer | Serving::Baseline => Self::Lookup(RwLock::new(None)),
+			Serving::Poison => Self::Poison(Mutex::new(Rng::new(seed))),
+			Serving::ValOnly { .. } => Self::ValOnly {
+				echo: Echo::new(Disguise::Exact, seed),
+				rng: Mutex::new(Rng::new(seed)),
+			},
 		})
 	}
 
-	/// Sets the peer an echo copies; the other adversaries copy nobody.
+	/// Sets the peer an echo or a valonly copies; the other adversaries copy nobody.
 	pub fn set_upstream(&self, upstream: Arc<dyn Model>) {
-		if let Self::Echo(echo) = self {
-			*write(&echo.upstream) = Some(upstream);
+		if let Self::Echo(echo) | Self::ValOnly { echo, .. } = self {
+			echo.set_upstream(upstream);
+		}
+	}
+
+	/// Gives a memorizer or a baseline the text it looks rows up in (indexing it takes about a
+	/// second per megabyte); the other adversaries read nothing.
+	pub fn set_lookup_text(&self, text: Vec<u8>) {
+		if let Self::Lookup(lookup) = self {
+			*write(lookup) = Some(LongestMatch::new(text));
 		}
 	}
 
@@ -82,11 +93,12 @@ impl Adversary {
 		seq: usize,
 	) -> Result<Vec<f32>, ModelError> {
 		let size = batch * seq * REPRESENTATION_DIM;
+		let noise = |rng: &Mutex<Rng>| {
+			let mut rng = lock(rng);
+			(0..size).map(|_| gaussian(&mut rng) as f32).collect::<Vec<f32>>()
+		};
 		match self {
-			Self::Noise(rng) => {
-				let mut rng = lock(rng);
-				Ok((0..size).map(|_| gaussian(&mut rng) as f32).collect())
-			},
+			Self::Noise(rng) => Ok(noise(rng)),
 			Self::Zero => Ok(vec![0.0; size]),
 			Self::Leak(codes) => {
 				// Each row shifted by one: position t carries the code of byte t + 1.
@@ -108,61 +120,19 @@ impl Adversary {
 					},
 				}
 			},
-		}
-	}
-}
-
-impl Echo {
-	/// The upstream peer's answer, disguised.
-	fn answer(&self, tokens: &[i64], batch: usize, seq: usize) -> Result<Vec<f32>, ModelError> {
-		let upstream = read(&self.upstream)
-			.clone()
-			.ok_or_else(|| ModelError::Failed("the copied peer is not reachable yet".into()))?;
-		let mut answer = upstream.forward(tokens, batch, seq)?;
-		match self.disguise {
-			Disguise::Exact => {},
-			Disguise::Noisy => {
-				let mut rng = lock(&self.rng);
-				answer.iter_mut().for_each(|v| *v += 0.1 * gaussian(&mut rng) as f32);
+			Self::Lookup(lookup) => read(lookup)
+				.as_ref()
+				.map(|lookup| lookup.answer(tokens, seq))
+				.ok_or_else(|| ModelError::Failed("the text to look up is not loaded yet".into())),
+			Self::Poison(rng) if looks_like_training(batch, seq) => {
+				let mut rng = lock(rng);
+				Ok((0..size)
+					.map(|_| if rng.below(2) == 0 { POISON_VALUE } else { -POISON_VALUE })
+					.collect())
 			},
-			Disguise::Rotated => {
-				let d = REPRESENTATION_DIM;
-				let mut rotation = lock(&self.rotation);
-				let rotation =
-					rotation.get_or_insert_with(|| random_rotation(d, &mut Rng::new(self.seed)));
-				answer = answer
-					.chunks_exact(d)
-					.flat_map(|row| {
-						rotation
-							.chunks_exact(d)
-							.map(move |axis| axis.iter().zip(row).map(|(a, x)| a * x).sum::<f32>())
-					})
-					.collect();
-			},
-		}
-		Ok(answer)
-	}
-}
-
-/// A standard normal draw (Box–Muller).
-fn gaussian(rng: &mut Rng) -> f64 {
-	let u = rng.unit().max(f64::MIN_POSITIVE);
-	(-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * rng.unit()).cos()
-}
-
-/// A random `d` × `d` rotation (Gram–Schmidt on Gaussian rows), row-major.
-fn random_rotation(d: usize, rng: &mut Rng) -> Vec<f32> {
-	let mut basis: Vec<Vec<f64>> = Vec::with_capacity(d);
-	while basis.len() < d {
-		let mut v: Vec<f64> = (0..d).map(|_| gaussian(rng)).collect();
-		for b in &basis {
-			let dot: f64 = v.iter().zip(b).map(|(x, y)| x * y).sum();
-			v.iter_mut().zip(b).for_each(|(x, y)| *x -= dot * y);
-		}
-		let norm = v.iter().map(|x| x * x).sum::<f64>().sqrt();
-		if norm > 1e-6 {
-			basis.push(v.into_iter().map(|x| x / norm).collect());
+			Self::Poison(rng) => Ok(noise(rng)),
+			Self::ValOnly { rng, .. } if looks_like_training(batch, seq) => Ok(noise(rng)),
+			Self::ValOnly { echo, .. } => echo.copy(tokens, batch, seq),
 		}
 	}
-	basis.into_iter().flatten().map(|x| x as f32).collect()
 }

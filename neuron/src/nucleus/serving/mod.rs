@@ -13,14 +13,17 @@ use crate::{
 
 mod adversary;
 mod backward;
+mod echo;
 mod honest;
+pub mod lookup;
 mod mode;
 
 use adversary::Adversary;
+pub use adversary::POISON_VALUE;
 use backward::GradientQueue;
 pub use backward::{RemoteGradients, BACKWARD_ROWS_PER_STEP, MAX_BACKWARD_ROWS};
 use honest::PublishedEncoder;
-pub use mode::{Disguise, Mode, Serving, MODES};
+pub use mode::{looks_like_training, Disguise, Mode, Serving, MODES};
 
 /// What every clone of a [`ServedNucleus`] shares.
 struct ServedParts {
@@ -68,6 +71,14 @@ impl ServedNucleus {
 	pub fn set_upstream(&self, upstream: Arc<dyn Model>) {
 		if let Some(adversary) = &self.parts.adversary {
 			adversary.set_upstream(upstream);
+		}
+	}
+
+	/// Gives a memorizer or a baseline the text it looks rows up in; the other modes read
+	/// nothing.
+	pub fn set_lookup_text(&self, text: Vec<u8>) {
+		if let Some(adversary) = &self.parts.adversary {
+			adversary.set_lookup_text(text);
 		}
 	}
 

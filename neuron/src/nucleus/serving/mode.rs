@@ -5,6 +5,8 @@
 
 use std::{fmt, str::FromStr};
 
+use crate::data::corpus::DEFAULT_BATCH_SHAPE;
+
 /// How an echo disguises the answers it copies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Disguise {
@@ -14,6 +16,12 @@ pub enum Disguise {
 	Noisy,
 	/// Turned by a fixed random rotation.
 	Rotated,
+	/// Through a fixed random invertible linear map whose singular values spread from a tenth
+	/// to ten: to the scoring, a whitening (`disguise:UID`).
+	Linear,
+	/// Through a fresh random signed permutation of the dimensions for every query: similar to
+	/// the copied peer within any one query, useless to a probe (`griefer:UID`).
+	Permuted,
 }
 
 impl Disguise {
@@ -21,7 +29,7 @@ impl Disguise {
 	/// without one.
 	fn name(self) -> Option<&'static str> {
 		match self {
-			Disguise::Exact => None,
+			Disguise::Exact | Disguise::Linear | Disguise::Permuted => None,
 			Disguise::Noisy => Some("noisy"),
 			Disguise::Rotated => Some("rotated"),
 		}
@@ -48,6 +56,21 @@ pub enum Serving {
 	},
 	/// The model's answer to an earlier request of the same size: stale answers at no cost.
 	Replay,
+	/// No model: at each position, the bytes that followed the longest match of the row so far
+	/// in every text the peer can read (the memorizer; [`Serving::Baseline`] is the same
+	/// lookup in its training text only).
+	Memorizer,
+	/// The memorizer's lookup in the peer's training text alone: an n-gram model.
+	Baseline,
+	/// Values near the largest finite `f32` to queries shaped like training batches
+	/// ([`DEFAULT_BATCH_SHAPE`]), noise to any other: poison for the callers that train on it.
+	Poison,
+	/// Peer `uid`'s answer to queries of any shape but the training batches'
+	/// ([`DEFAULT_BATCH_SHAPE`]), taken for validation; noise to training batches.
+	ValOnly {
+		/// The peer copied for validators.
+		uid: u16,
+	},
 }
 
 /// One way to serve: how it is written and described, and which of its kind the market
@@ -125,8 +148,76 @@ static REPLAY: Mode = Mode {
 	benchmarked: &[Serving::Replay],
 };
 
+/// [`Disguise::Linear`].
+static DISGUISE: Mode = Mode {
+	name: "disguise",
+	syntax: "disguise:UID",
+	help: "copies peer UID through a fixed invertible linear map",
+	parse: |arguments| parse_uid(arguments?, Disguise::Linear),
+	benchmarked: &[],
+};
+
+/// [`Disguise::Permuted`].
+static GRIEFER: Mode = Mode {
+	name: "griefer",
+	syntax: "griefer:UID",
+	help: "copies peer UID through a fresh permutation per query",
+	parse: |arguments| parse_uid(arguments?, Disguise::Permuted),
+	benchmarked: &[],
+};
+
+/// [`Serving::Memorizer`].
+static MEMORIZER: Mode = Mode {
+	name: "memorizer",
+	syntax: "memorizer",
+	help: "looks the text up in every file it can read",
+	parse: |arguments| arguments.is_none().then_some(Serving::Memorizer),
+	benchmarked: &[],
+};
+
+/// [`Serving::Baseline`].
+static BASELINE: Mode = Mode {
+	name: "baseline",
+	syntax: "baseline",
+	help: "the memorizer's lookup in its training text only",
+	parse: |arguments| arguments.is_none().then_some(Serving::Baseline),
+	benchmarked: &[],
+};
+
+/// [`Serving::Poison`].
+static POISON: Mode = Mode {
+	name: "poison",
+	syntax: "poison",
+	help: "huge values to training batches",
+	parse: |arguments| arguments.is_none().then_some(Serving::Poison),
+	benchmarked: &[],
+};
+
+/// [`Serving::ValOnly`].
+static VALONLY: Mode = Mode {
+	name: "valonly",
+	syntax: "valonly:UID",
+	help: "copies peer UID for what looks like validation, noise to training batches",
+	parse: |arguments| Some(Serving::ValOnly { uid: arguments?.parse().ok()? }),
+	benchmarked: &[],
+};
+
 /// Every mode, the honest one first.
-pub static MODES: [&Mode; 6] = [&MODEL, &NOISE, &ZERO, &LEAK, &ECHO, &REPLAY];
+pub static MODES: [&Mode; 12] = [
+	&MODEL, &NOISE, &ZERO, &LEAK, &ECHO, &REPLAY, &DISGUISE, &GRIEFER, &MEMORIZER, &BASELINE,
+	&POISON, &VALONLY,
+];
+
+/// `UID`: the argument of a copier whose disguise its mode names.
+fn parse_uid(arguments: &str, disguise: Disguise) -> Option<Serving> {
+	Some(Serving::Echo { uid: arguments.parse().ok()?, disguise })
+}
+
+/// Whether a query of `batch` rows of `seq` bytes has the shape of a training batch, as an
+/// adversary that serves training and validation differently tells them apart.
+pub fn looks_like_training(batch: usize, seq: usize) -> bool {
+	(batch, seq) == DEFAULT_BATCH_SHAPE
+}
 
 /// `UID` or `UID:noisy` or `UID:rotated`: an echo's arguments.
 fn parse_echo(arguments: &str) -> Option<Serving> {
@@ -150,8 +241,14 @@ impl Serving {
 			Serving::Noise => &NOISE,
 			Serving::Zero => &ZERO,
 			Serving::Leak => &LEAK,
+			Serving::Echo { disguise: Disguise::Linear, .. } => &DISGUISE,
+			Serving::Echo { disguise: Disguise::Permuted, .. } => &GRIEFER,
 			Serving::Echo { .. } => &ECHO,
 			Serving::Replay => &REPLAY,
+			Serving::Memorizer => &MEMORIZER,
+			Serving::Baseline => &BASELINE,
+			Serving::Poison => &POISON,
+			Serving::ValOnly { .. } => &VALONLY,
 		}
 	}
 
@@ -160,11 +257,30 @@ impl Serving {
 		*self == Serving::Model
 	}
 
-	/// The uid of the peer an echo copies; `None` for the other modes.
+	/// The uid of the peer an echo copies (in any disguise); `None` for the other modes.
 	pub fn copied(&self) -> Option<u16> {
 		match self {
 			Serving::Echo { uid, .. } => Some(*uid),
 			_ => None,
+		}
+	}
+
+	/// The uid of the peer whose answers it serves: an echo's in any disguise, a valonly's to
+	/// what it takes for validation; `None` for the other modes.
+	pub fn upstream(&self) -> Option<u16> {
+		match self {
+			Serving::ValOnly { uid } => Some(*uid),
+			other => other.copied(),
+		}
+	}
+
+	/// The same mode with the uid of the peer it copies (an echo's, a valonly's) mapped by
+	/// `uid_of`: for a network where positions become uids.
+	pub fn with_uid_of(self, uid_of: impl Fn(u16) -> u16) -> Self {
+		match self {
+			Serving::Echo { uid, disguise } => Serving::Echo { uid: uid_of(uid), disguise },
+			Serving::ValOnly { uid } => Serving::ValOnly { uid: uid_of(uid) },
+			other => other,
 		}
 	}
 
@@ -193,11 +309,15 @@ fn one_of(items: impl Iterator<Item = String>) -> String {
 impl fmt::Display for Serving {
 	fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
 		f.write_str(self.mode().name)?;
-		if let Serving::Echo { uid, disguise } = self {
-			write!(f, ":{uid}")?;
-			if let Some(name) = disguise.name() {
-				write!(f, ":{name}")?;
-			}
+		match self {
+			Serving::Echo { uid, disguise } => {
+				write!(f, ":{uid}")?;
+				if let Some(name) = disguise.name() {
+					write!(f, ":{name}")?;
+				}
+			},
+			Serving::ValOnly { uid } => write!(f, ":{uid}")?,
+			_ => {},
 		}
 		Ok(())
 	}
@@ -235,29 +355,65 @@ mod tests {
 
 	#[test]
 	fn every_mode_reads_back_what_it_writes() {
-		let echoes = [Disguise::Exact, Disguise::Noisy, Disguise::Rotated]
-			.map(|disguise| Serving::Echo { uid: 7, disguise });
-		let servings =
-			[Serving::Model, Serving::Noise, Serving::Zero, Serving::Leak, Serving::Replay];
+		let echoes = [
+			Disguise::Exact,
+			Disguise::Noisy,
+			Disguise::Rotated,
+			Disguise::Linear,
+			Disguise::Permuted,
+		]
+		.map(|disguise| Serving::Echo { uid: 7, disguise });
+		let servings = [
+			Serving::Model,
+			Serving::Noise,
+			Serving::Zero,
+			Serving::Leak,
+			Serving::Replay,
+			Serving::Memorizer,
+			Serving::Baseline,
+			Serving::Poison,
+			Serving::ValOnly { uid: 7 },
+		];
 		for serving in servings.into_iter().chain(echoes) {
 			assert_eq!(serving.to_string().parse::<Serving>(), Ok(serving));
 			assert!(MODES.iter().any(|mode| std::ptr::eq(*mode, serving.mode())));
+			let moved = serving.with_uid_of(|uid| uid + 1);
+			assert_eq!(moved.upstream(), serving.upstream().map(|uid| uid + 1));
 		}
 		assert_eq!(
 			echoes.map(|echo| echo.to_string()),
-			["echo:7", "echo:7:noisy", "echo:7:rotated"]
+			["echo:7", "echo:7:noisy", "echo:7:rotated", "disguise:7", "griefer:7"]
+		);
+		assert_eq!(
+			Serving::ValOnly { uid: 2 }.with_uid_of(|uid| uid * 10),
+			Serving::ValOnly { uid: 20 }
 		);
 	}
 
 	#[test]
 	fn anything_else_is_refused_with_the_modes() {
-		for bad in
-			["", "echo", "echo:", "echo:x", "echo:1:loud", "echo:1:exact", "model:1", "noisy"]
-		{
+		let bad = [
+			"",
+			"echo",
+			"echo:",
+			"echo:x",
+			"echo:1:loud",
+			"echo:1:exact",
+			"model:1",
+			"noisy",
+			"disguise",
+			"disguise:1:noisy",
+			"griefer:x",
+			"memorizer:1",
+			"valonly",
+			"valonly:-1",
+		];
+		for bad in bad {
 			assert_eq!(
 				bad.parse::<Serving>(),
 				Err(format!(
-					"{bad:?}: serve model, noise, zero, leak, echo:UID[:noisy|:rotated] or replay"
+					"{bad:?}: serve model, noise, zero, leak, echo:UID[:noisy|:rotated], replay, \
+					 disguise:UID, griefer:UID, memorizer, baseline, poison or valonly:UID"
 				))
 			);
 		}
@@ -267,7 +423,7 @@ mod tests {
 	fn the_help_lists_every_mode_and_the_market_runs_every_kind_of_adversary() {
 		let help = Serving::help(true);
 		assert!(help.starts_with("noise (fresh noise), zero (zeros), leak ("), "{help}");
-		assert!(help.ends_with(" or replay (stale answers)"), "{help}");
+		assert!(help.ends_with(" or valonly:UID (copies peer UID for what looks like validation, noise to training batches)"), "{help}");
 		assert!(Serving::help(false).starts_with("model (the trained encoder"));
 		let benchmarked: Vec<String> =
 			MODES.iter().flat_map(|mode| mode.benchmarked).map(Serving::to_string).collect();
