@@ -39,12 +39,14 @@ use crate::net::protocol::{REPRESENTATION_DIM, VOCAB_SIZE};
 
 pub mod grads;
 pub mod guard;
+pub mod join;
 pub mod serving;
 pub mod trainer;
 
 pub use grads::{add_scaled, gradient_norm};
 pub use guard::{NonFiniteParameter, PeerOutcome, StepFault};
-pub use trainer::{Evaluation, PendingStep, RemoteAnswers, StepReport, Trainer};
+pub use join::RemoteAnswers;
+pub use trainer::{Evaluation, PendingStep, StepReport, Trainer};
 
 /// The shape and learning rates of a nucleus; saved beside every checkpoint, so that a
 /// checkpoint is never loaded into a model of another shape.
