@@ -46,7 +46,7 @@ fn market_meets_every_threshold(seed: &str) {
 	)
 	.expect("JSON");
 	let checks = report["checks"].as_array().expect("checks");
-	assert_eq!(checks.len(), 13, "six thresholds, two per echo and the copier's: {report}");
+	assert_eq!(checks.len(), 23, "twelve thresholds, two per echo and the copier's: {report}");
 	assert_eq!(report["copier"].as_array().map(Vec::len), Some(6), "{report}");
 	assert!(checks.iter().all(|check| check["passed"] == true), "{report}");
 	assert!(report["epochs"].as_u64().expect("epochs") >= 10);

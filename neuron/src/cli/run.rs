@@ -271,7 +271,12 @@ pub async fn run(root: PathBuf, args: RunArgs) -> Result<(), CliError> {
 		query_timeout: Duration::from_millis(args.timeout_ms),
 		nucleus: NucleusConfig { top_k: args.top_k, ..NucleusConfig::default() },
 		backward: args.backward.then_some(BACKWARD_PER_SECOND),
-		validation: ValidatorConfig::default(),
+		// Validation queries have the training batches' shape: a peer cannot tell them apart.
+		validation: ValidatorConfig {
+			rows: args.batch,
+			seq: args.seq,
+			..ValidatorConfig::default()
+		},
 		device: device(&args.device)?,
 	};
 	Ok(runner::run(config, hotkey).await?)

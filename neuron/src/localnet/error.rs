@@ -7,7 +7,7 @@ use std::{
 	process::ExitStatus,
 };
 
-use crate::{chain::ChainError, keys::wallet::WalletError};
+use crate::{chain::ChainError, data::corpus::CorpusError, keys::wallet::WalletError};
 
 /// What went wrong running a local network.
 #[derive(Debug, thiserror::Error)]
@@ -20,6 +20,9 @@ pub enum LocalnetError {
 		/// The most neurons: one per dev account.
 		max: usize,
 	},
+	/// The corpus could not be read or split.
+	#[error(transparent)]
+	Corpus(#[from] CorpusError),
 	/// A directory or file could not be created or written.
 	#[error("{path}: {source}")]
 	Io {

@@ -12,6 +12,8 @@ use crate::nucleus::serving::Serving;
 pub const COLDKEYS: [&str; 6] = ["//Alice", "//Bob", "//Charlie", "//Dave", "//Eve", "//Ferdie"];
 
 /// How to run a local network.
+///
+/// [`DocumentSplit`]: crate::data::corpus::DocumentSplit
 #[derive(Debug, Clone)]
 pub struct LocalnetConfig {
 	/// The `bittensor-node` binary.
@@ -26,7 +28,9 @@ pub struct LocalnetConfig {
 	/// echo's uid names the neuron it copies by position (`echo:0` copies `n0`). Together with
 	/// the honest ones, at most one per dev account.
 	pub adversaries: Vec<Serving>,
-	/// The corpus directory the neurons learn from.
+	/// The corpus directory, split by document ([`DocumentSplit`]) into the peers' copy, which
+	/// every neuron learns from, and the validators' documents, which only honest neurons
+	/// read (`--challenge-corpus`): no adversary can look them up.
 	pub corpus: PathBuf,
 	/// Stop after this long (Ctrl-C stops earlier).
 	pub duration: Option<Duration>,
@@ -42,6 +46,16 @@ impl LocalnetConfig {
 	/// Every neuron of the network: the honest ones and the adversaries.
 	pub(super) fn count(&self) -> usize {
 		self.neurons + self.adversaries.len()
+	}
+
+	/// Where the peers' copy of the corpus goes.
+	pub(super) fn peers_corpus(&self) -> PathBuf {
+		self.dir.join("corpus/peers")
+	}
+
+	/// Where the validators' documents go.
+	pub(super) fn challenge_corpus(&self) -> PathBuf {
+		self.dir.join("corpus/validators")
 	}
 }
 

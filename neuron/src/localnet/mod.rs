@@ -35,7 +35,7 @@ use members::{roster, Member};
 pub use members::{LocalnetConfig, COLDKEYS};
 use processes::{
 	check_neuron_count, check_port_free, check_running, connect, create_directories,
-	set_up_hotkeys, spawn_neuron, start_node, stop_network, write_hotkeys,
+	set_up_hotkeys, spawn_neuron, split_corpus, start_node, stop_network, write_hotkeys,
 };
 use results::{flagged_by, table, write_results, Emission};
 
@@ -49,6 +49,7 @@ const PRINT_TABLE_EVERY: Duration = Duration::from_secs(30);
 pub async fn run(config: LocalnetConfig) -> Result<PathBuf, LocalnetError> {
 	check_neuron_count(config.neurons, config.adversaries.len())?;
 	create_directories(&config.dir)?;
+	split_corpus(&config)?;
 	check_port_free(config.rpc_port)?;
 	let mut node = start_node(&config)?;
 	let url = format!("ws://127.0.0.1:{}", config.rpc_port);

@@ -18,6 +18,7 @@ use super::{
 };
 use crate::{
 	chain::ChainClient,
+	data::corpus::DocumentSplit,
 	keys::wallet::{pair_from_secret, Wallet},
 };
 
@@ -49,6 +50,26 @@ pub(super) fn create_directories(dir: &Path) -> Result<(), LocalnetError> {
 	for name in ["logs", "wallets", "checkpoints"] {
 		let path = dir.join(name);
 		std::fs::create_dir_all(&path).map_err(LocalnetError::io(&path))?;
+	}
+	Ok(())
+}
+
+/// Writes the corpus split by document: the peers' copy and, apart, the validators' documents
+/// ([`LocalnetConfig::peers_corpus`], [`LocalnetConfig::challenge_corpus`]), afresh.
+pub(super) fn split_corpus(config: &LocalnetConfig) -> Result<(), LocalnetError> {
+	let split = DocumentSplit::read(&config.corpus)?;
+	for (dir, documents) in
+		[(config.peers_corpus(), &split.peers), (config.challenge_corpus(), &split.challenges)]
+	{
+		if dir.exists() {
+			std::fs::remove_dir_all(&dir).map_err(LocalnetError::io(&dir))?;
+		}
+		std::fs::create_dir_all(&dir).map_err(LocalnetError::io(&dir))?;
+		for (index, (path, text)) in documents.iter().enumerate() {
+			let extension = path.extension().and_then(|e| e.to_str()).unwrap_or("txt");
+			let file = dir.join(format!("{index:03}.{extension}"));
+			std::fs::write(&file, text).map_err(LocalnetError::io(&file))?;
+		}
 	}
 	Ok(())
 }
@@ -174,13 +195,15 @@ pub(super) fn neuron_command(
 		.args(["--listen", &format!("127.0.0.1:{listen_port}")])
 		.args(["--seed", &member.index.to_string()])
 		.arg("--corpus")
-		.arg(&config.corpus)
+		.arg(config.peers_corpus())
 		.args(["--slice", &format!("{}/{learners}", member.index % learners)])
 		.arg("--checkpoint-dir")
 		.arg(&member.checkpoint)
 		.args(&config.neuron_args)
 		.env("RAYON_NUM_THREADS", "1");
-	if !member.serving.is_honest() {
+	if member.serving.is_honest() {
+		command.arg("--challenge-corpus").arg(config.challenge_corpus());
+	} else {
 		command.args(["--serve", &member.serving.to_string()]);
 	}
 	command

@@ -10,7 +10,7 @@ use sp_core::crypto::AccountId32;
 
 use super::{
 	members::{roster, LocalnetConfig, Member},
-	processes::{check_neuron_count, neuron_command},
+	processes::{check_neuron_count, neuron_command, split_corpus},
 };
 use crate::nucleus::serving::{Disguise, Serving};
 
@@ -123,4 +123,35 @@ fn the_adversaries_follow_the_honest_neurons_which_split_the_corpus() {
 	assert!(first.windows(2).any(|pair| pair == ["--listen", "127.0.0.1:4000"]));
 	assert!(!first.iter().any(|arg| arg == "--serve"));
 	assert_eq!(noise[noise.len() - 4..], ["--top-k", "2", "--serve", "noise"]);
+	// Every neuron learns from the peers' copy; only the honest ones read the validators' text.
+	let peers = config.peers_corpus().to_string_lossy().into_owned();
+	let challenges = config.challenge_corpus().to_string_lossy().into_owned();
+	for args in [&first, &second, &noise] {
+		assert!(args.windows(2).any(|pair| pair == ["--corpus", peers.as_str()]));
+	}
+	assert!(first.windows(2).any(|pair| pair == ["--challenge-corpus", challenges.as_str()]));
+	assert!(!noise.iter().any(|arg| arg == "--challenge-corpus"));
+}
+
+#[test]
+fn the_corpus_is_split_into_the_peers_copy_and_the_validators_documents() {
+	use crate::data::corpus::{read_documents, CHALLENGE_EVERY, MIN_FILE_BYTES};
+	let (source, out) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+	for i in 0..2 * CHALLENGE_EVERY {
+		let text = vec![b'a' + i as u8; MIN_FILE_BYTES];
+		std::fs::write(source.path().join(format!("play{i:02}.md")), text).unwrap();
+	}
+	let config =
+		LocalnetConfig { corpus: source.path().into(), dir: out.path().into(), ..config() };
+	// Twice: a second network in the same directory starts from a fresh split.
+	for _ in 0..2 {
+		split_corpus(&config).unwrap();
+		let peers = read_documents(&config.peers_corpus()).unwrap();
+		let validators = read_documents(&config.challenge_corpus()).unwrap();
+		assert_eq!((peers.len(), validators.len()), (2 * CHALLENGE_EVERY - 2, 2));
+		let seen: Vec<u8> = peers.iter().map(|(_, text)| text[0]).collect();
+		assert!(validators.iter().all(|(_, text)| !seen.contains(&text[0])));
+	}
+	let missing = LocalnetConfig { corpus: out.path().join("none"), ..config };
+	assert!(matches!(split_corpus(&missing), Err(super::LocalnetError::Corpus(_))));
 }

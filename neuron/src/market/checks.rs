@@ -8,6 +8,7 @@ use serde::Serialize;
 use super::{
 	copier::{CopierOutcome, CHECKED_PERIOD, COPIER_WITH_COMMIT_REVEAL},
 	outcome::PeerReport,
+	poison::{PoisonOutcome, STUDY_STEPS},
 };
 use crate::nucleus::serving::Serving;
 
@@ -48,7 +49,7 @@ impl<On> Threshold<On> {
 }
 
 /// The thresholds on the market as a whole.
-pub static ON_THE_MARKET: [Threshold<Steady>; 6] = [
+pub static ON_THE_MARKET: [Threshold<Steady>; 12] = [
 	Threshold {
 		name: |_| "noise / least-paid honest".into(),
 		limit: 0.2,
@@ -87,22 +88,75 @@ pub static ON_THE_MARKET: [Threshold<Steady>; 6] = [
 		at_least: false,
 		ratio: |market| market.scoring_seconds / market.step_seconds,
 	},
+	Threshold {
+		name: |_| "memorizer / its n-gram baseline, scores alone".into(),
+		limit: 1.1,
+		at_least: false,
+		ratio: |market| share_ratio(market.own(Serving::Memorizer), market.own(Serving::Baseline)),
+	},
+	Threshold {
+		name: |_| "griefer's victim / its score alone".into(),
+		limit: 0.9,
+		at_least: true,
+		ratio: |market| market.griefers_victim_kept(),
+	},
+	Threshold {
+		name: |_| "poison / median honest".into(),
+		limit: 0.0,
+		at_least: false,
+		ratio: |market| market.share(Serving::Poison) / market.median_honest,
+	},
+	Threshold {
+		name: |_| "validators flagging the poison / validators".into(),
+		limit: 1.0,
+		at_least: true,
+		ratio: |market| {
+			market.flagged_by(Serving::Poison) as f64 / market.honest_validators.max(1) as f64
+		},
+	},
+	Threshold {
+		name: |_| {
+			format!("held-out loss after training beside the poisoner - without, nats ({STUDY_STEPS} steps)")
+		},
+		limit: 0.02,
+		at_least: false,
+		ratio: |market| market.poison.map_or(f64::INFINITY, |poison| poison.harm()),
+	},
+	Threshold {
+		name: |_| "valonly / median honest".into(),
+		limit: 0.1,
+		at_least: false,
+		ratio: |market| market.share_of_mode("valonly") / market.median_honest,
+	},
 ];
 
+/// `part / whole`, where nothing earned is a ratio of 0 even against nothing.
+fn share_ratio(part: f64, whole: f64) -> f64 {
+	if part <= 0.0 {
+		0.0
+	} else {
+		part / whole
+	}
+}
+
 /// The thresholds on each echo: it earns no more than the peer it copies, and the two together
-/// no more than an honest peer and a little.
+/// no more than the copied peer would be paid alone, and a little. (Against the median honest
+/// peer, as before, the pair of a copied peer paid above the median fails however exactly the
+/// group shares its pay: an exact echo of a peer 1.3 times the median did.)
 pub static ON_EACH_ECHO: [Threshold<EchoPair>; 2] = [
 	Threshold {
 		name: |pair| format!("{} / the peer it copies", pair.echo),
 		limit: 1.05,
 		at_least: false,
-		ratio: |pair| pair.echo_share / pair.copied_share,
+		ratio: |pair| share_ratio(pair.echo_share, pair.copied_share),
 	},
 	Threshold {
-		name: |pair| format!("({} + the peer it copies) / median honest", pair.echo),
+		name: |pair| {
+			format!("({} + the peer it copies) / the peer it copies alone, scores", pair.echo)
+		},
 		limit: 1.15,
 		at_least: false,
-		ratio: |pair| (pair.echo_share + pair.copied_share) / pair.median_honest,
+		ratio: |pair| share_ratio(pair.echo_score + pair.copied_score, pair.copied_own),
 	},
 ];
 
@@ -124,6 +178,10 @@ struct Share {
 	incentive: f64,
 	/// How many honest validators flag it.
 	flagged_by: usize,
+	/// Its payable score, copy groups shared out.
+	score: f64,
+	/// Its payable score alone.
+	own_score: f64,
 }
 
 /// What the market-wide thresholds are measured on: the steady state of the run.
@@ -142,6 +200,8 @@ pub struct Steady {
 	step_seconds: f64,
 	/// The copier study.
 	copier: Vec<CopierOutcome>,
+	/// The poison study.
+	poison: Option<PoisonOutcome>,
 }
 
 /// An echo beside the peer it copies, in the steady state.
@@ -152,8 +212,12 @@ pub struct EchoPair {
 	echo_share: f64,
 	/// The copied peer's incentive (0 if there is no such peer).
 	copied_share: f64,
-	/// The median honest peer's incentive.
-	median_honest: f64,
+	/// The echo's payable score, its group shared out.
+	echo_score: f64,
+	/// The copied peer's payable score, its group shared out.
+	copied_score: f64,
+	/// The copied peer's payable score alone.
+	copied_own: f64,
 }
 
 impl Steady {
@@ -161,6 +225,7 @@ impl Steady {
 	pub fn new(
 		peers: &[PeerReport],
 		copier: &[CopierOutcome],
+		poison: Option<PoisonOutcome>,
 		honest_validators: usize,
 		scoring_seconds: f64,
 		step_seconds: f64,
@@ -172,6 +237,8 @@ impl Steady {
 				serving: peer.serving,
 				incentive: peer.steady_incentive(),
 				flagged_by: peer.flagged_by,
+				score: peer.score,
+				own_score: peer.own_score,
 			})
 			.collect();
 		let mut honest: Vec<f64> = peers
@@ -189,6 +256,7 @@ impl Steady {
 			scoring_seconds,
 			step_seconds,
 			copier: copier.to_vec(),
+			poison,
 		}
 	}
 
@@ -200,6 +268,35 @@ impl Steady {
 	/// The incentive of the peer serving `serving` (0 if none does).
 	fn share(&self, serving: Serving) -> f64 {
 		self.peer(serving).map_or(0.0, |peer| peer.incentive)
+	}
+
+	/// The payable score alone of the peer serving `serving` (0 if none does).
+	fn own(&self, serving: Serving) -> f64 {
+		self.peer(serving).map_or(0.0, |peer| peer.own_score)
+	}
+
+	/// What the peer a griefer copies keeps of its score alone once copy groups are shared out
+	/// (1 when it has nothing to lose, or there is no griefer).
+	fn griefers_victim_kept(&self) -> f64 {
+		let victim = self
+			.peers
+			.iter()
+			.find(|peer| peer.serving.mode().name == "griefer")
+			.and_then(|griefer| griefer.serving.copied())
+			.and_then(|uid| self.peers.iter().find(|peer| peer.uid == uid));
+		match victim {
+			Some(victim) if victim.own_score > 0.0 => victim.score / victim.own_score,
+			_ => 1.0,
+		}
+	}
+
+	/// The incentive of the first peer serving the mode named `mode`, whatever peer it copies
+	/// (0 if none does).
+	fn share_of_mode(&self, mode: &str) -> f64 {
+		self.peers
+			.iter()
+			.find(|peer| peer.serving.mode().name == mode)
+			.map_or(0.0, |peer| peer.incentive)
 	}
 
 	/// How many validators flag the peer serving `serving` (0 if none does).
@@ -229,7 +326,9 @@ impl Steady {
 					echo: echo.serving,
 					echo_share: echo.incentive,
 					copied_share: copied.map_or(0.0, |peer| peer.incentive),
-					median_honest: self.median_honest,
+					echo_score: echo.score,
+					copied_score: copied.map_or(0.0, |peer| peer.score),
+					copied_own: copied.map_or(0.0, |peer| peer.own_score),
 				})
 			})
 			.collect()
@@ -277,7 +376,9 @@ mod tests {
 				uid: uid as u16,
 				name: serving.to_string(),
 				serving,
-				flagged_by: if serving == Serving::Leak { 3 } else { 0 },
+				flagged_by: if matches!(serving, Serving::Leak | Serving::Poison) { 3 } else { 0 },
+				score: share,
+				own_score: share,
 				incentive: vec![1.0, share, share],
 			})
 			.collect()
@@ -291,32 +392,63 @@ mod tests {
 	#[test]
 	fn the_checks_are_the_markets_then_two_per_echo_then_the_copiers() {
 		let peers = market();
-		let checks = Steady::new(&peers, &[yuma3(0, 1.0), yuma3(2, 0.25)], 3, 0.01, 0.1).checks();
+		let poison = PoisonOutcome {
+			with_poison: 2.01,
+			without_poison: 2.0,
+			finite: true,
+			poisoner_chosen: 3,
+		};
+		let copier = [yuma3(0, 1.0), yuma3(2, 0.25)];
+		let checks = Steady::new(&peers, &copier, Some(poison), 3, 0.01, 0.1).checks();
 		let names: Vec<&str> = checks.iter().map(|check| check.name.as_str()).collect();
-		assert_eq!(names.len(), 13);
+		assert_eq!(
+			names.len(),
+			23,
+			"twelve on the market, two on each of five echoes, the copier's"
+		);
 		assert_eq!(names[..2], ["noise / least-paid honest", "least-paid honest / median honest"]);
 		assert_eq!(
-			names[6..10],
+			names[6..12],
 			[
-				"echo:0 / the peer it copies",
-				"(echo:0 + the peer it copies) / median honest",
-				"echo:1:noisy / the peer it copies",
-				"(echo:1:noisy + the peer it copies) / median honest",
+				"memorizer / its n-gram baseline, scores alone",
+				"griefer's victim / its score alone",
+				"poison / median honest",
+				"validators flagging the poison / validators",
+				"held-out loss after training beside the poisoner - without, nats (40 steps)",
+				"valonly / median honest",
 			]
 		);
-		assert_eq!(names[12], "copier / honest per TAO, Yuma 3, reveal after 2 tempos");
+		assert_eq!(
+			names[12..16],
+			[
+				"echo:0 / the peer it copies",
+				"(echo:0 + the peer it copies) / the peer it copies alone, scores",
+				"echo:1:noisy / the peer it copies",
+				"(echo:1:noisy + the peer it copies) / the peer it copies alone, scores",
+			]
+		);
+		assert_eq!(names[20], "griefer:4 / the peer it copies");
+		assert_eq!(names[22], "copier / honest per TAO, Yuma 3, reveal after 2 tempos");
 		let ratio = |index: usize| checks[index].ratio;
 		assert_eq!(ratio(1), 0.2 / 0.25, "least over median honest");
 		assert_eq!(ratio(3), 1.0, "three validators of three flag the leak");
-		assert_eq!(ratio(8), 1.0, "the noisy echo earns what honest peer 1 does");
-		assert_eq!(ratio(9), 0.4 / 0.25);
-		assert_eq!(ratio(12), 0.25);
+		assert_eq!(ratio(7), 1.0, "the griefer copies a peer with nothing to lose");
+		assert_eq!(ratio(9), 1.0, "three validators of three flag the poison");
+		assert!((ratio(10) - 0.01).abs() < 1e-12, "the poisoner cost 0.01 nats");
+		assert_eq!(ratio(14), 1.0, "the noisy echo earns what honest peer 1 does");
+		// Not grouped, the pair is paid twice what the copied peer would be alone.
+		assert_eq!(ratio(15), 2.0);
+		assert_eq!(ratio(18), 0.0, "a copy that earns nothing, of a peer that earns nothing");
+		assert_eq!(ratio(22), 0.25);
 		let failed: Vec<&str> = checks
 			.iter()
 			.filter(|check| !check.passed)
 			.map(|check| check.name.as_str())
 			.collect();
-		assert_eq!(failed, ["(echo:1:noisy + the peer it copies) / median honest"]);
+		assert_eq!(
+			failed,
+			["(echo:1:noisy + the peer it copies) / the peer it copies alone, scores"]
+		);
 		assert_eq!(
 			checks[1],
 			Check {
@@ -333,7 +465,7 @@ mod tests {
 
 	#[test]
 	fn without_a_copier_study_the_copier_fails() {
-		let checks = Steady::new(&market(), &[], 3, 0.01, 0.1).checks();
+		let checks = Steady::new(&market(), &[], None, 3, 0.01, 0.1).checks();
 		assert_eq!(
 			checks.last().map(|check| (check.ratio, check.passed)),
 			Some((f64::INFINITY, false))

@@ -49,6 +49,12 @@ pub enum MarketError {
 		/// Why.
 		source: std::io::Error,
 	},
+	/// Fewer peers' documents than honest peers to train.
+	#[error("fewer of the peers' documents than the {honest} honest peers to train on them")]
+	TooFewDocuments {
+		/// Honest peers asked for.
+		honest: usize,
+	},
 	/// A validator's scores make no row the chain accepts.
 	#[error(transparent)]
 	Weights(#[from] WeightsError),

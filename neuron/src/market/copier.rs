@@ -26,7 +26,6 @@ use super::{
 	fixtures::Peer,
 };
 use crate::{
-	data::corpus::Corpus,
 	net::served_model::Model,
 	scoring::{Validator, ValidatorConfig},
 };
@@ -70,10 +69,10 @@ pub fn online(uid: u16, epoch: usize) -> bool {
 pub(super) fn study(
 	config: &MarketConfig,
 	peers: &[Peer],
-	text: &Corpus,
+	challenges: &[u8],
 ) -> Result<Vec<CopierOutcome>, MarketError> {
 	let honest = config.honest.min(peers.len());
-	let rows_by_epoch = honest_rows(config, peers.get(..honest).unwrap_or(peers), text)?;
+	let rows_by_epoch = honest_rows(config, peers.get(..honest).unwrap_or(peers), challenges)?;
 	let mechanisms = [
 		("Yuma-2021", Mechanism::Yuma2021),
 		("Yuma 3, liquid α 0.7-0.9", Mechanism::Yuma3(Yuma3Params::liquid())),
@@ -93,14 +92,14 @@ pub(super) fn study(
 fn honest_rows(
 	config: &MarketConfig,
 	honest: &[Peer],
-	text: &Corpus,
+	challenges: &[u8],
 ) -> Result<Vec<Vec<Row>>, MarketError> {
 	let peer_uids: Vec<u16> = (0..honest.len() as u16).collect();
 	let uids = honest.len() + VALIDATORS.len();
 	let mut validators: Vec<Validator> = (0..HONEST_VALIDATORS)
 		.map(|v| {
 			let seed = config.seed.wrapping_mul(37).wrapping_add(100 + v as u64);
-			Validator::new(ValidatorConfig::default(), text.held_out.clone(), seed)
+			Validator::new(ValidatorConfig::default(), challenges.to_vec(), seed)
 		})
 		.collect();
 	let mut rows_by_epoch = Vec::new();

@@ -1,15 +1,17 @@
-//! The market's peers: honest ones, pre-trained on different slices of the corpus (cached, so
-//! that a second run starts at once) and the same for every seed, beside every adversary of
-//! [`MODES`] that the benchmark runs.
+//! The market's peers: honest ones, pre-trained on different slices of the peers' documents
+//! (cached, so that a second run starts at once) and the same for every seed, beside every
+//! adversary of [`MODES`] that the benchmark runs. The corpus is split by document
+//! ([`DocumentSplit`]): the validators' documents are in no peer's copy, so that what a
+//! memorizer can look up (every document the peers have, whole) is no help with them.
 
-use std::{sync::Arc, time::Instant};
+use std::{path::PathBuf, sync::Arc, time::Instant};
 
 use burn::prelude::Device;
 
 use super::config::{MarketConfig, MarketError};
 use crate::{
 	data::{
-		corpus::{Batch, Corpus},
+		corpus::{Batch, Corpus, DocumentSplit},
 		rng::Rng,
 	},
 	nucleus::{
@@ -35,7 +37,7 @@ pub struct Peer {
 }
 
 /// The honest peers' model: one layer, so that pre-training them is quick.
-fn market_nucleus() -> NucleusConfig {
+pub(super) fn market_nucleus() -> NucleusConfig {
 	NucleusConfig {
 		layers: 1,
 		feed_forward: 512,
@@ -45,16 +47,27 @@ fn market_nucleus() -> NucleusConfig {
 	}
 }
 
-/// Loads honest peer `index`'s cached encoder, or trains and caches it.
-fn honest_encoder(config: &MarketConfig, index: usize) -> Result<Encoder, MarketError> {
+/// Where honest peer `index`'s pre-trained model is cached.
+pub(super) fn honest_cache_dir(config: &MarketConfig, index: usize) -> PathBuf {
 	let nucleus = market_nucleus();
-	let mut trainer = Trainer::new(nucleus.clone(), &Device::flex(), 1000 + index as u64);
-	let dir = config.cache.join(format!(
-		"honest-{index}-of-{}-steps-{}-layers-{}-ff-{}",
+	config.cache.join(format!(
+		"honest-{index}-of-{}-peer-documents-steps-{}-layers-{}-ff-{}",
 		config.honest, config.pretrain_steps, nucleus.layers, nucleus.feed_forward
-	));
+	))
+}
+
+/// Loads honest peer `index`'s cached encoder, or trains and caches it on its slice of the
+/// peers' documents.
+fn honest_encoder(
+	config: &MarketConfig,
+	split: &DocumentSplit,
+	index: usize,
+) -> Result<Encoder, MarketError> {
+	let mut trainer = Trainer::new(market_nucleus(), &Device::flex(), 1000 + index as u64);
+	let dir = honest_cache_dir(config, index);
 	if !(dir.join("model.bpk").exists() && trainer.load(&dir).is_ok()) {
-		let corpus = Corpus::load(&config.corpus, index, config.honest)?;
+		let corpus = Corpus::slice(&split.peers, index, config.honest)
+			.ok_or(MarketError::TooFewDocuments { honest: config.honest })?;
 		let mut rng = Rng::new(index as u64);
 		let started = Instant::now();
 		let (rows, seq) = PRETRAIN_BATCH;
@@ -78,14 +91,16 @@ fn honest_encoder(config: &MarketConfig, index: usize) -> Result<Encoder, Market
 }
 
 /// The market's peers: the honest ones (uids from 0), then the adversaries each mode lists
-/// ([`Mode::benchmarked`](crate::nucleus::serving::Mode::benchmarked)): an echo copies the
-/// honest peer its uid names, a replayer replays honest peer [`REPLAYED`]'s model.
-pub fn peers(config: &MarketConfig) -> Result<Vec<Peer>, MarketError> {
+/// ([`Mode::benchmarked`](crate::nucleus::serving::Mode::benchmarked)): an echo or a valonly
+/// copies the honest peer its uid names, a replayer replays honest peer [`REPLAYED`]'s model,
+/// the memorizer looks rows up in every document of the peers, whole, and the baseline in
+/// their training text.
+pub fn peers(config: &MarketConfig, split: &DocumentSplit) -> Result<Vec<Peer>, MarketError> {
 	let context = market_nucleus().context;
 	let mut peers = Vec::new();
 	let mut encoders = Vec::new();
 	for index in 0..config.honest {
-		let encoder = honest_encoder(config, index)?;
+		let encoder = honest_encoder(config, split, index)?;
 		let model = ServedNucleus::new(Serving::Model, context, None, index as u64);
 		model.publish(&encoder);
 		encoders.push(encoder);
@@ -99,8 +114,16 @@ pub fn peers(config: &MarketConfig) -> Result<Vec<Peer>, MarketError> {
 		if let Some(encoder) = encoders.get(REPLAYED % encoders.len().max(1)) {
 			model.publish(encoder);
 		}
-		if let Some(copied) = serving.copied().and_then(|uid| peers.get(usize::from(uid))) {
+		if let Some(copied) = serving.upstream().and_then(|uid| peers.get(usize::from(uid))) {
 			model.set_upstream(Arc::new(copied.model.clone()));
+		}
+		match serving {
+			Serving::Memorizer => model.set_lookup_text(split.peer_text()),
+			Serving::Baseline => {
+				let training = Corpus::slice(&split.peers, 0, 1).map(|corpus| corpus.train);
+				model.set_lookup_text(training.unwrap_or_default());
+			},
+			_ => {},
 		}
 		peers.push(Peer { name: serving.to_string(), serving, model });
 	}

@@ -29,6 +29,7 @@ mod config;
 pub mod copier;
 mod fixtures;
 pub mod outcome;
+pub mod poison;
 pub mod report;
 mod simulation;
 
@@ -60,7 +61,8 @@ fn collect_report(
 	let Epochs { incentive, dividends, mut scoring_times, mut step_times } = epochs;
 	let peers = market.peer_reports(incentive);
 	let validators = market.validator_reports(dividends);
-	let copier = copier::study(config, &market.peers, &market.text)?;
+	let copier = copier::study(config, &market.peers, &market.challenges)?;
+	let poison = poison::study(config, &market.peers, &market.text)?;
 	let measured = Measured {
 		honest_validators: HONEST_VALIDATORS,
 		honest_similarity: market.honest_similarity(config.honest),
@@ -68,6 +70,7 @@ fn collect_report(
 		scoring_seconds: median_seconds(&mut scoring_times),
 		step_seconds: median_seconds(&mut step_times),
 		copier,
+		poison,
 		seconds: started.elapsed().as_secs_f64(),
 	};
 	Ok(MarketReport::new(config, peers, validators, measured))

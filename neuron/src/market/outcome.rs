@@ -17,6 +17,11 @@ pub struct PeerReport {
 	pub serving: Serving,
 	/// How many honest validators flag it at the end.
 	pub flagged_by: usize,
+	/// Its payable score at the end, copy groups shared out, averaged over the honest
+	/// validators.
+	pub score: f64,
+	/// The same before copy groups are shared out: what it would be paid alone.
+	pub own_score: f64,
 	/// Its incentive share, epoch by epoch.
 	pub incentive: Vec<f64>,
 }

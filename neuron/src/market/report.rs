@@ -11,6 +11,7 @@ use super::{
 	config::{MarketConfig, MarketError},
 	copier::{CopierOutcome, PERIODS},
 	outcome::{PeerReport, ValidatorReport},
+	poison::PoisonOutcome,
 };
 use crate::report::{line_chart, Column, Series, Table};
 
@@ -38,6 +39,8 @@ pub struct MarketReport {
 	/// The copier's dividends per TAO against the honest validators', per mechanism, without
 	/// and with commit-reveal.
 	pub copier: Vec<CopierOutcome>,
+	/// What the poisoner did to a neuron that trained on the market's peers.
+	pub poison: Option<PoisonOutcome>,
 	/// The thresholds.
 	pub checks: Vec<Check>,
 }
@@ -57,6 +60,8 @@ pub struct Measured {
 	pub step_seconds: f64,
 	/// The copier study.
 	pub copier: Vec<CopierOutcome>,
+	/// The poison study, when the market has a poisoner.
+	pub poison: Option<PoisonOutcome>,
 	/// Wall time of the run.
 	pub seconds: f64,
 }
@@ -76,10 +81,12 @@ impl MarketReport {
 			scoring_seconds,
 			step_seconds,
 			copier,
+			poison,
 			seconds,
 		} = measured;
 		let checks =
-			Steady::new(&peers, &copier, honest_validators, scoring_seconds, step_seconds).checks();
+			Steady::new(&peers, &copier, poison, honest_validators, scoring_seconds, step_seconds)
+				.checks();
 		Self {
 			seed: config.seed,
 			epochs: config.epochs,
@@ -91,6 +98,7 @@ impl MarketReport {
 			scoring_seconds,
 			step_seconds,
 			copier,
+			poison,
 			checks,
 		}
 	}

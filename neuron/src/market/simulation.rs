@@ -3,7 +3,10 @@
 //! the copier copies the largest one's last row, and the rows go through the project's own
 //! epoch ([`run_epoch`], the pallet's code), bonds carried over.
 
-use std::time::{Duration, Instant};
+use std::{
+	collections::BTreeMap,
+	time::{Duration, Instant},
+};
 
 use bittensor_primitives::{
 	epoch::{run_epoch, EpochInput, EpochOutput, EpochParams},
@@ -18,9 +21,9 @@ use super::{
 	outcome::{PeerReport, ValidatorReport},
 };
 use crate::{
-	data::corpus::Corpus,
+	data::corpus::{Corpus, DocumentSplit},
 	net::served_model::Model,
-	scoring::{Validator, ValidatorConfig},
+	scoring::{Ledger, Validator, ValidatorConfig},
 };
 
 /// The market: its peers (uids from 0), the text its validators draw rows from, and the
@@ -28,8 +31,10 @@ use crate::{
 pub struct Market {
 	/// Every peer.
 	pub peers: Vec<Peer>,
-	/// The corpus; the validators' rows come from its held-out text, which no peer trained on.
+	/// The peers' documents, training and held-out parts (the timed steps train on them).
 	pub text: Corpus,
+	/// The validators' documents, in no peer's copy: the text their rows come from.
+	pub challenges: Vec<u8>,
 	/// The validators that score, each with its ledger.
 	pub validators: Vec<Validator>,
 }
@@ -94,16 +99,19 @@ impl Market {
 	/// The peers ([`peers`]), the text and the [`HONEST_VALIDATORS`], seeded from the
 	/// market's seed.
 	pub fn build(config: &MarketConfig) -> Result<Self, MarketError> {
-		let peers = peers(config)?;
-		// The validators' rows come from text no peer trained on: the held-out end of every play.
-		let text = Corpus::load(&config.corpus, 0, 1)?;
+		let split = DocumentSplit::read(&config.corpus)?;
+		let peers = peers(config, &split)?;
+		let text = Corpus::slice(&split.peers, 0, 1)
+			.ok_or(MarketError::TooFewDocuments { honest: config.honest })?;
+		// The validators' rows come from text no peer has: their own documents.
+		let challenges = split.challenge_text();
 		let validators = (0..HONEST_VALIDATORS)
 			.map(|v| {
 				let seed = config.seed.wrapping_mul(31).wrapping_add(v as u64);
-				Validator::new(ValidatorConfig::default(), text.held_out.clone(), seed)
+				Validator::new(ValidatorConfig::default(), challenges.clone(), seed)
 			})
 			.collect();
-		Ok(Self { peers, text, validators })
+		Ok(Self { peers, text, challenges, validators })
 	}
 
 	/// The peers' uids.
@@ -205,12 +213,22 @@ impl Market {
 			.iter()
 			.zip(incentive)
 			.enumerate()
-			.map(|(uid, (peer, incentive))| PeerReport {
-				uid: uid as u16,
-				name: peer.name.clone(),
-				serving: peer.serving,
-				flagged_by: self.validators.iter().filter(|v| v.ledger.flagged(uid as u16)).count(),
-				incentive,
+			.map(|(uid, (peer, incentive))| {
+				let uid = uid as u16;
+				let validators = self.validators.len().max(1) as f64;
+				let mean = |score: fn(&Ledger) -> BTreeMap<u16, f64>| {
+					let of = |v: &Validator| score(&v.ledger).get(&uid).copied().unwrap_or(0.0);
+					self.validators.iter().map(of).sum::<f64>() / validators
+				};
+				PeerReport {
+					uid,
+					name: peer.name.clone(),
+					serving: peer.serving,
+					flagged_by: self.validators.iter().filter(|v| v.ledger.flagged(uid)).count(),
+					score: mean(Ledger::scores),
+					own_score: mean(Ledger::own_scores),
+					incentive,
+				}
 			})
 			.collect()
 	}

@@ -1,20 +1,39 @@
-//! Validation rows a peer cannot cheat on. Each row is real text up to a secret cut, then a
-//! splice of text from elsewhere (the decoy). The byte that really follows the cut is held
-//! back: it is never sent, and it is the only byte the row is scored on, at the last real
-//! position. A peer that encodes the *next input byte* into its answer (the future, which a
-//! causal model cannot see) therefore encodes the decoy exactly where it is scored; on every
-//! other position its trick still works, and that gap is what flags it. A few rows of every
-//! query are canaries: the same secret rows go to every peer of a cycle, so that answers can be
-//! compared for copies.
+//! Validation rows a peer cannot cheat on. Each row is made of segments of about [`SEGMENT`]
+//! bytes; each segment is real text up to a secret cut, then a splice of text from elsewhere
+//! (the decoy). The byte that really follows a cut is held back: it is never sent, and it is
+//! the only byte of its segment that is scored, at the last real position. A peer that encodes
+//! the *next input byte* into its answer (the future, which a causal model cannot see)
+//! therefore encodes the decoy exactly where it is scored; on every other position its trick
+//! still works, and that gap is what flags it. Rows as long as a training batch's (so that a
+//! peer cannot tell validation from training by its shape) hold several segments, so that a
+//! query scores as many bytes as short rows would. A few rows of every query are canaries: the
+//! same secret rows go to every peer of a cycle, so that answers can be compared for copies.
 
 use crate::data::rng::Rng;
 
-/// One row: `bytes` of which the first `cut` are real text, and the real byte after them.
+/// Bytes per segment of a row: a real context of 16 to 31 bytes before each scored byte.
+pub const SEGMENT: usize = 32;
+
+/// One row: `bytes`, and per segment its cut (a position in the row: the segment's bytes
+/// before it are real text) and the real byte after the cut.
 #[derive(Debug, Clone, PartialEq)]
 struct Row {
 	bytes: Vec<u8>,
-	cut: usize,
-	held_back: u8,
+	cuts: Vec<usize>,
+	held_back: Vec<u8>,
+}
+
+/// The segments of a row of `seq` bytes, as (start, length): `seq / SEGMENT` of them (at least
+/// one), the last taking what is left over.
+fn segments(seq: usize) -> Vec<(usize, usize)> {
+	let count = (seq / SEGMENT).max(1);
+	let length = seq / count;
+	(0..count)
+		.map(|i| {
+			let start = i * length;
+			(start, if i + 1 == count { seq - start } else { length })
+		})
+		.collect()
 }
 
 /// The rows of one validation query.
@@ -26,34 +45,38 @@ pub struct Challenge {
 	pub rows: usize,
 	/// Bytes per row.
 	pub seq: usize,
-	/// Per row, the secret cut: positions `0..cut` are real text, the rest decoy.
-	pub cuts: Vec<usize>,
-	/// Per row, the real byte after the cut, never sent.
-	pub held_back: Vec<u8>,
+	/// Per row, the secret cut of each segment (a position in the row): the segment's
+	/// positions before it are real text, the rest decoy.
+	pub cuts: Vec<Vec<usize>>,
+	/// Per row, the real byte after each cut, never sent.
+	pub held_back: Vec<Vec<u8>>,
 	/// The rows that are this cycle's canaries, in canary order.
 	pub canary_rows: Vec<usize>,
 }
 
 impl Challenge {
-	/// Per row, the flat position (`row · seq + t`) that is scored, `t = cut − 1`, and the
+	/// Per segment, the flat position (`row · seq + t`) that is scored, `t = cut − 1`, and the
 	/// held-back byte it is scored against.
 	pub fn scored(&self) -> Vec<(usize, u8)> {
-		self.cuts
-			.iter()
-			.zip(&self.held_back)
-			.enumerate()
-			.map(|(row, (cut, byte))| (row * self.seq + cut.saturating_sub(1), *byte))
-			.collect()
+		let mut out = Vec::new();
+		for (row, (cuts, bytes)) in self.cuts.iter().zip(&self.held_back).enumerate() {
+			for (cut, byte) in cuts.iter().zip(bytes) {
+				out.push((row * self.seq + cut.saturating_sub(1), *byte));
+			}
+		}
+		out
 	}
 
-	/// Every flat position before the last real one of its row, with its next byte (which
+	/// Every flat position before the last real one of its segment, with its next byte (which
 	/// was sent): where a probe may learn, and where a leak pays.
 	pub fn visible(&self) -> Vec<(usize, u8)> {
 		let mut out = Vec::new();
-		for (row, cut) in self.cuts.iter().enumerate() {
-			for t in 0..cut.saturating_sub(1) {
-				let next = self.inputs.get(row * self.seq + t + 1).copied().unwrap_or(0);
-				out.push((row * self.seq + t, next as u8));
+		for (row, cuts) in self.cuts.iter().enumerate() {
+			for ((start, _), cut) in segments(self.seq).into_iter().zip(cuts) {
+				for t in start..cut.saturating_sub(1) {
+					let next = self.inputs.get(row * self.seq + t + 1).copied().unwrap_or(0);
+					out.push((row * self.seq + t, next as u8));
+				}
 			}
 		}
 		out
@@ -98,23 +121,30 @@ impl ChallengeMaker {
 		self.text.get(start..start + len).unwrap_or(&[])
 	}
 
-	/// A fresh row: real text to a cut in `seq/2..seq`, then a decoy whose first byte differs
-	/// from the held-back one (so that a leaked next byte is always wrong where it counts).
+	/// A fresh row of [`segments`], each real text to a cut in the second half of the
+	/// segment, then a decoy whose first byte differs from the held-back one (so that a leaked
+	/// next byte is always wrong where it counts).
 	fn row(&mut self) -> Row {
-		let seq = self.seq;
-		let cut = seq / 2 + self.rng.below(seq - seq / 2);
-		let real = self.window(cut + 1).to_vec();
-		let held_back = real.get(cut).copied().unwrap_or(b' ');
-		let mut decoy = Vec::new();
-		for _ in 0..16 {
-			decoy = self.window(seq - cut).to_vec();
-			if decoy.first() != Some(&held_back) {
-				break;
+		let mut row =
+			Row { bytes: Vec::with_capacity(self.seq), cuts: Vec::new(), held_back: Vec::new() };
+		for (start, length) in segments(self.seq) {
+			let cut = length / 2 + self.rng.below(length - length / 2);
+			let real = self.window(cut + 1).to_vec();
+			let held_back = real.get(cut).copied().unwrap_or(b' ');
+			let mut decoy = Vec::new();
+			for _ in 0..16 {
+				decoy = self.window(length - cut).to_vec();
+				if decoy.first() != Some(&held_back) {
+					break;
+				}
 			}
+			let mut bytes: Vec<u8> = real.into_iter().take(cut).chain(decoy).collect();
+			bytes.resize(length, b' ');
+			row.bytes.extend(bytes);
+			row.cuts.push(start + cut);
+			row.held_back.push(held_back);
 		}
-		let mut bytes: Vec<u8> = real.into_iter().take(cut).chain(decoy).collect();
-		bytes.resize(seq, b' ');
-		Row { bytes, cut, held_back }
+		row
 	}
 
 	/// The next challenge: fresh rows with this cycle's canaries among them at random places.
@@ -135,8 +165,8 @@ impl ChallengeMaker {
 			inputs: rows.iter().flat_map(|(r, _)| r.bytes.iter().map(|b| i64::from(*b))).collect(),
 			rows: rows.len(),
 			seq: self.seq,
-			cuts: rows.iter().map(|(r, _)| r.cut).collect(),
-			held_back: rows.iter().map(|(r, _)| r.held_back).collect(),
+			cuts: rows.iter().map(|(r, _)| r.cuts.clone()).collect(),
+			held_back: rows.iter().map(|(r, _)| r.held_back.clone()).collect(),
 			canary_rows,
 		}
 	}
@@ -152,7 +182,10 @@ mod tests {
 		let mut maker = ChallengeMaker::new(text.clone(), 8, 16, 2, 1);
 		let first = maker.draw();
 		assert_eq!((first.rows, first.seq, first.inputs.len()), (8, 16, 128));
-		for (row, (cut, held_back)) in first.cuts.iter().zip(&first.held_back).enumerate() {
+		for (row, (cuts, held_back)) in first.cuts.iter().zip(&first.held_back).enumerate() {
+			let ([cut], [held_back]) = (cuts.as_slice(), held_back.as_slice()) else {
+				panic!("a row of 16 bytes is one segment: {cuts:?}");
+			};
 			assert!((8..16).contains(cut));
 			let sent = first.inputs[row * 16 + cut];
 			assert_ne!(sent, i64::from(*held_back), "the byte after the cut is a decoy");
@@ -175,5 +208,37 @@ mod tests {
 		assert_eq!(canaries(&first), canaries(&second));
 		maker.new_cycle();
 		assert_ne!(canaries(&first), canaries(&maker.draw()));
+	}
+
+	#[test]
+	fn a_row_as_long_as_a_training_batchs_scores_a_byte_per_segment() {
+		let text: Vec<u8> = (0..5000u32).map(|i| b'a' + (i * 7 % 26) as u8).collect();
+		let challenge = ChallengeMaker::new(text.clone(), 8, 64, 2, 3).draw();
+		assert_eq!(segments(64), vec![(0, 32), (32, 32)]);
+		assert_eq!(segments(70), vec![(0, 35), (35, 35)]);
+		assert_eq!(challenge.scored().len(), 16);
+		for (row, (cuts, held_back)) in challenge.cuts.iter().zip(&challenge.held_back).enumerate()
+		{
+			for ((start, _), (cut, held_back)) in
+				segments(64).into_iter().zip(cuts.iter().zip(held_back))
+			{
+				assert!((start + 16..start + 32).contains(cut), "{cuts:?}");
+				let sent = challenge.inputs[row * 64 + cut];
+				assert_ne!(sent, i64::from(*held_back), "the byte after each cut is a decoy");
+				let mut real: Vec<u8> = challenge.inputs[row * 64 + start..row * 64 + cut]
+					.iter()
+					.map(|b| *b as u8)
+					.collect();
+				real.push(*held_back);
+				assert!(text.windows(real.len()).any(|w| w == real.as_slice()));
+			}
+		}
+		// No visible position reaches across a cut: each is followed by a byte that was sent,
+		// and none is a scored position.
+		let scored: Vec<usize> = challenge.scored().iter().map(|(at, _)| *at).collect();
+		for (at, next) in challenge.visible() {
+			assert_eq!(challenge.inputs[at + 1], i64::from(next));
+			assert!(!scored.contains(&at));
+		}
 	}
 }

@@ -3,18 +3,36 @@
 //! and a peer is paid only when its average is confidently above zero: noise averages to zero
 //! or below and is paid nothing, where clipping every step at zero would have paid it. A peer
 //! whose held-back loss is far above its visible loss is reading the future: it is flagged,
-//! paid nothing and left out of the training join while the gap lasts. Peers that copy each
-//! other share one peer's score.
+//! paid nothing and left out of the training join while the gap lasts.
+//!
+//! Peers whose canary answers carry the same information (see `similarity`) form a group that
+//! is paid as one peer: the mean of its members' scores (not the best one's: a maximum of noisy
+//! estimates is biased upwards), shared equally, since the scores of copies differ but by
+//! noise. Being grouped must not be a weapon, though: a griefer that scrambles a victim's
+//! answers afresh for every query can look like its copy for a while, yet no probe can use what
+//! it serves, and sharing with it would halve the victim's pay. So a member whose own score is
+//! not above zero on average, whose answers carry nothing, is left out of its group (and paid
+//! nothing, as it would be alone): it takes nothing from the one whose answers do.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
-use super::{probe::Probe, similarity::groups};
+use super::{
+	probe::Probe,
+	similarity::{groups, Whitener},
+};
 
 /// Held-back minus visible cross-entropy (nats per byte) above which a peer is flagged.
 pub const LEAK_GAP: f64 = 1.0;
 
-/// Canary similarity (linear CKA, averaged over cycles) above which two peers are copies.
-pub const COPY_SIMILARITY: f64 = 0.95;
+/// Canary similarity (`similarity::Fingerprint`, averaged over cycles) above which two peers are
+/// copies. On the market's peers, independent honest models stay below 0.82 and copies (exact,
+/// noisy, rotated, linearly disguised, cubed, tanh'd) climb above 0.94 within a few cycles.
+pub const COPY_SIMILARITY: f64 = 0.9;
+
+/// Canary similarity below which two peers that were copies are no longer: above the highest
+/// two independent models reach, and below [`COPY_SIMILARITY`], so that one unlucky cycle does
+/// not part a copy from its original (and pay it alone for an epoch).
+pub const UNLINK_SIMILARITY: f64 = 0.85;
 
 /// Share of a peer's recent answers out of the protocol's bounds above which it is flagged as
 /// a poisoner (see [`Ledger::observe_bounds`]).
@@ -91,6 +109,9 @@ pub struct PeerRecord {
 	/// Its probe (not checkpointed: it relearns in a few queries).
 	#[serde(skip)]
 	pub probe: Option<Probe>,
+	/// What whitens its canary answers (not checkpointed: it relearns in a few cycles).
+	#[serde(skip)]
+	pub whitener: Option<Whitener>,
 }
 
 impl PeerRecord {
@@ -108,6 +129,7 @@ impl PeerRecord {
 			out_of_bounds: Estimate::default(),
 			availability: fully_available(),
 			probe: None,
+			whitener: None,
 		}
 	}
 }
@@ -122,6 +144,10 @@ pub struct Ledger {
 	/// (smaller uid, larger uid) → moving average of their canary similarity.
 	#[serde(with = "pairs")]
 	pub similarity: BTreeMap<(u16, u16), f64>,
+	/// The pairs (smaller uid first) found copies: linked when their similarity passes
+	/// [`COPY_SIMILARITY`], parted when it falls below [`UNLINK_SIMILARITY`].
+	#[serde(default)]
+	pub linked: BTreeSet<(u16, u16)>,
 }
 
 /// `similarity` as a list, since JSON keys are strings.
@@ -151,7 +177,7 @@ mod pairs {
 impl Ledger {
 	/// An empty ledger whose moving averages weigh the newest observation by `alpha`.
 	pub fn new(alpha: f64) -> Self {
-		Self { alpha, peers: BTreeMap::new(), similarity: BTreeMap::new() }
+		Self { alpha, peers: BTreeMap::new(), similarity: BTreeMap::new(), linked: BTreeSet::new() }
 	}
 
 	/// Follows the metagraph's registered `(uid, hotkey)` pairs: a uid now held by another
@@ -172,6 +198,7 @@ impl Ledger {
 			self.peers.remove(uid);
 		}
 		self.similarity.retain(|(a, b), _| !stale.contains(a) && !stale.contains(b));
+		self.linked.retain(|(a, b)| !stale.contains(a) && !stale.contains(b));
 		for (uid, hotkey) in registered {
 			self.peers.entry(uid).or_insert_with(|| PeerRecord::new(hotkey));
 		}
@@ -206,11 +233,17 @@ impl Ledger {
 		}
 	}
 
-	/// Adds one cycle's canary similarity of two peers.
+	/// Adds one cycle's canary similarity of two peers, and links or parts them.
 	pub fn observe_similarity(&mut self, a: u16, b: u16, similarity: f64) {
 		let alpha = self.alpha.max(0.3);
-		let entry = self.similarity.entry((a.min(b), a.max(b))).or_insert(similarity);
+		let pair = (a.min(b), a.max(b));
+		let entry = self.similarity.entry(pair).or_insert(similarity);
 		*entry += alpha * (similarity - *entry);
+		if *entry > COPY_SIMILARITY {
+			self.linked.insert(pair);
+		} else if *entry < UNLINK_SIMILARITY {
+			self.linked.remove(&pair);
+		}
 	}
 
 	/// Whether `uid` is flagged.
@@ -234,7 +267,10 @@ impl Ledger {
 		let linked: Vec<(usize, usize)> = self
 			.similarity
 			.iter()
-			.filter(|(_, similarity)| **similarity > COPY_SIMILARITY)
+			.filter(|(pair, similarity)| {
+				**similarity > COPY_SIMILARITY
+					|| (self.linked.contains(pair) && **similarity >= UNLINK_SIMILARITY)
+			})
 			.filter_map(|((a, b), _)| Some((index(a)?, index(b)?)))
 			.collect();
 		groups(uids.len(), &linked)
@@ -244,13 +280,11 @@ impl Ledger {
 			.collect()
 	}
 
-	/// Every peer's payable score: its mean Shapley value when confidently above zero and not
-	/// flagged, else 0, times its availability; a group of copies shares one peer's score
-	/// equally: the mean of its members' (the best member's would be biased upwards, a
-	/// maximum of noisy estimates).
-	pub fn scores(&self) -> BTreeMap<u16, f64> {
-		let mut scores: BTreeMap<u16, f64> = self
-			.peers
+	/// Every peer's score before copies share theirs, what it would be paid alone: its mean
+	/// Shapley value when confidently above zero and not flagged, else 0, times its
+	/// availability.
+	pub fn own_scores(&self) -> BTreeMap<u16, f64> {
+		self.peers
 			.iter()
 			.map(|(uid, record)| {
 				let confident = record.score.lower_bound(CONFIDENCE, self.alpha) > 0.0;
@@ -258,11 +292,22 @@ impl Ledger {
 					if confident && !record.is_flagged() { record.score.mean } else { 0.0 };
 				(*uid, payable * record.availability)
 			})
-			.collect();
+			.collect()
+	}
+
+	/// Every peer's payable score: its own ([`Ledger::own_scores`]), but a group of copies
+	/// shares one peer's score equally, the mean of its members' (see the module's docs), but
+	/// for members whose mean score is not above zero, which are left out.
+	pub fn scores(&self) -> BTreeMap<u16, f64> {
+		let mut scores = self.own_scores();
 		for group in self.copies() {
-			let total: f64 = group.iter().filter_map(|uid| scores.get(uid)).sum();
-			let share = total / (group.len() * group.len()) as f64;
-			for uid in group {
+			let informative: Vec<u16> = group
+				.into_iter()
+				.filter(|uid| self.peers.get(uid).is_some_and(|record| record.score.mean > 0.0))
+				.collect();
+			let total: f64 = informative.iter().filter_map(|uid| scores.get(uid)).sum();
+			let share = total / (informative.len() * informative.len()).max(1) as f64;
+			for uid in informative {
 				scores.insert(uid, share);
 			}
 		}
@@ -380,20 +425,78 @@ mod tests {
 	}
 
 	#[test]
+	fn a_copy_stays_linked_through_an_unlucky_cycle_and_a_near_pair_is_never_linked() {
+		let mut ledger = Ledger::new(0.1);
+		for uid in 1..=4 {
+			ledger.observe(uid, 0.3, Some(0.0));
+		}
+		ledger.observe_similarity(1, 2, 0.97);
+		ledger.observe_similarity(3, 4, 0.87);
+		assert_eq!(ledger.copies(), vec![vec![1, 2]]);
+		// One cycle at 0.7 brings the copy's average to 0.889: below 0.9, above 0.85; it stays
+		// linked. The near pair climbs to 0.879 and stays apart.
+		ledger.observe_similarity(1, 2, 0.7);
+		ledger.observe_similarity(3, 4, 0.9);
+		assert!(ledger.similarity[&(1, 2)] < COPY_SIMILARITY);
+		assert!(ledger.similarity[&(3, 4)] < COPY_SIMILARITY);
+		assert_eq!(ledger.copies(), vec![vec![1, 2]]);
+		// Several cycles below: they are parted, and a later 0.88 does not join them again.
+		for _ in 0..3 {
+			ledger.observe_similarity(1, 2, 0.6);
+		}
+		assert!(ledger.copies().is_empty());
+		for _ in 0..10 {
+			ledger.observe_similarity(1, 2, 0.88);
+		}
+		assert!(ledger.copies().is_empty());
+		// A uid that changes hands takes its links with it.
+		ledger.observe_similarity(3, 4, 0.99);
+		ledger.follow_registrations([(1, ""), (2, ""), (3, "")]);
+		assert!(ledger.linked.is_empty() && ledger.copies().is_empty());
+	}
+
+	#[test]
+	fn a_member_that_carries_nothing_takes_nothing_from_its_group() {
+		let mut ledger = Ledger::new(0.1);
+		// A victim (1) and an exact copy of it (2) score alike but for noise; a griefer (3)
+		// scores nothing on average, a little below zero (it misleads the mixture).
+		for step in 0..40 {
+			let sign = if step % 2 == 0 { 1.0 } else { -1.0 };
+			ledger.observe(1, 0.4 + 0.05 * sign, Some(0.0));
+			ledger.observe(2, 0.4 - 0.05 * sign, Some(0.0));
+			ledger.observe(3, -0.01 + 0.02 * sign, Some(0.0));
+		}
+		let alone = ledger.scores();
+		assert_eq!(alone[&3], 0.0);
+		ledger.observe_similarity(1, 3, 0.99);
+		assert_eq!(ledger.copies(), vec![vec![1, 3]]);
+		let with_griefer = ledger.scores();
+		assert_eq!(with_griefer[&1], alone[&1], "the victim keeps its pay");
+		assert_eq!(with_griefer[&3], 0.0);
+		// With its copy, the victim shares one peer's score; the griefer changes nothing.
+		ledger.observe_similarity(1, 2, 0.99);
+		assert_eq!(ledger.copies(), vec![vec![1, 2, 3]]);
+		let copied = ledger.scores();
+		let share = (alone[&1] + alone[&2]) / 4.0;
+		assert!((copied[&1] - share).abs() < 1e-12 && (copied[&2] - share).abs() < 1e-12);
+		assert_eq!(copied[&3], 0.0);
+	}
+
+	#[test]
 	fn a_peer_whose_answers_break_the_bounds_is_flagged_until_they_stop() {
 		let mut ledger = Ledger::new(0.1);
 		for _ in 0..10 {
 			ledger.observe(6, 0.3, Some(0.0));
 			ledger.observe_bounds(6, false);
 		}
-		assert!(!ledger.flagged(6) && ledger.get(6) > 0.0);
+		assert!(!ledger.flagged(6) && ledger.own_scores()[&6] > 0.0);
 		ledger.observe_bounds(6, true);
 		assert!(ledger.flagged(6), "one poisoned answer flags it");
-		assert_eq!(ledger.get(6), 0.0);
+		assert_eq!(ledger.own_scores()[&6], 0.0);
 		for _ in 0..25 {
 			ledger.observe_bounds(6, false);
 		}
-		assert!(!ledger.flagged(6) && ledger.get(6) > 0.0, "clean again");
+		assert!(!ledger.flagged(6), "clean again");
 		// A ledger checkpointed before the bounds were kept loads unflagged.
 		let mut old = serde_json::to_value(&ledger).expect("serialise");
 		old["peers"]["6"].as_object_mut().expect("a record").remove("out_of_bounds");

@@ -36,17 +36,56 @@ fn unit(representation: &[f32]) -> Vec<f32> {
 	}
 }
 
-/// Dot product with eight running sums, which the compiler turns into vector instructions.
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-	let mut sums = [0.0f32; 8];
-	let (a_chunks, b_chunks) = (a.chunks_exact(8), b.chunks_exact(8));
-	let tail: f32 = a_chunks.remainder().iter().zip(b_chunks.remainder()).map(|(x, y)| x * y).sum();
-	for (x, y) in a_chunks.zip(b_chunks) {
-		for lane in 0..8 {
-			sums[lane] += x[lane] * y[lane];
+/// The numbers dot products are taken of: `f32` and `f64`.
+pub(super) trait Real:
+	Copy + Default + std::ops::Add<Output = Self> + std::ops::Mul<Output = Self> + std::iter::Sum
+{
+}
+
+impl<T> Real for T where
+	T: Copy + Default + std::ops::Add<Output = T> + std::ops::Mul<Output = T> + std::iter::Sum
+{
+}
+
+/// Dot products of `input` with each of `N` rows at once, each with eight running sums that
+/// the compiler turns into vector instructions: the rows share the loads of `input`, and their
+/// sums are independent chains, so a block of rows costs little more than one row.
+fn dots<T: Real, const N: usize>(rows: [&[T]; N], input: &[T]) -> [T; N] {
+	let mut sums = [[T::default(); 8]; N];
+	let mut row_blocks = rows.map(|row| row.chunks_exact(8));
+	let input_blocks = input.chunks_exact(8);
+	let input_tail = input_blocks.remainder();
+	for x in input_blocks {
+		for (blocks, sum) in row_blocks.iter_mut().zip(sums.iter_mut()) {
+			if let Some(w) = blocks.next() {
+				for lane in 0..8 {
+					sum[lane] = sum[lane] + w[lane] * x[lane];
+				}
+			}
 		}
 	}
-	sums.iter().sum::<f32>() + tail
+	let mut out = [T::default(); N];
+	for ((slot, blocks), sum) in out.iter_mut().zip(row_blocks).zip(sums) {
+		let tail: T = blocks.remainder().iter().zip(input_tail).map(|(w, x)| *w * *x).sum();
+		*slot = sum.into_iter().sum::<T>() + tail;
+	}
+	out
+}
+
+/// The dot product of `a` and `b` (as far as the shorter goes).
+pub(super) fn dot<T: Real>(a: &[T], b: &[T]) -> T {
+	dots([a], b)[0]
+}
+
+/// Dot products of `input` with each of `rows`, four rows at a time.
+fn dot_rows(rows: &[&[f32]], input: &[f32]) -> Vec<f32> {
+	let blocks = rows.chunks_exact(4);
+	let rest = blocks.remainder();
+	let mut out: Vec<f32> = blocks
+		.flat_map(|block| dots([block[0], block[1], block[2], block[3]], input))
+		.collect();
+	out.extend(rest.iter().map(|row| dot(row, input)));
+	out
 }
 
 impl Probe {
@@ -59,18 +98,40 @@ impl Probe {
 		Self { weights: vec![0.0; VOCAB_SIZE * REPRESENTATION_DIM], bias }
 	}
 
+	/// Logits of the unit-scaled input for `bytes`.
+	fn logits_of(&self, input: &[f32], bytes: impl Iterator<Item = usize>) -> Vec<f32> {
+		let (rows, bias): (Vec<&[f32]>, Vec<f32>) = bytes
+			.filter_map(|byte| {
+				let row =
+					self.weights.get(byte * REPRESENTATION_DIM..(byte + 1) * REPRESENTATION_DIM)?;
+				Some((row, self.bias.get(byte).copied()?))
+			})
+			.unzip();
+		dot_rows(&rows, input)
+			.into_iter()
+			.zip(bias)
+			.map(|(dot, bias)| dot + bias)
+			.collect()
+	}
+
 	/// Logits of the unit-scaled input.
 	fn logits(&self, input: &[f32]) -> Vec<f32> {
-		self.weights
-			.chunks_exact(REPRESENTATION_DIM)
-			.zip(&self.bias)
-			.map(|(row, bias)| dot(row, input) + bias)
-			.collect()
+		self.logits_of(input, 0..VOCAB_SIZE)
 	}
 
 	/// Next-byte probabilities from one position's representation.
 	pub fn probabilities(&self, representation: &[f32]) -> Vec<f64> {
 		softmax(&self.logits(&unit(representation)))
+			.into_iter()
+			.map(f64::from)
+			.collect()
+	}
+
+	/// The log-probabilities of `bytes` from one position's representation, up to a constant
+	/// they share (its logits): what copy detection compares, at a quarter of the cost of
+	/// [`Probe::probabilities`] for the 64 likeliest bytes.
+	pub fn log_odds(&self, representation: &[f32], bytes: &[u8]) -> Vec<f64> {
+		self.logits_of(&unit(representation), bytes.iter().map(|byte| usize::from(*byte)))
 			.into_iter()
 			.map(f64::from)
 			.collect()

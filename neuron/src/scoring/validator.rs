@@ -3,8 +3,9 @@
 //! is measured as often as the others whatever the gate thinks of it. Each query is a
 //! [`Challenge`]; each answer goes through the peer's probe; the held-back bytes give every
 //! answering peer its Shapley value in the query, and the gap between held-back and visible
-//! loss its leak signal. At the end of a cycle the canary answers of every pair of peers are
-//! compared for copies.
+//! loss its leak signal. Each peer's canary answers leave a fingerprint (its probe's predictions
+//! there, and the answers whitened by their running covariance), and at the end of a cycle the
+//! fingerprints of every pair of peers are compared for copies.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -16,10 +17,10 @@ use super::{
 	probe::Probe,
 	row::{row_from_scores, WeightsError},
 	shapley::{mixture_shapley, MAX_PLAYERS},
-	similarity::Fingerprint,
+	similarity::{Fingerprint, Whitener, COMPARED_BYTES},
 };
 use crate::{
-	data::rng::Rng,
+	data::{corpus::DEFAULT_BATCH_SHAPE, rng::Rng},
 	net::{
 		protocol::{check_answer, REPRESENTATION_DIM, VOCAB_SIZE},
 		served_model::Model,
@@ -29,7 +30,9 @@ use crate::{
 /// How a validator queries and learns.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ValidatorConfig {
-	/// Rows per query (one scored byte each).
+	/// Rows per query (one scored byte each). By default rows and bytes per row are a training
+	/// batch's ([`DEFAULT_BATCH_SHAPE`]), so that no peer can tell validation from training by
+	/// its shape.
 	pub rows: usize,
 	/// Bytes per row.
 	pub seq: usize,
@@ -48,9 +51,9 @@ pub struct ValidatorConfig {
 impl Default for ValidatorConfig {
 	fn default() -> Self {
 		Self {
-			rows: 32,
-			seq: 32,
-			canaries: 4,
+			rows: DEFAULT_BATCH_SHAPE.0,
+			seq: DEFAULT_BATCH_SHAPE.1,
+			canaries: 2,
 			peers_per_query: 4,
 			probe_samples: 192,
 			probe_rate: 0.5,
@@ -105,6 +108,8 @@ pub struct Validator {
 	maker: ChallengeMaker,
 	/// Byte frequencies of the validator's text: the baseline every peer is measured against.
 	prior: Vec<f64>,
+	/// The bytes whose predictions fingerprints compare: the prior's likeliest.
+	compared: Vec<u8>,
 	/// Peers still to query in this cycle, next first.
 	cycle: Vec<u16>,
 	/// This cycle's canary answers, per peer.
@@ -122,11 +127,18 @@ impl Validator {
 			}
 		}
 		let total: f64 = counts.iter().sum();
+		let mut compared: Vec<u8> = (0..=u8::MAX).collect();
+		compared.sort_by(|a, b| {
+			let count = |byte: &u8| counts.get(usize::from(*byte)).copied().unwrap_or(0.0);
+			count(b).total_cmp(&count(a)).then(a.cmp(b))
+		});
+		compared.truncate(COMPARED_BYTES);
 		let maker = ChallengeMaker::new(text, config.rows, config.seq, config.canaries, seed);
 		Self {
 			ledger: Ledger::new(config.alpha),
 			maker,
 			prior: counts.into_iter().map(|c| c / total).collect(),
+			compared,
 			cycle: Vec::new(),
 			fingerprints: BTreeMap::new(),
 			rng: Rng::new(seed ^ 0xc1c1e),
@@ -236,23 +248,31 @@ impl Validator {
 				truth.iter().map(|p| -p.max(1e-12).ln()).sum::<f64>() / truth.len().max(1) as f64;
 			let visible_loss = probe.train(sample, self.config.probe_rate);
 			answered.push((*uid, truth, held_back - visible_loss));
-			let canary: Vec<f32> = challenge
+			let canary: Vec<usize> = challenge
 				.canary_rows
 				.iter()
-				.filter_map(|row| {
-					answer.get(
-						row * challenge.seq * REPRESENTATION_DIM
-							..(row + 1) * challenge.seq * REPRESENTATION_DIM,
-					)
-				})
-				.flatten()
-				.copied()
+				.flat_map(|row| row * challenge.seq..(row + 1) * challenge.seq)
 				.collect();
-			if !canary.is_empty() {
-				let positions = canary.len() / REPRESENTATION_DIM;
-				self.fingerprints
-					.insert(*uid, Fingerprint::new(&canary, positions, REPRESENTATION_DIM));
+			if canary.is_empty() {
+				continue;
 			}
+			let log_odds: Vec<Vec<f64>> = canary
+				.iter()
+				.map(|position| probe.log_odds(at(*position), &self.compared))
+				.collect();
+			let shown: Vec<u8> = canary
+				.iter()
+				.map(|position| challenge.inputs.get(*position).copied().unwrap_or(0) as u8)
+				.collect();
+			let answers: Vec<&[f32]> = canary.iter().map(|position| at(*position)).collect();
+			let print = self
+				.ledger
+				.record(*uid)
+				.whitener
+				.get_or_insert_with(|| Whitener::new(REPRESENTATION_DIM))
+				.fingerprint(&answers)
+				.with_predictions(&log_odds, &shown);
+			self.fingerprints.insert(*uid, print);
 		}
 		let players: Vec<Vec<f64>> = answered.iter().map(|(_, truth, _)| truth.clone()).collect();
 		let values = mixture_shapley(&prior_of_truth, &players);
@@ -268,9 +288,161 @@ impl Validator {
 
 #[cfg(test)]
 mod tests {
+	use std::sync::{Arc, Mutex};
+
 	use bittensor_primitives::weights::Perbill;
 
 	use super::*;
+	use crate::{
+		data::corpus::Corpus,
+		net::served_model::{EmbeddingModel, ModelError},
+		scoring::similarity::tests::{apply, gaussian, spread_map},
+	};
+
+	/// Contexts a synthetic model tells apart among the two bytes before a position.
+	const BUCKETS: usize = 12;
+
+	/// A synthetic model: at each position, a code of the byte shown plus a code of what it
+	/// makes of the two bytes before, hashed into [`BUCKETS`] its own way. Two of them know
+	/// the byte shown alike and the context differently, as independent models do.
+	struct Synthetic {
+		shown: EmbeddingModel,
+		context: EmbeddingModel,
+		seed: u64,
+	}
+
+	impl Synthetic {
+		fn new(seed: u64) -> Arc<Self> {
+			Arc::new(Self {
+				shown: EmbeddingModel::new(seed),
+				context: EmbeddingModel::new(seed ^ 0xc0de),
+				seed,
+			})
+		}
+	}
+
+	impl Model for Synthetic {
+		fn forward(
+			&self,
+			tokens: &[i64],
+			batch: usize,
+			seq: usize,
+		) -> Result<Vec<f32>, ModelError> {
+			let buckets: Vec<i64> = tokens
+				.chunks(seq.max(1))
+				.flat_map(|row| {
+					(0..row.len()).map(move |t| {
+						let before = |k: usize| t.checked_sub(k).and_then(|i| row.get(i)).copied();
+						let (one, two) = (before(1).unwrap_or(-1), before(2).unwrap_or(-1));
+						let mut rng =
+							Rng::new(self.seed ^ ((one as u64) << 16) ^ ((two as u64) << 32));
+						rng.below(BUCKETS) as i64
+					})
+				})
+				.collect();
+			let shown = self.shown.forward(tokens, batch, seq)?;
+			let context = self.context.forward(&buckets, batch, seq)?;
+			Ok(shown.iter().zip(context).map(|(a, b)| a + 0.8 * b).collect())
+		}
+	}
+
+	/// How a copier disguises the answers of the model it copies.
+	enum Disguise {
+		/// A fixed invertible linear map, singular values from 0.1 to 10.
+		Linear(Vec<f32>),
+		/// x³, elementwise.
+		Cube,
+		/// tanh(3x), elementwise.
+		Tanh,
+		/// A fresh random signed permutation of the dimensions for every query.
+		Griefer(Mutex<Rng>),
+	}
+
+	/// A copier of `of`.
+	struct Copy {
+		of: Arc<Synthetic>,
+		disguise: Disguise,
+	}
+
+	impl Model for Copy {
+		fn forward(
+			&self,
+			tokens: &[i64],
+			batch: usize,
+			seq: usize,
+		) -> Result<Vec<f32>, ModelError> {
+			let answer = self.of.forward(tokens, batch, seq)?;
+			let d = REPRESENTATION_DIM;
+			Ok(match &self.disguise {
+				Disguise::Linear(map) => apply(map, &answer, d),
+				Disguise::Cube => answer.iter().map(|v| v.powi(3)).collect(),
+				Disguise::Tanh => answer.iter().map(|v| (3.0 * v).tanh()).collect(),
+				Disguise::Griefer(rng) => {
+					let mut rng = rng.lock().map_err(|_| ModelError::Failed("poisoned".into()))?;
+					let mut order: Vec<usize> = (0..d).collect();
+					for i in (1..d).rev() {
+						order.swap(i, rng.below(i + 1));
+					}
+					let signs: Vec<f32> =
+						(0..d).map(|_| if rng.below(2) == 0 { -1.0 } else { 1.0 }).collect();
+					answer
+						.chunks_exact(d)
+						.flat_map(|x| order.iter().zip(&signs).map(|(from, sign)| sign * x[*from]))
+						.collect()
+				},
+			})
+		}
+	}
+
+	/// Fresh noise.
+	struct Noise(Mutex<Rng>);
+
+	impl Model for Noise {
+		fn forward(&self, _: &[i64], batch: usize, seq: usize) -> Result<Vec<f32>, ModelError> {
+			let mut rng = self.0.lock().map_err(|_| ModelError::Failed("poisoned".into()))?;
+			Ok((0..batch * seq * REPRESENTATION_DIM).map(|_| gaussian(&mut rng)).collect())
+		}
+	}
+
+	#[test]
+	fn copies_are_found_whatever_the_disguise_and_a_griefer_costs_its_victim_nothing() {
+		let (first, second) = (Synthetic::new(1), Synthetic::new(2));
+		let copy = |of: &Arc<Synthetic>, disguise| Copy { of: Arc::clone(of), disguise };
+		let map = spread_map(REPRESENTATION_DIM, 0.1, 10.0, &mut Rng::new(3));
+		let peers: Vec<Arc<dyn Model>> = vec![
+			first.clone(),
+			second.clone(),
+			Arc::new(copy(&first, Disguise::Linear(map))),
+			Arc::new(copy(&first, Disguise::Cube)),
+			Arc::new(copy(&second, Disguise::Tanh)),
+			Arc::new(copy(&first, Disguise::Griefer(Mutex::new(Rng::new(4))))),
+			Arc::new(Noise(Mutex::new(Rng::new(5)))),
+		];
+		let (victim, griefer) = (0u16, 5u16);
+		let uids: Vec<u16> = (0..peers.len() as u16).collect();
+		let config = ValidatorConfig { rows: 8, seq: 64, canaries: 2, ..Default::default() };
+		let mut validator = Validator::new(config, Corpus::synthetic(60_000, 3).train, 6);
+		for _ in 0..80 {
+			let query = validator.next_query(&uids).expect("a query");
+			let answers = query.ask(|uid| peers.get(usize::from(uid)).map(|model| model.as_ref()));
+			validator.score(&query, &answers);
+		}
+		let ledger = &validator.ledger;
+		let copies = ledger.copies();
+		let group_of = |uid: u16| copies.iter().find(|group| group.contains(&uid)).cloned();
+		let first_group = group_of(0).expect("the first model's copies");
+		assert!([2, 3].iter().all(|uid| first_group.contains(uid)), "{copies:?}");
+		assert_eq!(group_of(1).map(|group| group.contains(&4)), Some(true), "{copies:?}");
+		assert!(!first_group.contains(&1), "independent models are not copies: {copies:?}");
+		assert_eq!(group_of(6), None, "noise copies nobody: {copies:?}");
+		// Grouped with its victim or not, the griefer takes nothing from it.
+		let scores = ledger.scores();
+		let mut without = ledger.clone();
+		without.similarity.retain(|(a, b), _| *a != griefer && *b != griefer);
+		let unharmed = without.scores()[&victim];
+		assert!(scores[&victim] >= 0.9 * unharmed && unharmed > 0.0, "{scores:?}, {unharmed}");
+		assert_eq!(scores[&griefer], 0.0);
+	}
 
 	#[test]
 	fn a_row_weighs_every_registered_peer_but_the_validator() {

@@ -154,7 +154,7 @@ static DISGUISE: Mode = Mode {
 	syntax: "disguise:UID",
 	help: "copies peer UID through a fixed invertible linear map",
 	parse: |arguments| parse_uid(arguments?, Disguise::Linear),
-	benchmarked: &[],
+	benchmarked: &[Serving::Echo { uid: 5, disguise: Disguise::Linear }],
 };
 
 /// [`Disguise::Permuted`].
@@ -163,7 +163,7 @@ static GRIEFER: Mode = Mode {
 	syntax: "griefer:UID",
 	help: "copies peer UID through a fresh permutation per query",
 	parse: |arguments| parse_uid(arguments?, Disguise::Permuted),
-	benchmarked: &[],
+	benchmarked: &[Serving::Echo { uid: 4, disguise: Disguise::Permuted }],
 };
 
 /// [`Serving::Memorizer`].
@@ -172,7 +172,7 @@ static MEMORIZER: Mode = Mode {
 	syntax: "memorizer",
 	help: "looks the text up in every file it can read",
 	parse: |arguments| arguments.is_none().then_some(Serving::Memorizer),
-	benchmarked: &[],
+	benchmarked: &[Serving::Memorizer],
 };
 
 /// [`Serving::Baseline`].
@@ -181,7 +181,7 @@ static BASELINE: Mode = Mode {
 	syntax: "baseline",
 	help: "the memorizer's lookup in its training text only",
 	parse: |arguments| arguments.is_none().then_some(Serving::Baseline),
-	benchmarked: &[],
+	benchmarked: &[Serving::Baseline],
 };
 
 /// [`Serving::Poison`].
@@ -190,7 +190,7 @@ static POISON: Mode = Mode {
 	syntax: "poison",
 	help: "huge values to training batches",
 	parse: |arguments| arguments.is_none().then_some(Serving::Poison),
-	benchmarked: &[],
+	benchmarked: &[Serving::Poison],
 };
 
 /// [`Serving::ValOnly`].
@@ -199,7 +199,7 @@ static VALONLY: Mode = Mode {
 	syntax: "valonly:UID",
 	help: "copies peer UID for what looks like validation, noise to training batches",
 	parse: |arguments| Some(Serving::ValOnly { uid: arguments?.parse().ok()? }),
-	benchmarked: &[],
+	benchmarked: &[Serving::ValOnly { uid: 6 }],
 };
 
 /// Every mode, the honest one first.
@@ -429,7 +429,20 @@ mod tests {
 			MODES.iter().flat_map(|mode| mode.benchmarked).map(Serving::to_string).collect();
 		assert_eq!(
 			benchmarked,
-			["noise", "leak", "echo:0", "echo:1:noisy", "echo:2:rotated", "replay"]
+			[
+				"noise",
+				"leak",
+				"echo:0",
+				"echo:1:noisy",
+				"echo:2:rotated",
+				"replay",
+				"disguise:5",
+				"griefer:4",
+				"memorizer",
+				"baseline",
+				"poison",
+				"valonly:6",
+			]
 		);
 		assert!(MODES
 			.iter()
