@@ -143,7 +143,7 @@ fn yuma3(c: &mut Criterion) {
 	let mut group = c.benchmark_group("yuma3");
 	group.sample_size(10);
 	let params = Yuma3Params { liquid_alpha_enabled: true, ..Yuma3Params::default() };
-	let kappa = substrate_fixed::types::U64F64::from_num(0.5);
+	let epoch = EpochParams::default();
 	let shapes = [(BenchmarkId::new("peers", 4096), metagraph(4096))]
 		.into_iter()
 		.chain(validator_shapes());
@@ -155,10 +155,10 @@ fn yuma3(c: &mut Criterion) {
 			bonds,
 			emission: 1_000_000_000,
 		};
-		let bonds = run_yuma3(kappa, &params, &input(&[])).bonds;
+		let bonds = run_yuma3(&epoch, &params, &input(&[])).bonds;
 		let entries: usize = weights.iter().map(Vec::len).sum();
 		group.throughput(Throughput::Elements(entries as u64));
-		group.bench_function(id, |b| b.iter(|| run_yuma3(kappa, &params, &input(&bonds))));
+		group.bench_function(id, |b| b.iter(|| run_yuma3(&epoch, &params, &input(&bonds))));
 	}
 	group.finish();
 }

@@ -6,7 +6,7 @@
 //! and scripts to read; the chain keeps fixed point.
 
 use crate::{
-	epoch::{BondsMode, Mechanism, Uid},
+	epoch::{BondsMode, Electorate, Mechanism, Uid},
 	metagraph::{AxonInfo, EpochSummary, Hyperparameters, Metagraph, NeuronInfo, IP_V4, IP_V6},
 	AccountId, BlockNumber, SS58_PREFIX,
 };
@@ -200,6 +200,9 @@ pub struct HyperparametersJson {
 	pub commit_reveal_enabled: bool,
 	/// Blocks from a commit to its reveal window, and the window's length.
 	pub commit_reveal_period: u32,
+	/// Whose stake judges each column: `"voters"` or `"allStake"`.
+	#[serde(default)]
+	pub electorate: Electorate,
 }
 
 /// A fraction as a decimal in [0, 1].
@@ -288,6 +291,7 @@ impl From<Hyperparameters> for HyperparametersJson {
 			max_allowed_validators: h.max_allowed_validators,
 			commit_reveal_enabled: h.commit_reveal_enabled,
 			commit_reveal_period: h.commit_reveal_period,
+			electorate: h.electorate,
 		}
 	}
 }
@@ -418,6 +422,7 @@ mod tests {
 		assert_eq!(json["mechanism"], "yuma2021");
 		assert_eq!(json["commitRevealEnabled"], false);
 		assert_eq!(json["commitRevealPeriod"], 360);
+		assert_eq!(json["electorate"], "voters");
 	}
 
 	#[test]

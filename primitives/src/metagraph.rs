@@ -5,7 +5,7 @@
 //! polkadot.js calls as `api.call.metagraphApi.*` and the node's `metagraph_*` RPC wraps.
 
 use crate::{
-	epoch::{BondsMode, EpochParams, Mechanism, Uid},
+	epoch::{BondsMode, Electorate, EpochParams, Mechanism, Uid},
 	fixed_math::from_perquintill,
 	yuma3::MAX_ALPHA_SIGMOID_STEEPNESS,
 };
@@ -66,6 +66,9 @@ pub struct Hyperparameters {
 	/// Blocks from a commit until its reveal window opens; the window lasts as long again,
 	/// after which an unrevealed commit expires.
 	pub commit_reveal_period: u32,
+	/// Whose stake judges each peer's column: the voters other than the peer (a validator's
+	/// own column and stake that sets no weights abstain), or all the stake (the 2021 paper).
+	pub electorate: Electorate,
 }
 
 /// The most `max_allowed_validators` may be: with rows of at most 4096 weights, the epoch's
@@ -95,6 +98,7 @@ impl Default for Hyperparameters {
 			max_allowed_validators: 64,
 			commit_reveal_enabled: false,
 			commit_reveal_period: 360,
+			electorate: Electorate::Voters,
 		}
 	}
 }
@@ -136,6 +140,7 @@ impl Hyperparameters {
 		EpochParams {
 			mechanism: self.mechanism,
 			bonds_mode: self.bonds_mode,
+			electorate: self.electorate,
 			rho: U64F64::from_num(self.rho),
 			kappa: from_perquintill(self.kappa),
 		}

@@ -10,8 +10,8 @@
 //! implementation of the table written here, independently of the fixed-point code.
 
 use bittensor_primitives::epoch::{
-	pegged_min_allowed_weights, run_epoch, validator_permits, BondsMode, EpochInput, EpochOutput,
-	EpochParams, Mechanism, Uid,
+	pegged_min_allowed_weights, run_epoch, validator_permits, BondsMode, Electorate, EpochInput,
+	EpochOutput, EpochParams, Mechanism, Uid,
 };
 use proptest::prelude::*;
 use sp_arithmetic::Perquintill;
@@ -67,6 +67,7 @@ mod reference {
 		rho: f64,
 		kappa: f64,
 		alpha: Option<f64>,
+		voters: bool,
 	) -> Output {
 		let n = stake.len();
 		let s = normalize(
@@ -75,10 +76,28 @@ mod reference {
 				.collect::<Vec<_>>(),
 		);
 		let w = weight_matrix(weights, n, false);
-		let rank =
-			normalize(&(0..n).map(|j| (0..n).map(|i| w[i][j] * s[i]).sum()).collect::<Vec<f64>>());
-		let trust: Vec<f64> =
-			(0..n).map(|j| (0..n).filter(|&i| w[i][j] > 0.0).map(|i| s[i]).sum()).collect();
+		// Under `Electorate::Voters` each column is over the stake of the peers that weight
+		// someone, the column's own peer left out; under `AllStake` over all of it.
+		let voted: Vec<bool> = (0..n).map(|i| w[i].iter().sum::<f64>() > 0.0).collect();
+		let over_electorate = |j: usize, sum: f64| -> f64 {
+			if !voters {
+				return sum;
+			}
+			let electorate: f64 = (0..n).filter(|&i| i != j && voted[i]).map(|i| s[i]).sum();
+			if electorate > 0.0 {
+				(sum / electorate).min(1.0)
+			} else {
+				0.0
+			}
+		};
+		let rank = normalize(
+			&(0..n)
+				.map(|j| over_electorate(j, (0..n).map(|i| w[i][j] * s[i]).sum()))
+				.collect::<Vec<f64>>(),
+		);
+		let trust: Vec<f64> = (0..n)
+			.map(|j| over_electorate(j, (0..n).filter(|&i| w[i][j] > 0.0).map(|i| s[i]).sum()))
+			.collect();
 		let consensus: Vec<f64> =
 			trust.iter().map(|t| 1.0 / (1.0 + (-rho * (t - kappa)).exp())).collect();
 		let incentive = normalize(&(0..n).map(|j| rank[j] * consensus[j]).collect::<Vec<_>>());
@@ -164,14 +183,14 @@ fn ring(n: u16) -> Vec<Vec<(Uid, u16)>> {
 	(0..n).map(|i| vec![((i + 1) % n, u16::MAX)]).collect()
 }
 
-#[test]
-fn mechanism_md_exact_vector_two_epochs() {
-	let params = EpochParams::default();
+/// The ring of MECHANISM.md over two epochs, under `electorate`, with the trust and consensus
+/// every peer must get: all else is the same under both electorates.
+fn ring_vector_two_epochs(electorate: Electorate, trust: Perquintill, consensus: f64) {
+	let params = EpochParams { electorate, ..EpochParams::default() };
 	let weights = ring(4);
 	let active = [true; 4];
 	let mut stake = vec![1_000_000_000u64; 4];
 	let mut bonds: Vec<Vec<(Uid, u64)>> = vec![Vec::new(); 4];
-	let expected_consensus = 1.0 / (1.0 + 2.5f64.exp());
 
 	for (epoch, (expected_stake, expected_bond)) in
 		[(1_250_000_000u64, 250_000_000u64), (1_500_000_000, 500_000_000)]
@@ -191,14 +210,13 @@ fn mechanism_md_exact_vector_two_epochs() {
 		for i in 0..4 {
 			for (name, v) in [
 				("rank", out.rank[i]),
-				("trust", out.trust[i]),
 				("incentive", out.incentive[i]),
 				("dividends", out.dividends[i]),
 			] {
 				assert_eq!(v, Perquintill::from_percent(25), "epoch {epoch}: {name}[{i}]");
 			}
-			assert!((value(out.consensus[i]) - expected_consensus).abs() < 1e-9);
-			assert!((value(out.consensus[i]) - 0.0758582).abs() < 1e-7);
+			assert!(out.trust[i].deconstruct().abs_diff(trust.deconstruct()) <= 1, "trust[{i}]");
+			assert!((value(out.consensus[i]) - consensus).abs() < 1e-9, "consensus[{i}]");
 			assert_eq!(out.emission[i], 250_000_000);
 			stake[i] += out.emission[i];
 			assert_eq!(stake[i], expected_stake);
@@ -206,6 +224,69 @@ fn mechanism_md_exact_vector_two_epochs() {
 		}
 		assert_eq!(out.minted, 1_000_000_000);
 		bonds = out.bonds;
+	}
+}
+
+#[test]
+fn mechanism_md_exact_vector_two_epochs() {
+	// Every peer's trust is the quarter of the stake behind its one edge, of all the stake.
+	let consensus = 1.0 / (1.0 + 2.5f64.exp());
+	assert!((consensus - 0.0758582).abs() < 1e-7);
+	ring_vector_two_epochs(Electorate::AllStake, Perquintill::from_percent(25), consensus);
+}
+
+#[test]
+fn the_ring_under_voters_is_judged_by_the_three_other_peers() {
+	// Each peer's own stake abstains in its column: its one edge is a third of the rest.
+	let consensus = 1.0 / (1.0 + (10.0f64 / 6.0).exp());
+	ring_vector_two_epochs(Electorate::Voters, Perquintill::from_rational(1u64, 3), consensus);
+}
+
+/// What a staked peer earns under `params` in a market of three validators of equal stake
+/// that weight each other and peer 3 alike, when peer 3 validates with the same row (`true`)
+/// or sets no weights at all.
+fn abstainers_pay(params: &EpochParams, validates: bool) -> (f64, f64) {
+	let row =
+		|own: Uid| -> Vec<(Uid, u16)> { (0..4).filter(|j| *j != own).map(|j| (j, 1000)).collect() };
+	let mut weights: Vec<Vec<(Uid, u16)>> = (0..4).map(row).collect();
+	if !validates {
+		weights[3].clear();
+	}
+	let stake = [1_000_000_000u64; 4];
+	let mut bonds = Vec::new();
+	let mut out = EpochOutput::default();
+	for _ in 0..3 {
+		out = run_epoch(
+			params,
+			&EpochInput {
+				stake: &stake,
+				active: &[true; 4],
+				weights: &weights,
+				bonds: &bonds,
+				emission: 1_000_000,
+			},
+		);
+		bonds = out.bonds.clone();
+	}
+	(value(out.incentive[3]), out.emission[3] as f64)
+}
+
+#[test]
+fn under_voters_not_validating_earns_no_more_than_validating() {
+	for mechanism in [Mechanism::Yuma2021, Mechanism::Yuma3(Default::default())] {
+		let voters =
+			EpochParams { mechanism, electorate: Electorate::Voters, ..Default::default() };
+		let (incentive, emission) = abstainers_pay(&voters, false);
+		let (validating_incentive, validating_emission) = abstainers_pay(&voters, true);
+		assert!(
+			(incentive - validating_incentive).abs() < 1e-9,
+			"{mechanism:?}: the same incentive"
+		);
+		assert!(emission < validating_emission, "{mechanism:?}: and no bonds to earn on");
+		// Under all the stake the abstainer's own column has no vote of 0 against it.
+		let all = EpochParams { electorate: Electorate::AllStake, ..voters };
+		let (bonus, _) = abstainers_pay(&all, false);
+		assert!(bonus > 1.1 * abstainers_pay(&all, true).0, "{mechanism:?}: {bonus}");
 	}
 }
 
@@ -399,15 +480,18 @@ proptest! {
 		ema in prop::option::of(0u64..=100),
 		rho in 1u32..30,
 		kappa in 0u64..=100,
+		voters in any::<bool>(),
 	) {
 		let n = stake.len();
 		let bonds_mode = match ema {
 			Some(a) => BondsMode::MovingAverage { alpha: Perquintill::from_percent(a) },
 			None => BondsMode::Cumulative,
 		};
+		let electorate = if voters { Electorate::Voters } else { Electorate::AllStake };
 		let params = EpochParams {
 			mechanism: Mechanism::Yuma2021,
 			bonds_mode,
+			electorate,
 			rho: substrate_fixed::types::U64F64::from_num(rho),
 			kappa: substrate_fixed::types::U64F64::from_num(kappa) / substrate_fixed::types::U64F64::from_num(100),
 		};
@@ -416,7 +500,7 @@ proptest! {
 		let out = run_epoch(&params, &EpochInput { stake: &stake, active: &active, weights: &weights, bonds: &first.bonds, emission });
 		let want = reference::yuma(
 			&stake, &active, &weights, &dense_bonds(&first.bonds, n), emission as f64,
-			rho as f64, kappa as f64 / 100.0, ema.map(|a| a as f64 / 100.0),
+			rho as f64, kappa as f64 / 100.0, ema.map(|a| a as f64 / 100.0), voters,
 		);
 		assert_close("rank", &out.rank, &want.rank)?;
 		assert_close("trust", &out.trust, &want.trust)?;

@@ -11,7 +11,7 @@
 //! the fixed-point sparse code.
 
 use bittensor_primitives::{
-	epoch::{EpochInput, Uid},
+	epoch::{Electorate, EpochInput, EpochParams, Uid},
 	yuma3::{run_yuma3, Yuma3Params},
 };
 use proptest::prelude::*;
@@ -22,6 +22,11 @@ const QUINTILL: f64 = 1e18;
 
 fn value(p: Perquintill) -> f64 {
 	p.deconstruct() as f64 / QUINTILL
+}
+
+/// The epoch's parameters Yuma 3 reads: κ and the electorate.
+fn kappa_of(kappa: f64, electorate: Electorate) -> EpochParams {
+	EpochParams { kappa: U64F64::from_num(kappa), electorate, ..EpochParams::default() }
 }
 
 /// Dense `f64` Yuma 3: consensus as the stake-weighted κ-quantile of each column, clipping,
@@ -50,6 +55,7 @@ fn reference(
 	bonds: &[Vec<f64>],
 	kappa: f64,
 	p: &Yuma3Params,
+	voters: bool,
 ) -> Reference {
 	let n = stake.len();
 	let s = normalize(
@@ -69,6 +75,19 @@ fn reference(
 			normalize(&row)
 		})
 		.collect();
+	// Under `Electorate::Voters` column j is judged by the stake of the peers that weight
+	// someone, j's own left out; under `AllStake` by all of it.
+	let voted: Vec<bool> = (0..n).map(|i| w[i].iter().sum::<f64>() > 0.0).collect();
+	let electorate: Vec<f64> =
+		(0..n)
+			.map(|j| {
+				if voters {
+					(0..n).filter(|&i| i != j && voted[i]).map(|i| s[i]).sum()
+				} else {
+					1.0
+				}
+			})
+			.collect();
 	let consensus: Vec<f64> = (0..n)
 		.map(|j| {
 			let mut column: Vec<(f64, f64)> = (0..n)
@@ -79,7 +98,8 @@ fn reference(
 			let mut support = 0.0;
 			for (x, si) in column {
 				support += si;
-				if support >= kappa {
+				// A tie of support and threshold counts as reached, whatever f64 rounds.
+				if support >= kappa * electorate[j] - 1e-15 {
 					return x;
 				}
 			}
@@ -91,7 +111,14 @@ fn reference(
 	let rank: Vec<f64> = (0..n).map(|j| (0..n).map(|i| s[i] * clipped(i, j)).sum()).collect();
 	let trust: Vec<f64> =
 		(0..n).map(|j| if pre[j] > 0.0 { rank[j] / pre[j] } else { 0.0 }).collect();
-	let incentive = normalize(&rank);
+	let over_electorate: Vec<f64> = (0..n)
+		.map(|j| match (voters, electorate[j] > 0.0) {
+			(false, _) => rank[j],
+			(true, true) => (rank[j] / electorate[j]).min(1.0),
+			(true, false) => 0.0,
+		})
+		.collect();
+	let incentive = normalize(&over_electorate);
 	let penalty = value(p.bonds_penalty);
 	let (low, high) = (value(p.alpha_low), value(p.alpha_high).max(value(p.alpha_low)));
 	let new_bonds: Vec<Vec<f64>> = (0..n)
@@ -155,7 +182,7 @@ fn mechanism_md_yuma3_vector() {
 		bonds: &[],
 		emission: 1_200_000_000,
 	};
-	let out = run_yuma3(U64F64::from_num(0.5), &params, &input);
+	let out = run_yuma3(&kappa_of(0.5, Electorate::AllStake), &params, &input);
 	// Column 2: weight 1 has ¾ of the stake behind it, so C₂ = 1; column 0 has only ¼: C₀ = 0.
 	assert_eq!(out.consensus, vec![Perquintill::zero(), Perquintill::zero(), Perquintill::one()]);
 	assert_eq!(out.trust, vec![Perquintill::zero(), Perquintill::zero(), Perquintill::one()]);
@@ -183,12 +210,12 @@ fn a_validator_that_over_weights_is_clipped_and_liquid_alpha_buys_faster() {
 		bonds: &[],
 		emission: 1_000,
 	};
-	let flat = run_yuma3(U64F64::from_num(0.5), &Yuma3Params::default(), &input);
+	let flat = run_yuma3(&kappa_of(0.5, Electorate::AllStake), &Yuma3Params::default(), &input);
 	// Consensus on 3 is ½: validator 2's weight of 1 is cut back to ½.
 	assert_eq!(value(flat.consensus[3]), 0.5);
 	assert_eq!(flat.bonds[2], flat.bonds[0][..1].to_vec(), "the over-weight bought nothing more");
 	let liquid = Yuma3Params { liquid_alpha_enabled: true, ..Yuma3Params::default() };
-	let fast = run_yuma3(U64F64::from_num(0.5), &liquid, &input);
+	let fast = run_yuma3(&kappa_of(0.5, Electorate::AllStake), &liquid, &input);
 	assert!(fast.bonds[0][0].1 > flat.bonds[0][0].1, "liquid α is at least alpha_low");
 }
 
@@ -204,7 +231,7 @@ fn a_kappa_of_one_is_reached_by_all_the_stake() {
 		bonds: &[],
 		emission: 1_000,
 	};
-	let out = run_yuma3(U64F64::from_num(1), &Yuma3Params::default(), &input);
+	let out = run_yuma3(&kappa_of(1.0, Electorate::AllStake), &Yuma3Params::default(), &input);
 	assert_eq!(value(out.consensus[0]), 0.5, "the smaller of the two votes on uid 0");
 }
 
@@ -231,6 +258,7 @@ proptest! {
 		spread in 0u64..=50,
 		steepness in 0u32..=50,
 		liquid in any::<bool>(),
+		voters in any::<bool>(),
 	) {
 		let n = stake.len();
 		let params = Yuma3Params {
@@ -240,13 +268,18 @@ proptest! {
 			alpha_sigmoid_steepness: steepness,
 			liquid_alpha_enabled: liquid,
 		};
-		let kappa_fixed = U64F64::from_num(kappa) / U64F64::from_num(100);
+		let electorate = if voters { Electorate::Voters } else { Electorate::AllStake };
+		let epoch = EpochParams {
+			kappa: U64F64::from_num(kappa) / U64F64::from_num(100),
+			electorate,
+			..EpochParams::default()
+		};
 		let kappa = kappa as f64 / 100.0;
 		// Bonds from one earlier epoch, so that liquid α sells as well as buys.
-		let first = run_yuma3(kappa_fixed, &params, &EpochInput { stake: &stake, active: &active, weights: &weights, bonds: &[], emission });
+		let first = run_yuma3(&epoch, &params, &EpochInput { stake: &stake, active: &active, weights: &weights, bonds: &[], emission });
 		let shifted: Vec<Vec<(Uid, u16)>> = weights.iter().map(|row| row.iter().map(|(j, w)| (*j, w / 2 + 1)).collect()).collect();
-		let out = run_yuma3(kappa_fixed, &params, &EpochInput { stake: &stake, active: &active, weights: &shifted, bonds: &first.bonds, emission });
-		let want = reference(&stake, &active, &shifted, &dense(&first.bonds, n), kappa, &params);
+		let out = run_yuma3(&epoch, &params, &EpochInput { stake: &stake, active: &active, weights: &shifted, bonds: &first.bonds, emission });
+		let want = reference(&stake, &active, &shifted, &dense(&first.bonds, n), kappa, &params, voters);
 		let close = |name: &str, got: &[Perquintill], want: &[f64]| -> Result<(), TestCaseError> {
 			for (j, (g, w)) in got.iter().zip(want).enumerate() {
 				prop_assert!((value(*g) - w).abs() < 1e-9, "{}[{}]: {} vs {}", name, j, value(*g), w);

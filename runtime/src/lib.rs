@@ -132,6 +132,7 @@ pub type SignedPayload = generic::SignedPayload<RuntimeCall, TxExtension>;
 type Migrations = (
 	pallet_incentive::migrations::v2::MigrateToV2<Runtime>,
 	pallet_incentive::migrations::v3::MigrateToV3<Runtime>,
+	pallet_incentive::migrations::v4::MigrateToV4<Runtime>,
 );
 
 /// Executive: handles dispatch to the various pallets.

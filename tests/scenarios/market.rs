@@ -2,8 +2,8 @@
 //! reach the same verdict (every threshold met: honest peers paid comparably and far above
 //! noise, the leaker flagged and unpaid, copies paid no more than the peer they copy, replays
 //! unpaid, scoring cheap next to a training step, a weight copier paid at most half as much
-//! per TAO as honest validators under Yuma 3 with commit-reveal) and write its report and
-//! chart.
+//! per TAO as honest validators under Yuma 3 with commit-reveal, a staked peer paid no more for
+//! not validating) and write its report and chart.
 
 use std::{process::Command, time::Instant};
 
@@ -46,8 +46,13 @@ fn market_meets_every_threshold(seed: &str) {
 	)
 	.expect("JSON");
 	let checks = report["checks"].as_array().expect("checks");
-	assert_eq!(checks.len(), 23, "twelve thresholds, two per echo and the copier's: {report}");
+	assert_eq!(
+		checks.len(),
+		25,
+		"twelve thresholds, two per echo, the copier's and two on the abstainer: {report}"
+	);
 	assert_eq!(report["copier"].as_array().map(Vec::len), Some(6), "{report}");
+	assert_eq!(report["abstain"].as_array().map(Vec::len), Some(4), "{report}");
 	assert!(checks.iter().all(|check| check["passed"] == true), "{report}");
 	assert!(report["epochs"].as_u64().expect("epochs") >= 10);
 	let svg = std::fs::read_to_string(dir.path().join("incentive.svg")).expect("the chart");

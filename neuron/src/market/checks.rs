@@ -6,6 +6,7 @@
 use serde::Serialize;
 
 use super::{
+	abstain::AbstainOutcome,
 	copier::{CopierOutcome, CHECKED_PERIOD, COPIER_WITH_COMMIT_REVEAL},
 	outcome::PeerReport,
 	poison::{PoisonOutcome, STUDY_STEPS},
@@ -168,6 +169,33 @@ pub static ON_THE_COPIER: [Threshold<Steady>; 1] = [Threshold {
 	ratio: |market| market.copier_with_commit_reveal(),
 }];
 
+/// The thresholds on a staked peer that does not validate, under the default electorate: it
+/// earns no more than it would validating, under either mechanism studied.
+pub static ON_THE_ABSTAINER: [Threshold<Steady>; 2] = [
+	Threshold {
+		name: |_| "abstain / the same peer validating, Yuma-2021".into(),
+		limit: 1.05,
+		at_least: false,
+		ratio: |market| market.abstainers_ratio("Yuma-2021"),
+	},
+	Threshold {
+		name: |_| "abstain / the same peer validating, Yuma 3".into(),
+		limit: 1.05,
+		at_least: false,
+		ratio: |market| market.abstainers_ratio("Yuma 3"),
+	},
+];
+
+/// What the smaller studies beside the main market measured.
+pub struct Studies<'a> {
+	/// The copier study.
+	pub copier: &'a [CopierOutcome],
+	/// The poison study, when the market has a poisoner.
+	pub poison: Option<PoisonOutcome>,
+	/// The abstention study.
+	pub abstain: &'a [AbstainOutcome],
+}
+
 /// One peer in the steady state.
 struct Share {
 	/// Its uid.
@@ -202,6 +230,8 @@ pub struct Steady {
 	copier: Vec<CopierOutcome>,
 	/// The poison study.
 	poison: Option<PoisonOutcome>,
+	/// The abstention study.
+	abstain: Vec<AbstainOutcome>,
 }
 
 /// An echo beside the peer it copies, in the steady state.
@@ -224,8 +254,7 @@ impl Steady {
 	/// The steady state of `peers`, with what the run measured besides.
 	pub fn new(
 		peers: &[PeerReport],
-		copier: &[CopierOutcome],
-		poison: Option<PoisonOutcome>,
+		studies: Studies,
 		honest_validators: usize,
 		scoring_seconds: f64,
 		step_seconds: f64,
@@ -255,8 +284,9 @@ impl Steady {
 			honest_validators,
 			scoring_seconds,
 			step_seconds,
-			copier: copier.to_vec(),
-			poison,
+			copier: studies.copier.to_vec(),
+			poison: studies.poison,
+			abstain: studies.abstain.to_vec(),
 		}
 	}
 
@@ -315,6 +345,18 @@ impl Steady {
 			.map_or(f64::INFINITY, |outcome| outcome.ratio)
 	}
 
+	/// The most a staked peer earned not validating over validating, under the mechanism whose
+	/// name starts with `mechanism` and the default electorate (infinite if not studied).
+	fn abstainers_ratio(&self, mechanism: &str) -> f64 {
+		let electorate = bittensor_primitives::epoch::EpochParams::default().electorate;
+		self.abstain
+			.iter()
+			.find(|outcome| {
+				outcome.mechanism.starts_with(mechanism) && outcome.electorate == electorate
+			})
+			.map_or(f64::INFINITY, |outcome| outcome.ratio)
+	}
+
 	/// Every echo beside the peer it copies, in uid order.
 	fn echoes(&self) -> Vec<EchoPair> {
 		self.peers
@@ -334,7 +376,8 @@ impl Steady {
 			.collect()
 	}
 
-	/// Every threshold checked: on the market, on each echo, then on the copier.
+	/// Every threshold checked: on the market, on each echo, on the copier, then on the
+	/// abstainer.
 	pub fn checks(&self) -> Vec<Check> {
 		let market = ON_THE_MARKET.iter().map(|threshold| threshold.check(self));
 		let echoes = self
@@ -342,7 +385,8 @@ impl Steady {
 			.into_iter()
 			.flat_map(|pair| ON_EACH_ECHO.iter().map(move |threshold| threshold.check(&pair)));
 		let copier = ON_THE_COPIER.iter().map(|threshold| threshold.check(self));
-		market.chain(echoes).chain(copier).collect()
+		let abstainer = ON_THE_ABSTAINER.iter().map(|threshold| threshold.check(self));
+		market.chain(echoes).chain(copier).chain(abstainer).collect()
 	}
 }
 
@@ -360,6 +404,7 @@ fn median(values: &mut [f64]) -> f64 {
 mod tests {
 	use super::*;
 	use crate::nucleus::serving::{Disguise, MODES};
+	use bittensor_primitives::epoch::Electorate;
 
 	/// Four honest peers paid 0.25, 0.2, 0.25 and 0.3, then every adversary the market runs,
 	/// the echo of honest peer 1 paid as much as it, the others nothing.
@@ -384,6 +429,11 @@ mod tests {
 			.collect()
 	}
 
+	/// The abstention study's outcome under `mechanism` and `electorate`.
+	fn abstainer(mechanism: &str, electorate: Electorate, ratio: f64) -> AbstainOutcome {
+		AbstainOutcome { mechanism: mechanism.into(), electorate, ratio, uid: 1 }
+	}
+
 	/// The copier study's outcome under Yuma 3 after `period` tempos.
 	fn yuma3(period: usize, ratio: f64) -> CopierOutcome {
 		CopierOutcome { mechanism: "Yuma 3, liquid".into(), period, ratio }
@@ -399,12 +449,18 @@ mod tests {
 			poisoner_chosen: 3,
 		};
 		let copier = [yuma3(0, 1.0), yuma3(2, 0.25)];
-		let checks = Steady::new(&peers, &copier, Some(poison), 3, 0.01, 0.1).checks();
+		let abstain = [
+			abstainer("Yuma-2021", Electorate::Voters, 0.8),
+			abstainer("Yuma-2021", Electorate::AllStake, 1.4),
+			abstainer("Yuma 3, liquid", Electorate::Voters, 1.06),
+		];
+		let studies = Studies { copier: &copier, poison: Some(poison), abstain: &abstain };
+		let checks = Steady::new(&peers, studies, 3, 0.01, 0.1).checks();
 		let names: Vec<&str> = checks.iter().map(|check| check.name.as_str()).collect();
 		assert_eq!(
 			names.len(),
-			23,
-			"twelve on the market, two on each of five echoes, the copier's"
+			25,
+			"twelve on the market, two on each of five echoes, the copier's, two abstainer's"
 		);
 		assert_eq!(names[..2], ["noise / least-paid honest", "least-paid honest / median honest"]);
 		assert_eq!(
@@ -429,6 +485,13 @@ mod tests {
 		);
 		assert_eq!(names[20], "griefer:4 / the peer it copies");
 		assert_eq!(names[22], "copier / honest per TAO, Yuma 3, reveal after 2 tempos");
+		assert_eq!(
+			names[23..],
+			[
+				"abstain / the same peer validating, Yuma-2021",
+				"abstain / the same peer validating, Yuma 3"
+			]
+		);
 		let ratio = |index: usize| checks[index].ratio;
 		assert_eq!(ratio(1), 0.2 / 0.25, "least over median honest");
 		assert_eq!(ratio(3), 1.0, "three validators of three flag the leak");
@@ -440,6 +503,7 @@ mod tests {
 		assert_eq!(ratio(15), 2.0);
 		assert_eq!(ratio(18), 0.0, "a copy that earns nothing, of a peer that earns nothing");
 		assert_eq!(ratio(22), 0.25);
+		assert_eq!(ratio(23), 0.8, "under the default electorate, not all the stake");
 		let failed: Vec<&str> = checks
 			.iter()
 			.filter(|check| !check.passed)
@@ -447,7 +511,10 @@ mod tests {
 			.collect();
 		assert_eq!(
 			failed,
-			["(echo:1:noisy + the peer it copies) / the peer it copies alone, scores"]
+			[
+				"(echo:1:noisy + the peer it copies) / the peer it copies alone, scores",
+				"abstain / the same peer validating, Yuma 3",
+			]
 		);
 		assert_eq!(
 			checks[1],
@@ -464,12 +531,12 @@ mod tests {
 	}
 
 	#[test]
-	fn without_a_copier_study_the_copier_fails() {
-		let checks = Steady::new(&market(), &[], None, 3, 0.01, 0.1).checks();
-		assert_eq!(
-			checks.last().map(|check| (check.ratio, check.passed)),
-			Some((f64::INFINITY, false))
-		);
+	fn without_the_studies_the_copier_and_the_abstainer_fail() {
+		let studies = Studies { copier: &[], poison: None, abstain: &[] };
+		let checks = Steady::new(&market(), studies, 3, 0.01, 0.1).checks();
+		let last: Vec<(f64, bool)> =
+			checks.iter().rev().take(3).map(|check| (check.ratio, check.passed)).collect();
+		assert_eq!(last, [(f64::INFINITY, false); 3]);
 	}
 
 	#[test]

@@ -1,15 +1,18 @@
 //! `neuron bench-market`: the whole market in one process, without a node, to measure whether
-//! it pays for intelligence. Honest peers (nuclei pre-trained on different slices of the corpus,
-//! cached) serve beside every adversary the scoring must defeat: noise, a peer that reads the
-//! future, three copiers of honest peers (exact, noisy and rotated) and a replayer of stale
-//! answers. Validators of different stake query them through the same [`Validator`] as
-//! `neuron run`, turn their ledgers into rows with the chain's rules ([`Validator::row`]), and
-//! one more validator copies the largest one's last row. Each epoch the rows go through the
-//! project's own epoch (the pallet's code), bonds carried over. A second, smaller market of the
-//! honest peers alone, with rotating outages, measures what commit-reveal does to the copier
-//! under each mechanism ([`copier`]). The run ends with a table, a JSON report, an SVG of
-//! incentive per peer over epochs, and a verdict on the thresholds of [`checks`]; it fails when
-//! one is not met.
+//! it pays for intelligence. Honest peers (nuclei pre-trained on different slices of the
+//! peers' documents, cached) serve beside every adversary the scoring must defeat: noise, a
+//! peer that reads the future, copiers of honest peers (exact, noisy, rotated, whitened, and a
+//! griefer that permutes afresh per query), a replayer of stale answers, a memorizer that looks
+//! rows up in every document the peers can read (and the n-gram baseline it is held to), a
+//! poisoner and a peer that serves its best to validators only. Validators of different stake
+//! query them through the same [`Validator`] as `neuron run`, on documents no peer has, turn
+//! their ledgers into rows with the chain's rules ([`Validator::row`]), and one more validator
+//! copies the largest one's last row. Each epoch the rows go through the project's own epoch
+//! (the pallet's code), bonds carried over. Smaller studies measure what commit-reveal does to
+//! the copier under each mechanism ([`copier`]), what the poisoner does to a neuron training
+//! among the peers ([`poison`]), and what a staked peer gains by not validating ([`abstain`]).
+//! The run ends with a table, a JSON report, an SVG of incentive per peer over epochs, and a
+//! verdict on the thresholds of [`checks`]; it fails when one is not met.
 //!
 //! Everything is seeded: the same seed gives the same run. The honest models do not depend on
 //! the seed, so that a seed changes the market's randomness (challenges, noise, query order),
@@ -23,6 +26,7 @@
 
 use std::time::Instant;
 
+pub mod abstain;
 pub mod checks;
 mod clock;
 mod config;
@@ -63,6 +67,7 @@ fn collect_report(
 	let validators = market.validator_reports(dividends);
 	let copier = copier::study(config, &market.peers, &market.challenges)?;
 	let poison = poison::study(config, &market.peers, &market.text)?;
+	let abstain = abstain::study(config, &market.peers, &market.challenges)?;
 	let measured = Measured {
 		honest_validators: HONEST_VALIDATORS,
 		honest_similarity: market.honest_similarity(config.honest),
@@ -71,6 +76,7 @@ fn collect_report(
 		step_seconds: median_seconds(&mut step_times),
 		copier,
 		poison,
+		abstain,
 		seconds: started.elapsed().as_secs_f64(),
 	};
 	Ok(MarketReport::new(config, peers, validators, measured))

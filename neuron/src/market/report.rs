@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::{
-	checks::{Check, Steady},
+	abstain::AbstainOutcome,
+	checks::{Check, Steady, Studies},
 	config::{MarketConfig, MarketError},
 	copier::{CopierOutcome, PERIODS},
 	outcome::{PeerReport, ValidatorReport},
@@ -41,6 +42,8 @@ pub struct MarketReport {
 	pub copier: Vec<CopierOutcome>,
 	/// What the poisoner did to a neuron that trained on the market's peers.
 	pub poison: Option<PoisonOutcome>,
+	/// What a staked peer earns by not validating, per mechanism and electorate.
+	pub abstain: Vec<AbstainOutcome>,
 	/// The thresholds.
 	pub checks: Vec<Check>,
 }
@@ -62,6 +65,8 @@ pub struct Measured {
 	pub copier: Vec<CopierOutcome>,
 	/// The poison study, when the market has a poisoner.
 	pub poison: Option<PoisonOutcome>,
+	/// The abstention study.
+	pub abstain: Vec<AbstainOutcome>,
 	/// Wall time of the run.
 	pub seconds: f64,
 }
@@ -82,11 +87,12 @@ impl MarketReport {
 			step_seconds,
 			copier,
 			poison,
+			abstain,
 			seconds,
 		} = measured;
+		let studies = Studies { copier: &copier, poison, abstain: &abstain };
 		let checks =
-			Steady::new(&peers, &copier, poison, honest_validators, scoring_seconds, step_seconds)
-				.checks();
+			Steady::new(&peers, studies, honest_validators, scoring_seconds, step_seconds).checks();
 		Self {
 			seed: config.seed,
 			epochs: config.epochs,
@@ -99,6 +105,7 @@ impl MarketReport {
 			step_seconds,
 			copier,
 			poison,
+			abstain,
 			checks,
 		}
 	}
@@ -139,7 +146,8 @@ impl MarketReport {
 			 copies found: {:?}; highest canary similarity of two honest peers {:.3}\n\
 			 scoring {:.1} ms per query against a {:.1} ms training step\n\
 			 copier's dividends per TAO over the honest validators' (a third of the honest peers \
-			 down, two epochs at a time), by commit-reveal period:\n{}{}",
+			 down, two epochs at a time), by commit-reveal period:\n{}\
+			 a staked peer's emission not validating over validating (the most of any):\n{}{}",
 			self.peers.len(),
 			self.validators.len(),
 			self.seed,
@@ -152,6 +160,7 @@ impl MarketReport {
 			self.scoring_seconds * 1e3,
 			self.step_seconds * 1e3,
 			self.copier_table(),
+			self.abstain_table(),
 			self.check_table(),
 		)
 	}
@@ -213,6 +222,25 @@ impl MarketReport {
 			let name = row.first().map_or("", |outcome| outcome.mechanism.as_str());
 			let ratios = row.iter().map(|outcome| format!("{:.3}", outcome.ratio));
 			table.row(std::iter::once(name.to_string()).chain(ratios));
+		}
+		table
+	}
+
+	/// The abstainer's ratio per mechanism and electorate.
+	fn abstain_table(&self) -> Table {
+		let mut table = Table::new([
+			Column::left("mechanism", 26),
+			Column::left("electorate", 10),
+			Column::right("ratio", 8),
+			Column::right("uid", 4),
+		]);
+		for outcome in &self.abstain {
+			table.row([
+				outcome.mechanism.clone(),
+				format!("{:?}", outcome.electorate),
+				format!("{:.3}", outcome.ratio),
+				outcome.uid.to_string(),
+			]);
 		}
 		table
 	}

@@ -26,14 +26,23 @@ impl std::fmt::Debug for Probe {
 	}
 }
 
-/// `representation` scaled to unit length (all zeros when it has none, or is not finite).
-fn unit(representation: &[f32]) -> Vec<f32> {
+/// `representation` scaled to unit length (all zeros when it has none, or is not finite),
+/// written into `out`.
+fn unit_into(representation: &[f32], out: &mut Vec<f32>) {
 	let norm = representation.iter().map(|v| v * v).sum::<f32>().sqrt();
+	out.clear();
 	if norm.is_finite() && norm > 0.0 {
-		representation.iter().map(|v| v / norm).collect()
+		out.extend(representation.iter().map(|v| v / norm));
 	} else {
-		vec![0.0; representation.len()]
+		out.resize(representation.len(), 0.0);
 	}
+}
+
+/// `representation` scaled to unit length.
+fn unit(representation: &[f32]) -> Vec<f32> {
+	let mut out = Vec::with_capacity(representation.len());
+	unit_into(representation, &mut out);
+	out
 }
 
 /// The numbers dot products are taken of: `f32` and `f64`.
@@ -114,17 +123,28 @@ impl Probe {
 			.collect()
 	}
 
-	/// Logits of the unit-scaled input.
-	fn logits(&self, input: &[f32]) -> Vec<f32> {
-		self.logits_of(input, 0..VOCAB_SIZE)
+	/// Logits of the unit-scaled input for every byte, written into `out`: the weights are
+	/// read four rows at a time, in place.
+	fn logits_into(&self, input: &[f32], out: &mut Vec<f32>) {
+		out.clear();
+		let blocks = self.weights.chunks_exact(4 * REPRESENTATION_DIM);
+		let rest = blocks.remainder();
+		for block in blocks {
+			let (first, others) = block.split_at(REPRESENTATION_DIM);
+			let (second, others) = others.split_at(REPRESENTATION_DIM);
+			let (third, fourth) = others.split_at(REPRESENTATION_DIM);
+			out.extend(dots([first, second, third, fourth], input));
+		}
+		out.extend(rest.chunks_exact(REPRESENTATION_DIM).map(|row| dot(row, input)));
+		out.iter_mut().zip(&self.bias).for_each(|(logit, bias)| *logit += bias);
 	}
 
 	/// Next-byte probabilities from one position's representation.
 	pub fn probabilities(&self, representation: &[f32]) -> Vec<f64> {
-		softmax(&self.logits(&unit(representation)))
-			.into_iter()
-			.map(f64::from)
-			.collect()
+		let mut logits = Vec::with_capacity(VOCAB_SIZE);
+		self.logits_into(&unit(representation), &mut logits);
+		softmax_in_place(&mut logits);
+		logits.into_iter().map(f64::from).collect()
 	}
 
 	/// The log-probabilities of `bytes` from one position's representation, up to a constant
@@ -145,9 +165,13 @@ impl Probe {
 		rate: f32,
 	) -> f64 {
 		let (mut loss, mut count) = (0.0, 0usize);
+		// One input and one row of probabilities, reused by every sample.
+		let mut input = Vec::with_capacity(REPRESENTATION_DIM);
+		let mut probabilities = Vec::with_capacity(VOCAB_SIZE);
 		for (representation, byte) in samples {
-			let input = unit(representation);
-			let probabilities = softmax(&self.logits(&input));
+			unit_into(representation, &mut input);
+			self.logits_into(&input, &mut probabilities);
+			softmax_in_place(&mut probabilities);
 			let target = usize::from(byte);
 			loss -= f64::from(probabilities.get(target).copied().unwrap_or(1.0).max(1e-12)).ln();
 			count += 1;
@@ -172,12 +196,12 @@ impl Probe {
 	}
 }
 
-/// Softmax of `logits`.
-fn softmax(logits: &[f32]) -> Vec<f32> {
+/// Softmax of `logits`, in place.
+fn softmax_in_place(logits: &mut [f32]) {
 	let top = logits.iter().copied().fold(f32::MIN, f32::max);
-	let exp: Vec<f32> = logits.iter().map(|l| (l - top).exp()).collect();
-	let total: f32 = exp.iter().sum();
-	exp.into_iter().map(|e| e / total).collect()
+	logits.iter_mut().for_each(|l| *l = (*l - top).exp());
+	let total: f32 = logits.iter().sum();
+	logits.iter_mut().for_each(|e| *e /= total);
 }
 
 #[cfg(test)]

@@ -210,6 +210,16 @@ impl Validator {
 			.iter()
 			.map(|(_, byte)| self.prior.get(usize::from(*byte)).copied().unwrap_or(1e-6))
 			.collect();
+		// The canary rows' positions and the bytes shown there, the same for every answer.
+		let canary: Vec<usize> = challenge
+			.canary_rows
+			.iter()
+			.flat_map(|row| row * challenge.seq..(row + 1) * challenge.seq)
+			.collect();
+		let shown: Vec<u8> = canary
+			.iter()
+			.map(|position| challenge.inputs.get(*position).copied().unwrap_or(0) as u8)
+			.collect();
 		let mut answered: Vec<(u16, Vec<f64>, f64)> = Vec::new();
 		let mut outcomes = Vec::new();
 		for (uid, answer) in query.uids.iter().zip(answers) {
@@ -248,21 +258,12 @@ impl Validator {
 				truth.iter().map(|p| -p.max(1e-12).ln()).sum::<f64>() / truth.len().max(1) as f64;
 			let visible_loss = probe.train(sample, self.config.probe_rate);
 			answered.push((*uid, truth, held_back - visible_loss));
-			let canary: Vec<usize> = challenge
-				.canary_rows
-				.iter()
-				.flat_map(|row| row * challenge.seq..(row + 1) * challenge.seq)
-				.collect();
 			if canary.is_empty() {
 				continue;
 			}
 			let log_odds: Vec<Vec<f64>> = canary
 				.iter()
 				.map(|position| probe.log_odds(at(*position), &self.compared))
-				.collect();
-			let shown: Vec<u8> = canary
-				.iter()
-				.map(|position| challenge.inputs.get(*position).copied().unwrap_or(0) as u8)
 				.collect();
 			let answers: Vec<&[f32]> = canary.iter().map(|position| at(*position)).collect();
 			let print = self

@@ -71,7 +71,7 @@ pub mod pallet {
 
 	/// The in-code storage version: `migrations` takes older state to it (see
 	/// `docs/mechanism.md`, "Upgrades").
-	pub const STORAGE_VERSION: StorageVersion = StorageVersion::new(3);
+	pub const STORAGE_VERSION: StorageVersion = StorageVersion::new(4);
 
 	#[pallet::pallet]
 	#[pallet::storage_version(STORAGE_VERSION)]

@@ -8,7 +8,7 @@
 //! `Migrations` type until every chain has upgraded past them.
 
 use crate::*;
-use bittensor_primitives::epoch::{validator_permits, BondsMode, Mechanism};
+use bittensor_primitives::epoch::{validator_permits, BondsMode, Electorate, Mechanism};
 use codec::{Decode, Encode};
 use frame_support::{
 	migrations::VersionedMigration, pallet_prelude::*, storage::unhashed,
@@ -138,10 +138,76 @@ pub mod v3 {
 
 	pub use v2::HyperparametersV2;
 
-	impl From<HyperparametersV2> for Hyperparameters {
-		fn from(old: HyperparametersV2) -> Self {
+	/// The hyperparameters as version 3 stored them: version 2's and the commit-reveal pair.
+	#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+	pub struct HyperparametersV3 {
+		/// Every field of version 2, in its order.
+		pub v2: HyperparametersV2,
+		/// See [`Hyperparameters::commit_reveal_enabled`].
+		pub commit_reveal_enabled: bool,
+		/// See [`Hyperparameters::commit_reveal_period`].
+		pub commit_reveal_period: u32,
+	}
+
+	impl From<HyperparametersV2> for HyperparametersV3 {
+		fn from(v2: HyperparametersV2) -> Self {
 			let defaults = Hyperparameters::default();
-			let v1 = old.v1;
+			Self {
+				v2,
+				commit_reveal_enabled: defaults.commit_reveal_enabled,
+				commit_reveal_period: defaults.commit_reveal_period,
+			}
+		}
+	}
+
+	/// The migration itself; run it through [`MigrateToV3`].
+	pub struct UncheckedMigrateToV3<T>(core::marker::PhantomData<T>);
+
+	impl<T: Config> UncheckedOnRuntimeUpgrade for UncheckedMigrateToV3<T> {
+		fn on_runtime_upgrade() -> Weight {
+			let key = Hyperparams::<T>::hashed_key();
+			match unhashed::get::<HyperparametersV2>(&key) {
+				Some(v2) => unhashed::put(&key, &HyperparametersV3::from(v2)),
+				None => {
+					log::error!(target: "runtime::incentive", "v3: stored hyperparameters are not v2's; kept as they are")
+				},
+			}
+			T::DbWeight::get().reads_writes(1, 1)
+		}
+
+		#[cfg(feature = "try-runtime")]
+		fn post_upgrade(_: alloc::vec::Vec<u8>) -> Result<(), sp_runtime::TryRuntimeError> {
+			let key = Hyperparams::<T>::hashed_key();
+			frame_support::ensure!(
+				unhashed::get::<HyperparametersV3>(&key).is_some(),
+				"v3: the stored hyperparameters are not version 3's"
+			);
+			Pallet::<T>::check_invariants()
+		}
+	}
+
+	/// Version 2 to 3, run once.
+	pub type MigrateToV3<T> = VersionedMigration<
+		2,
+		3,
+		UncheckedMigrateToV3<T>,
+		Pallet<T>,
+		<T as frame_system::Config>::DbWeight,
+	>;
+}
+
+/// Version 3 to 4: the electorate. Adds `electorate` to the stored hyperparameters as
+/// [`Electorate::AllStake`], the rule a running chain was paying by: an upgrade never changes
+/// who is paid what by itself; root moves a running chain to [`Electorate::Voters`] (the
+/// default of new chains) with `set_hyperparameter`.
+pub mod v4 {
+	use super::*;
+
+	pub use v3::HyperparametersV3;
+
+	impl From<HyperparametersV3> for Hyperparameters {
+		fn from(old: HyperparametersV3) -> Self {
+			let v1 = old.v2.v1;
 			Self {
 				tempo: v1.tempo,
 				rho: v1.rho,
@@ -160,23 +226,24 @@ pub mod v3 {
 				registration_interval: v1.registration_interval,
 				bonds_mode: v1.bonds_mode,
 				mechanism: v1.mechanism,
-				max_allowed_validators: old.max_allowed_validators,
-				commit_reveal_enabled: defaults.commit_reveal_enabled,
-				commit_reveal_period: defaults.commit_reveal_period,
+				max_allowed_validators: old.v2.max_allowed_validators,
+				commit_reveal_enabled: old.commit_reveal_enabled,
+				commit_reveal_period: old.commit_reveal_period,
+				electorate: Electorate::AllStake,
 			}
 		}
 	}
 
-	/// The migration itself; run it through [`MigrateToV3`].
-	pub struct UncheckedMigrateToV3<T>(core::marker::PhantomData<T>);
+	/// The migration itself; run it through [`MigrateToV4`].
+	pub struct UncheckedMigrateToV4<T>(core::marker::PhantomData<T>);
 
-	impl<T: Config> UncheckedOnRuntimeUpgrade for UncheckedMigrateToV3<T> {
+	impl<T: Config> UncheckedOnRuntimeUpgrade for UncheckedMigrateToV4<T> {
 		fn on_runtime_upgrade() -> Weight {
-			let translated = Hyperparams::<T>::translate::<HyperparametersV2, _>(|old| {
+			let translated = Hyperparams::<T>::translate::<HyperparametersV3, _>(|old| {
 				old.map(Hyperparameters::from)
 			});
 			if translated.is_err() {
-				log::error!(target: "runtime::incentive", "v3: stored hyperparameters are not v2's; kept as they are");
+				log::error!(target: "runtime::incentive", "v4: stored hyperparameters are not v3's; kept as they are");
 			}
 			T::DbWeight::get().reads_writes(1, 1)
 		}
@@ -187,11 +254,11 @@ pub mod v3 {
 		}
 	}
 
-	/// Version 2 to 3, run once.
-	pub type MigrateToV3<T> = VersionedMigration<
-		2,
+	/// Version 3 to 4, run once.
+	pub type MigrateToV4<T> = VersionedMigration<
 		3,
-		UncheckedMigrateToV3<T>,
+		4,
+		UncheckedMigrateToV4<T>,
 		Pallet<T>,
 		<T as frame_system::Config>::DbWeight,
 	>;

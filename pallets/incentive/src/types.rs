@@ -1,7 +1,7 @@
 //! The pallet's types: the stored ones are shared with clients through
 //! [`bittensor_primitives::metagraph`]; the argument of `set_hyperparameter` is defined here.
 
-use bittensor_primitives::epoch::{BondsMode, Mechanism};
+use bittensor_primitives::epoch::{BondsMode, Electorate, Mechanism};
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use scale_info::TypeInfo;
 use sp_arithmetic::{Perbill, Perquintill};
@@ -58,6 +58,9 @@ pub enum Hyperparameter {
 	CommitRevealEnabled(bool),
 	/// Blocks from a commit to its reveal window, and the window's length (at least 1).
 	CommitRevealPeriod(u32),
+	/// Whose stake judges each column: `Voters` (the voters other than the peer; the default
+	/// of new chains) or `AllStake` (the 2021 paper); applied at the next epoch.
+	Electorate(Electorate),
 }
 
 /// A validator's pending weights commit.

@@ -193,6 +193,7 @@ impl<T: Config> Pallet<T> {
 			Hyperparameter::CommitRevealPeriod(period) => {
 				hyperparameters.commit_reveal_period = period
 			},
+			Hyperparameter::Electorate(electorate) => hyperparameters.electorate = electorate,
 		}
 		// The whole set after the change meets the same rules as genesis.
 		hyperparameters

@@ -5,7 +5,7 @@
 use alloc::vec::Vec;
 use substrate_fixed::types::{I64F64, U64F64};
 
-use super::types::{EpochInput, EpochOutput, Uid};
+use super::types::{Electorate, EpochInput, EpochOutput, Uid};
 use crate::fixed_math::{ratio, share_of, to_perquintill};
 
 /// A mechanism's per-peer results in fixed point, before they become an [`EpochOutput`].
@@ -55,6 +55,62 @@ pub(super) fn active_stake_shares(input: &EpochInput) -> Vec<U64F64> {
 		.collect();
 	let total = active_stake.iter().fold(0u128, |sum, s| sum.saturating_add(u128::from(*s)));
 	active_stake.iter().map(|s| ratio(u128::from(*s), total)).collect()
+}
+
+/// The stake that judges each column ([`Electorate`]), for turning a column's sum of stake
+/// (its rank, its trust) into a share of that stake.
+pub(super) struct ColumnElectorates {
+	/// Under [`Electorate::Voters`], each column's electorate as a share of the active stake;
+	/// under [`Electorate::AllStake`] none: every column's is all of it, and sums stay as they
+	/// are.
+	voters: Option<Vec<U64F64>>,
+}
+
+impl ColumnElectorates {
+	/// The electorates of `stake.len()` columns, where `votes[i]` says whether peer `i`'s row
+	/// has a weight on another peer.
+	pub(super) fn new(electorate: Electorate, stake: &[U64F64], votes: &[bool]) -> Self {
+		let voted = |i: usize| votes.get(i).copied().unwrap_or(false);
+		let voters = match electorate {
+			Electorate::AllStake => None,
+			Electorate::Voters => {
+				let total = stake
+					.iter()
+					.enumerate()
+					.filter(|(i, _)| voted(*i))
+					.fold(U64F64::from_num(0), |sum, (_, s)| sum.saturating_add(*s));
+				Some(
+					stake
+						.iter()
+						.enumerate()
+						.map(|(j, s)| if voted(j) { total.saturating_sub(*s) } else { total })
+						.collect(),
+				)
+			},
+		};
+		Self { voters }
+	}
+
+	/// Column `j`'s electorate as a share of the active stake (all of it under
+	/// [`Electorate::AllStake`]).
+	pub(super) fn of(&self, j: usize) -> U64F64 {
+		match &self.voters {
+			None => U64F64::from_num(1),
+			Some(voters) => voters.get(j).copied().unwrap_or(U64F64::from_num(0)),
+		}
+	}
+
+	/// `sum`, a sum of active stake shares in column `j`, as a share of `j`'s electorate (at
+	/// most 1; 0 when the electorate is empty).
+	pub(super) fn share(&self, j: usize, sum: U64F64) -> U64F64 {
+		match &self.voters {
+			None => sum,
+			Some(_) => sum
+				.checked_div(self.of(j))
+				.unwrap_or(U64F64::from_num(0))
+				.min(U64F64::from_num(1)),
+		}
+	}
 }
 
 /// Row `i` of the weights, normalized: zero weights and out-of-range uids dropped, the

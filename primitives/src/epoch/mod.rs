@@ -20,14 +20,14 @@ use substrate_fixed::types::I64F64;
 
 pub use attribution2019::ATTRIBUTION_MAX_DEPTH;
 pub use trust::consensus;
-pub use types::{BondsMode, EpochInput, EpochOutput, EpochParams, Mechanism, Uid};
+pub use types::{BondsMode, Electorate, EpochInput, EpochOutput, EpochParams, Mechanism, Uid};
 
 /// Runs one epoch of the chosen mechanism.
 pub fn run_epoch(params: &EpochParams, input: &EpochInput) -> EpochOutput {
 	match params.mechanism {
 		Mechanism::Yuma2021 => yuma2021::run_yuma2021(params, input),
 		Mechanism::Attribution2019 => attribution2019::run_attribution2019(params, input),
-		Mechanism::Yuma3(yuma3) => yuma3::run_yuma3(params.kappa, &yuma3, input),
+		Mechanism::Yuma3(yuma3) => yuma3::run_yuma3(params, &yuma3, input),
 	}
 }
 

@@ -6,7 +6,7 @@ use alloc::{vec, vec::Vec};
 use substrate_fixed::types::{I64F64, U64F64};
 
 use super::{
-	common::{active_stake_shares, normalized_row},
+	common::{active_stake_shares, normalized_row, ColumnElectorates},
 	types::{EpochInput, EpochParams},
 };
 use crate::fixed_math::sigmoid;
@@ -15,9 +15,9 @@ use crate::fixed_math::sigmoid;
 pub(super) struct TrustScores {
 	/// `s_i`: active stake shares.
 	pub(super) stake: Vec<U64F64>,
-	/// `Wᵀ·S` before normalization.
+	/// `Wᵀ·S` before normalization, each column over its electorate.
 	pub(super) rank: Vec<U64F64>,
-	/// `T_j = Σ_i s_i · [w_ij > 0]`.
+	/// `T_j = Σ_i s_i · [w_ij > 0]` over column `j`'s electorate.
 	pub(super) trust: Vec<U64F64>,
 	/// `C_j = σ(ρ·(T_j − κ))`.
 	pub(super) consensus: Vec<U64F64>,
@@ -27,17 +27,28 @@ pub(super) struct TrustScores {
 pub(super) fn trust_scores(params: &EpochParams, input: &EpochInput) -> TrustScores {
 	let n = input.stake.len();
 	let stake = active_stake_shares(input);
-	let (rank, trust) = rank_and_trust(input, &stake, n);
+	let (rank, trust) = rank_and_trust(params, input, &stake, n);
 	let consensus = trust.iter().map(|t| consensus(*t, params.rho, params.kappa)).collect();
 	TrustScores { stake, rank, trust, consensus }
 }
 
-/// `Wᵀ·S` before normalization, and trust `T_j = Σ_i s_i · [w_ij > 0]`.
-fn rank_and_trust(input: &EpochInput, stake: &[U64F64], n: usize) -> (Vec<U64F64>, Vec<U64F64>) {
+/// `Wᵀ·S` before normalization, and trust `T_j = Σ_i s_i · [w_ij > 0]`, each column as a share
+/// of its electorate ([`ColumnElectorates`]).
+fn rank_and_trust(
+	params: &EpochParams,
+	input: &EpochInput,
+	stake: &[U64F64],
+	n: usize,
+) -> (Vec<U64F64>, Vec<U64F64>) {
 	let mut rank = vec![U64F64::from_num(0); n];
 	let mut trust = vec![U64F64::from_num(0); n];
+	let mut votes = vec![false; n];
 	for (i, s) in stake.iter().enumerate() {
-		for (j, w) in normalized_row(input, i, n, false) {
+		let row = normalized_row(input, i, n, false);
+		if let Some(voted) = votes.get_mut(i) {
+			*voted = !row.is_empty();
+		}
+		for (j, w) in row {
 			if let Some(r) = rank.get_mut(j) {
 				*r = r.saturating_add(s.saturating_mul(w));
 			}
@@ -46,7 +57,11 @@ fn rank_and_trust(input: &EpochInput, stake: &[U64F64], n: usize) -> (Vec<U64F64
 			}
 		}
 	}
-	(rank, trust)
+	let electorates = ColumnElectorates::new(params.electorate, stake, &votes);
+	let over_electorate = |sums: Vec<U64F64>| -> Vec<U64F64> {
+		sums.into_iter().enumerate().map(|(j, sum)| electorates.share(j, sum)).collect()
+	};
+	(over_electorate(rank), over_electorate(trust))
 }
 
 /// `σ(ρ·(T − κ))`.

@@ -79,6 +79,38 @@ pub enum BondsMode {
 	},
 }
 
+/// Whose stake judges each peer's column: rank, trust and Yuma 3's consensus are taken over
+/// it. A validator never weights itself, so under [`Electorate::AllStake`] its own stake counts
+/// as a vote of 0 in its own column while a staked peer that sets no weights loses nothing
+/// there: not validating pays. [`Electorate::Voters`] removes that bonus.
+#[derive(
+	Clone,
+	Copy,
+	Debug,
+	Default,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Serialize,
+	Deserialize,
+)]
+#[serde(rename_all = "camelCase")]
+pub enum Electorate {
+	/// Every active peer's stake, in every column (`MECHANISM.md`, the 2021 paper): a peer's
+	/// own column, and every column a staked peer leaves out of its row, count that stake as a
+	/// vote of 0.
+	AllStake,
+	/// The stake that voted (set a row of weights), other than the peer's own: each column is
+	/// the stake-weighted mean of the votes cast on it, so that a validator's own column and
+	/// stake that sets no weights are abstentions, not votes of 0.
+	#[default]
+	Voters,
+}
+
 /// Yuma 3's own hyperparameters (κ is the mechanism-wide one).
 #[derive(
 	Clone,
@@ -146,6 +178,8 @@ pub struct EpochParams {
 	pub mechanism: Mechanism,
 	/// Bond accumulation rule.
 	pub bonds_mode: BondsMode,
+	/// Whose stake judges each column.
+	pub electorate: Electorate,
 	/// Consensus temperature `ρ` (steepness of the sigmoid).
 	pub rho: U64F64,
 	/// Consensus shift `κ`: the trust at which consensus is one half.
@@ -157,6 +191,7 @@ impl Default for EpochParams {
 		Self {
 			mechanism: Mechanism::Yuma2021,
 			bonds_mode: BondsMode::Cumulative,
+			electorate: Electorate::Voters,
 			rho: U64F64::from_num(10),
 			kappa: U64F64::from_num(0.5),
 		}
@@ -186,9 +221,9 @@ pub struct EpochInput<'a> {
 pub struct EpochOutput {
 	/// Active stake, normalized.
 	pub stake: Vec<Perquintill>,
-	/// `R = normalize(Wᵀ·S)`.
+	/// `R = normalize(Wᵀ·S)`, each column over its [`Electorate`].
 	pub rank: Vec<Perquintill>,
-	/// `T_j`: the stake share with an edge to `j`.
+	/// `T_j`: the share of `j`'s [`Electorate`] with an edge to `j`.
 	pub trust: Vec<Perquintill>,
 	/// `C_j = σ(ρ·(T_j − κ))`.
 	pub consensus: Vec<Perquintill>,

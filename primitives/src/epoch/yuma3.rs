@@ -13,23 +13,25 @@ use alloc::{vec, vec::Vec};
 use substrate_fixed::types::{I64F64, U64F64};
 
 use super::{
-	common::{active_stake_shares, normalized_row, EpochVectors},
-	types::{EpochInput, EpochOutput, Uid},
+	common::{active_stake_shares, normalized_row, ColumnElectorates, EpochVectors},
+	types::{EpochInput, EpochOutput, EpochParams, Uid},
 };
 use crate::fixed_math::{fraction_mul, from_perquintill, mul_shift_64, normalize, sigmoid};
 
 pub use super::types::{Yuma3Params, MAX_ALPHA_SIGMOID_STEEPNESS};
 
-/// Runs one epoch of Yuma 3 with consensus quantile `kappa`. Bonds in `input` and in the
-/// output are proportions in units of 2^-64 (a bond of 1 is stored as `u64::MAX`, 2^-64
-/// short of it), so that they convert to fixed point without a division.
-pub fn run_yuma3(kappa: U64F64, params: &Yuma3Params, input: &EpochInput) -> EpochOutput {
+/// Runs one epoch of Yuma 3 with `epoch`'s consensus quantile κ and electorate. Bonds in
+/// `input` and in the output are proportions in units of 2^-64 (a bond of 1 is stored as
+/// `u64::MAX`, 2^-64 short of it), so that they convert to fixed point without a division.
+pub fn run_yuma3(epoch: &EpochParams, params: &Yuma3Params, input: &EpochInput) -> EpochOutput {
 	let n = input.stake.len();
 	let zero = U64F64::from_num(0);
 	let stake = active_stake_shares(input);
 	let rows: Vec<Vec<(usize, U64F64)>> =
 		(0..n).map(|i| normalized_row(input, i, n, false)).collect();
-	let consensus = column_quantiles(&rows, &stake, kappa, n);
+	let votes: Vec<bool> = rows.iter().map(|row| !row.is_empty()).collect();
+	let electorates = ColumnElectorates::new(epoch.electorate, &stake, &votes);
+	let consensus = column_quantiles(&rows, &stake, epoch.kappa, &electorates, n);
 
 	// Ranks before and after clipping at consensus; trust is what clipping leaves of a rank.
 	let mut preranks = vec![zero; n];
@@ -48,6 +50,8 @@ pub fn run_yuma3(kappa: U64F64, params: &Yuma3Params, input: &EpochInput) -> Epo
 		.zip(&preranks)
 		.map(|(r, p)| if *p > zero { r.checked_div(*p).unwrap_or(zero) } else { zero })
 		.collect();
+	let ranks: Vec<U64F64> =
+		ranks.into_iter().enumerate().map(|(j, r)| electorates.share(j, r)).collect();
 	let incentive = normalize(&ranks);
 
 	let bonds: Vec<Vec<(Uid, u64)>> = rows
@@ -76,9 +80,9 @@ pub fn run_yuma3(kappa: U64F64, params: &Yuma3Params, input: &EpochInput) -> Epo
 /// 512 KiB.
 const COLUMN_BAND: usize = 256;
 
-/// `C_j`: the largest weight on `j` that validators holding at least `kappa` of the active
-/// stake give it or more (0 if they hold less than `kappa` in all). The non-zero entries are
-/// laid out column by column in one buffer (a counting sort by column), each packed in a
+/// `C_j`: the largest weight on `j` that validators holding at least `kappa` of `j`'s
+/// electorate give it or more (0 if they hold less than `kappa` of it in all). The non-zero entries
+/// are laid out column by column in one buffer (a counting sort by column), each packed in a
 /// `u128` as its weight in units of 2^-63 above the validator's index, so that each column's
 /// slice sorts as plain integers: never a dense matrix, no allocation per column. The weight
 /// returned is the validator's exact one (weights 2^-64 apart sort as equal).
@@ -86,6 +90,7 @@ fn column_quantiles(
 	rows: &[Vec<(usize, U64F64)>],
 	stake: &[U64F64],
 	kappa: U64F64,
+	electorates: &ColumnElectorates,
 	n: usize,
 ) -> Vec<U64F64> {
 	let zero = U64F64::from_num(0);
@@ -142,6 +147,7 @@ fn column_quantiles(
 		.map(|(j, bounds)| {
 			let [start, end] = bounds else { return zero };
 			let Some(column) = entries.get_mut(*start..*end) else { return zero };
+			let threshold = fraction_mul(kappa, electorates.of(j));
 			// By weight alone: equal weights, common in practice, need no ordering.
 			column.sort_unstable_by_key(|entry| entry.checked_shr(64).unwrap_or(0));
 			let mut support = zero;
@@ -151,7 +157,7 @@ fn column_quantiles(
 				// Each share is rounded down by less than 2^-64: all the stake voting must
 				// reach a κ of 1 however the shares round.
 				let rounding = U64F64::from_bits((summed as u128).saturating_add(1));
-				if support.saturating_add(rounding) >= kappa {
+				if support.saturating_add(rounding) >= threshold {
 					return exact_weight(i, j);
 				}
 			}

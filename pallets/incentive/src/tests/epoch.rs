@@ -1,5 +1,5 @@
 use super::*;
-use bittensor_primitives::epoch::Mechanism;
+use bittensor_primitives::epoch::{Electorate, Mechanism};
 use proptest::prelude::*;
 use sp_arithmetic::Perquintill;
 
@@ -10,13 +10,19 @@ fn vector_hyperparameters() -> crate::Hyperparameters {
 	crate::Hyperparameters { block_emission: E9 / 10, ..test_hyperparameters() }
 }
 
+/// The exact vector's hyperparameters, with every column judged by all the stake as
+/// MECHANISM.md's table has it.
+fn mechanism_md_hyperparameters() -> crate::Hyperparameters {
+	crate::Hyperparameters { electorate: Electorate::AllStake, ..vector_hyperparameters() }
+}
+
 fn ring_peers() -> Vec<(u64, u64, u64)> {
 	(0..4).map(|i| (1_001 + i, 1 + i, E9)).collect()
 }
 
 #[test]
 fn mechanism_md_exact_vector_through_the_pallet() {
-	new_test_ext(vector_hyperparameters(), ring_peers()).execute_with(|| {
+	new_test_ext(mechanism_md_hyperparameters(), ring_peers()).execute_with(|| {
 		for i in 0..4u16 {
 			set_weights(1_001 + u64::from(i), vec![(i + 1) % 4], vec![u16::MAX]);
 		}
@@ -54,6 +60,52 @@ fn mechanism_md_exact_vector_through_the_pallet() {
 		assert_eq!(LastEpoch::<Test>::get().minted, E9);
 		assert_ok!(IncentiveModule::check_invariants());
 	});
+}
+
+#[test]
+fn the_ring_judged_by_its_voters_pays_the_same_with_a_third_of_them_behind_each_edge() {
+	new_test_ext(vector_hyperparameters(), ring_peers()).execute_with(|| {
+		assert_eq!(Hyperparams::<Test>::get().electorate, Electorate::Voters, "the default");
+		for i in 0..4u16 {
+			set_weights(1_001 + u64::from(i), vec![(i + 1) % 4], vec![u16::MAX]);
+		}
+		run_to_block(10);
+		for t in Trust::<Test>::get() {
+			assert!(
+				t.deconstruct().abs_diff(Perquintill::from_rational(1u64, 3).deconstruct()) <= 1
+			);
+		}
+		let quarter = Perquintill::from_percent(25);
+		assert_eq!(Incentive::<Test>::get().into_inner(), vec![quarter; 4]);
+		assert_eq!(Emission::<Test>::get().into_inner(), vec![250_000_000; 4]);
+		assert_ok!(IncentiveModule::check_invariants());
+	});
+}
+
+#[test]
+fn a_staked_peer_that_sets_no_weights_earns_no_more_incentive_than_if_it_validated() {
+	// Three peers weight each other and peer 3 alike; peer 3 validates with the same row, or
+	// sets none.
+	let incentive_of_3 = |electorate: Electorate, validates: bool| {
+		let hyperparameters = crate::Hyperparameters { electorate, ..vector_hyperparameters() };
+		new_test_ext(hyperparameters, ring_peers()).execute_with(|| {
+			for i in 0..4u16 {
+				if i < 3 || validates {
+					let others: Vec<Uid> = (0..4).filter(|j| *j != i).collect();
+					set_weights(1_001 + u64::from(i), others, vec![1; 3]);
+				}
+			}
+			run_to_block(10);
+			Incentive::<Test>::get()[3].deconstruct() as f64 / 1e18
+		})
+	};
+	let (abstaining, validating) =
+		(incentive_of_3(Electorate::Voters, false), incentive_of_3(Electorate::Voters, true));
+	assert!((abstaining - validating).abs() < 1e-12, "{abstaining} vs {validating}");
+	// Judged by all the stake, its own column is the only one without a vote of 0.
+	let bonus =
+		incentive_of_3(Electorate::AllStake, false) / incentive_of_3(Electorate::AllStake, true);
+	assert!(bonus > 1.3, "{bonus}");
 }
 
 #[test]
@@ -195,9 +247,11 @@ proptest! {
 		stakes in prop::collection::vec(prop_oneof![Just(0u64), 1..1_000_000_000_000u64], 1..40),
 		edges in prop::collection::vec((0u16..40, 0u16..40, 0u16..1000), 0..200),
 		attribution in any::<bool>(),
+		voters in any::<bool>(),
 	) {
 		let mechanism = if attribution { Mechanism::Attribution2019 } else { Mechanism::Yuma2021 };
-		new_test_ext(crate::Hyperparameters { mechanism, ..vector_hyperparameters() }, vec![]).execute_with(|| {
+		let electorate = if voters { Electorate::Voters } else { Electorate::AllStake };
+		new_test_ext(crate::Hyperparameters { mechanism, electorate, ..vector_hyperparameters() }, vec![]).execute_with(|| {
 			let n = stakes.len() as u16;
 			let stakes: Vec<u64> = stakes.iter().map(|s| (*s).min(ENDOWMENT / 2)).collect();
 			register_with_stakes(&stakes);
@@ -232,6 +286,7 @@ fn mechanism_md_yuma3_vector_through_the_pallet() {
 	let hyperparameters = crate::Hyperparameters {
 		block_emission: 120_000_000,
 		mechanism: Mechanism::Yuma3(yuma3),
+		electorate: Electorate::AllStake,
 		..test_hyperparameters()
 	};
 	let peers = vec![(1_001, 1, 3 * E9), (1_002, 2, E9), (1_003, 3, 0)];

@@ -1,6 +1,6 @@
 use super::*;
 use bittensor_primitives::{
-	epoch::{BondsMode, Mechanism},
+	epoch::{BondsMode, Electorate, Mechanism},
 	yuma3::Yuma3Params,
 };
 use sp_arithmetic::{Perbill, Perquintill};
@@ -32,6 +32,7 @@ fn root_sets_every_hyperparameter() {
 			Hyperparameter::MaxAllowedValidators(128),
 			Hyperparameter::CommitRevealEnabled(true),
 			Hyperparameter::CommitRevealPeriod(3),
+			Hyperparameter::Electorate(Electorate::AllStake),
 		];
 		for value in values.clone() {
 			assert_ok!(IncentiveModule::set_hyperparameter(RuntimeOrigin::root(), value.clone()));
@@ -71,6 +72,7 @@ fn root_sets_every_hyperparameter() {
 		assert_eq!(h.mechanism, Mechanism::Attribution2019);
 		assert_eq!(h.max_allowed_validators, 128);
 		assert_eq!((h.commit_reveal_enabled, h.commit_reveal_period), (true, 3));
+		assert_eq!(h.electorate, Electorate::AllStake);
 		assert_eq!(MinAllowedWeights::<Test>::get(), 3);
 	});
 }

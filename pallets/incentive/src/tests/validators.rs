@@ -3,9 +3,10 @@
 use super::*;
 use crate::migrations::{
 	v2::{HyperparametersV1, HyperparametersV2, MigrateToV2},
-	v3::MigrateToV3,
+	v3::{HyperparametersV3, MigrateToV3},
+	v4::MigrateToV4,
 };
-use bittensor_primitives::epoch::Mechanism;
+use bittensor_primitives::epoch::{Electorate, Mechanism};
 use frame_support::{
 	traits::{GetStorageVersion, OnRuntimeUpgrade, StorageVersion},
 	weights::Weight,
@@ -191,13 +192,17 @@ fn the_v2_migration_keeps_every_hyperparameter_and_prunes_rows_without_a_permit(
 		MigrateToV2::<Test>::on_runtime_upgrade();
 		assert_eq!(IncentiveModule::on_chain_storage_version(), StorageVersion::new(2));
 		MigrateToV3::<Test>::on_runtime_upgrade();
+		assert_eq!(IncentiveModule::on_chain_storage_version(), StorageVersion::new(3));
+		MigrateToV4::<Test>::on_runtime_upgrade();
 
 		let new = Hyperparams::<Test>::get();
 		let v2 = HyperparametersV2 { v1: old, max_allowed_validators: 64 };
-		assert_eq!(new, v2.into());
+		assert_eq!(new, HyperparametersV3::from(v2).into());
 		assert!(!new.commit_reveal_enabled);
 		assert_eq!(new.commit_reveal_period, 360);
-		assert_eq!(IncentiveModule::on_chain_storage_version(), StorageVersion::new(3));
+		assert_eq!(new.electorate, Electorate::AllStake, "a running chain keeps its electorate");
+		assert_eq!(new.tempo, 7);
+		assert_eq!(IncentiveModule::on_chain_storage_version(), StorageVersion::new(4));
 		// With the default 64 permits, every staked peer keeps its rows.
 		assert_eq!(permits(), vec![true; 5]);
 		assert_eq!((WeightsCount::<Test>::get(), BondsCount::<Test>::get()), (10, 5));
@@ -206,6 +211,7 @@ fn the_v2_migration_keeps_every_hyperparameter_and_prunes_rows_without_a_permit(
 		Hyperparams::<Test>::mutate(|h| h.max_allowed_validators = 2);
 		MigrateToV2::<Test>::on_runtime_upgrade();
 		MigrateToV3::<Test>::on_runtime_upgrade();
+		MigrateToV4::<Test>::on_runtime_upgrade();
 		assert_eq!(Hyperparams::<Test>::get().max_allowed_validators, 2);
 	});
 }
@@ -214,9 +220,9 @@ fn the_v2_migration_keeps_every_hyperparameter_and_prunes_rows_without_a_permit(
 fn the_v2_migration_removes_the_rows_of_peers_outside_the_permits() {
 	let peers = (0..5).map(|i| (1_001 + i, 1 + i, (i + 1) * E9)).collect();
 	new_test_ext(with_validators(2), peers).execute_with(|| {
-		// Version 1's encoding is version 3's without its last three fields: 2 + 1 + 4 bytes.
+		// Version 1's encoding is version 4's without its last four fields: 2 + 1 + 4 + 1 bytes.
 		let mut old: Vec<u8> = codec::Encode::encode(&Hyperparams::<Test>::get());
-		old.truncate(old.len() - 7);
+		old.truncate(old.len() - 8);
 		frame_support::storage::unhashed::put_raw(&Hyperparams::<Test>::hashed_key(), &old);
 		ValidatorPermit::<Test>::kill();
 		for uid in 0..5u16 {
@@ -234,6 +240,7 @@ fn the_v2_migration_removes_the_rows_of_peers_outside_the_permits() {
 
 		MigrateToV2::<Test>::on_runtime_upgrade();
 		MigrateToV3::<Test>::on_runtime_upgrade();
+		MigrateToV4::<Test>::on_runtime_upgrade();
 
 		assert_eq!(Hyperparams::<Test>::get().max_allowed_validators, 64);
 		assert_eq!(permits(), vec![false, true, false, true, false]);
