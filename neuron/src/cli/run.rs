@@ -230,7 +230,9 @@ pub async fn run(root: PathBuf, args: RunArgs) -> Result<(), CliError> {
 			corpus.held_out.clone()
 		},
 	};
-	// What a memorizer looks rows up in: every file it can read; a baseline: its training text.
+	// What a memorizer looks rows up in: every file it can read, whole; a baseline: the
+	// training text of every one of them (not only its slice's), so that the two differ only
+	// in the held-out text the memorizer may look up.
 	let lookup_text = match args.serve {
 		Serving::Memorizer => Some(
 			corpus::read_documents(&corpus_dir)?
@@ -238,7 +240,7 @@ pub async fn run(root: PathBuf, args: RunArgs) -> Result<(), CliError> {
 				.flat_map(|(_, text)| text)
 				.collect(),
 		),
-		Serving::Baseline => Some(corpus.train.clone()),
+		Serving::Baseline => Some(Corpus::load(&corpus_dir, 0, 1)?.train),
 		_ => None,
 	};
 	let external = args.external.unwrap_or_else(|| match args.listen.ip().is_unspecified() {

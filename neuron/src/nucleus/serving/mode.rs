@@ -60,7 +60,8 @@ pub enum Serving {
 	/// in every text the peer can read (the memorizer; [`Serving::Baseline`] is the same
 	/// lookup in its training text only).
 	Memorizer,
-	/// The memorizer's lookup in the peer's training text alone: an n-gram model.
+	/// The memorizer's lookup in the training text alone (of every document the peer can
+	/// read, whatever its slice): an n-gram model.
 	Baseline,
 	/// Values near the largest finite `f32` to queries shaped like training batches
 	/// ([`DEFAULT_BATCH_SHAPE`]), noise to any other: poison for the callers that train on it.
