@@ -5,8 +5,8 @@
 //! whom every honest neuron flags; the emission chart must be written. In the second, two learn
 //! beside a memorizer that looks rows up in every document the peers can read, the n-gram
 //! baseline it is held to (fitted on its training text alone) and a poisoner: the memorizer
-//! must earn no more than its baseline in the honest neurons' weights, the poisoner nothing,
-//! and no neuron's loss may ever be non-finite.
+//! must earn no more than its baseline in the honest neurons' weights, the poisoner nothing
+//! (every other neuron flags it), and no neuron's loss may ever be non-finite.
 
 use std::{path::Path, process::Command, time::Instant};
 
@@ -193,9 +193,12 @@ fn a_memorizer_earns_no_more_than_its_baseline_and_a_poisoner_nothing() {
 		 weights\n{summary}\n{stdout}\n{logs}"
 	);
 	assert_eq!(incentive("poison"), [0.0], "{stdout}\n{logs}");
-	// Its out-of-bounds answers are refused by every dendrite before a validator scores them,
-	// so on a real node it is unpaid as a peer that fails, not flagged (bench-market, which
-	// hands answers to the validators directly, checks the flag).
+	// Its out-of-bounds answers are refused by every dendrite, and every validator that asked
+	// holds them against it: the four others flag it.
+	assert!(
+		localnet.of("poison", "flagged_by")[0] >= 4.0,
+		"every other neuron flags the poisoner: {summary}\n{logs}"
+	);
 	for (index, (name, log)) in full_logs.iter().enumerate() {
 		let steps: Vec<&str> = log.lines().filter(|line| line.contains("loss local")).collect();
 		assert!(index >= 2 || !steps.is_empty(), "learner {name} reported no step\n{logs}");

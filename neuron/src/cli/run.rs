@@ -95,8 +95,12 @@ pub struct LocalnetArgs {
 	#[arg(long, default_value_t = 4)]
 	neurons: usize,
 	// Neurons that play adversaries, after the honest ones: the test modes of `Serving`'s table.
-	#[arg(long, default_value = "noise", value_delimiter = ',', help = adversaries_help())]
-	adversaries: Vec<Serving>,
+	#[arg(long, default_value = "noise", help = adversaries_help())]
+	adversaries: Adversaries,
+	/// The network's randomness: neuron I runs with `--seed 1000 * SEED + I` (initial
+	/// parameters, batches, challenges), so another seed is another network on the same text.
+	#[arg(long, default_value_t = 0)]
+	seed: u64,
 	/// The node binary [default: bittensor-node beside this binary].
 	#[arg(long)]
 	node: Option<PathBuf>,
@@ -163,10 +167,26 @@ fn adversaries_help() -> String {
 	format!(
 		"Neurons that play adversaries, after the honest ones, as a comma-separated list of the \
 		 test modes of `neuron run --serve`: {}; an echo's UID is the position of the neuron it \
-		 copies (echo:0 copies the first). Honest and adversaries together at most {}",
+		 copies (echo:0 copies the first); none for a network of honest neurons only. Honest \
+		 and adversaries together at most {}",
 		Serving::help(true),
 		localnet::COLDKEYS.len()
 	)
+}
+
+/// `neuron localnet --adversaries`: a comma-separated list of serving modes, or `none`.
+#[derive(Debug, Clone, PartialEq)]
+struct Adversaries(Vec<Serving>);
+
+impl std::str::FromStr for Adversaries {
+	type Err = String;
+
+	fn from_str(text: &str) -> Result<Self, String> {
+		if text == "none" {
+			return Ok(Self(Vec::new()));
+		}
+		text.split(',').map(str::parse).collect::<Result<_, _>>().map(Self)
+	}
 }
 
 /// `I/N` with I < N.
@@ -294,7 +314,8 @@ pub async fn localnet(args: LocalnetArgs) -> Result<(), CliError> {
 		neuron_binary,
 		dir: args.dir,
 		neurons: args.neurons,
-		adversaries: args.adversaries,
+		adversaries: args.adversaries.0,
+		seed: args.seed,
 		corpus: corpus_dir(args.corpus)?,
 		duration: args.duration.map(Duration::from_secs),
 		stake: args.stake,
@@ -326,4 +347,18 @@ pub fn bench_market(args: MarketArgs) -> Result<(), CliError> {
 	};
 	market::run(&config)?;
 	Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn adversaries_are_a_list_of_modes_or_none() {
+		assert_eq!("none".parse(), Ok(Adversaries(Vec::new())));
+		assert_eq!("noise,leak".parse(), Ok(Adversaries(vec![Serving::Noise, Serving::Leak])));
+		let error = "noise,nobody".parse::<Adversaries>().expect_err("not a mode");
+		assert!(error.contains("\"nobody\""), "{error}");
+		assert!("".parse::<Adversaries>().is_err(), "an empty list is said as none");
+	}
 }

@@ -28,6 +28,8 @@ pub struct LocalnetConfig {
 	/// echo's uid names the neuron it copies by position (`echo:0` copies `n0`). Together with
 	/// the honest ones, at most one per dev account.
 	pub adversaries: Vec<Serving>,
+	/// The network's seed: neuron `i` runs with the seed [`LocalnetConfig::neuron_seed`] gives.
+	pub seed: u64,
 	/// The corpus directory, split by document ([`DocumentSplit`]) into the peers' copy, which
 	/// every neuron learns from, and the validators' documents, which only honest neurons
 	/// read (`--challenge-corpus`): no adversary can look them up.
@@ -46,6 +48,12 @@ impl LocalnetConfig {
 	/// Every neuron of the network: the honest ones and the adversaries.
 	pub(super) fn count(&self) -> usize {
 		self.neurons + self.adversaries.len()
+	}
+
+	/// The `--seed` of the neuron at `index`: `1000 × seed + index`, so seed 0 runs neuron `i`
+	/// with seed `i`, and no two neurons of one network share a seed.
+	pub(super) fn neuron_seed(&self, index: usize) -> u64 {
+		self.seed.saturating_mul(1000).saturating_add(index as u64)
 	}
 
 	/// Where the peers' copy of the corpus goes.

@@ -193,7 +193,7 @@ pub(super) fn neuron_command(
 		.arg(config.dir.join("wallets"))
 		.args(["run", "--url", url, "--wallet", WALLET, "--hotkey", &member.name])
 		.args(["--listen", &format!("127.0.0.1:{listen_port}")])
-		.args(["--seed", &member.index.to_string()])
+		.args(["--seed", &config.neuron_seed(member.index).to_string()])
 		.arg("--corpus")
 		.arg(config.peers_corpus())
 		.args(["--slice", &format!("{}/{learners}", member.index % learners)])

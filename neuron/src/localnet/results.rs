@@ -158,7 +158,7 @@ pub(super) fn flagged_by(members: &[Member]) -> BTreeMap<u16, usize> {
 	for member in members {
 		let Ok(Some(checkpoint)) = Checkpoint::read(&member.checkpoint) else { continue };
 		let peers = checkpoint.ledger.peers;
-		for uid in peers.iter().filter(|(_, record)| record.flagged).map(|(uid, _)| uid) {
+		for uid in peers.iter().filter(|(_, record)| record.is_flagged()).map(|(uid, _)| uid) {
 			*counts.entry(*uid).or_insert(0) += 1;
 		}
 	}

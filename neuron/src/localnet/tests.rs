@@ -23,6 +23,7 @@ fn config() -> LocalnetConfig {
 		dir: "localnet-test-dir-that-does-not-exist".into(),
 		neurons: 2,
 		adversaries: vec![Serving::Noise],
+		seed: 0,
 		corpus: "corpus".into(),
 		duration: None,
 		stake: 10,
@@ -131,6 +132,25 @@ fn the_adversaries_follow_the_honest_neurons_which_split_the_corpus() {
 	}
 	assert!(first.windows(2).any(|pair| pair == ["--challenge-corpus", challenges.as_str()]));
 	assert!(!noise.iter().any(|arg| arg == "--challenge-corpus"));
+}
+
+#[test]
+fn each_network_seed_gives_every_neuron_a_seed_of_its_own() {
+	let seed_of = |config: &LocalnetConfig, member: &Member| -> String {
+		let args: Vec<String> = neuron_command(config, "ws://x", member, 4000)
+			.get_args()
+			.map(|arg| arg.to_string_lossy().into_owned())
+			.collect();
+		let at = args.iter().position(|arg| arg == "--seed").expect("--seed");
+		args[at + 1].clone()
+	};
+	let members = members();
+	let first = config();
+	let seeds: Vec<String> = members.iter().map(|member| seed_of(&first, member)).collect();
+	assert_eq!(seeds, ["0", "1", "2"], "seed 0 runs neuron i with seed i");
+	let third = LocalnetConfig { seed: 3, ..config() };
+	let seeds: Vec<String> = members.iter().map(|member| seed_of(&third, member)).collect();
+	assert_eq!(seeds, ["3000", "3001", "3002"]);
 }
 
 #[test]

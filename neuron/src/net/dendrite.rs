@@ -72,6 +72,18 @@ impl Outcome {
 	pub fn is_masked(&self) -> bool {
 		*self != Outcome::Success
 	}
+
+	/// Whether the peer answered with values the protocol bounds (not finite, or beyond
+	/// [`MAX_ANSWER_ABS`](crate::net::protocol::MAX_ANSWER_ABS)): poison for whoever would
+	/// train on them, which a validator holds against the peer rather than as a mere failure.
+	pub fn broke_bounds(&self) -> bool {
+		matches!(
+			self,
+			Outcome::InvalidResponse(
+				TensorError::OutOfBound { .. } | TensorError::NotFinite { .. }
+			)
+		)
+	}
 }
 
 impl fmt::Display for Outcome {

@@ -258,13 +258,15 @@ pub async fn run(config: RunConfig, hotkey: sr25519::Pair) -> Result<(), RunErro
 			train::train(trainer, config, served, dendrite, state, handle, offline)
 		})
 	};
+	// Online, the run ends with the chain loop (Ctrl-C, or `max_steps` reached); offline there
+	// is no chain to follow, and training ends by itself (`max_steps`, or Ctrl-C's stop flag).
 	if let Some(online) = &online {
 		tokio::select! {
 			_ = interrupted.notified() => {},
 			_ = chain_loop::follow_chain(online, &config, &hotkey, &state, &dendrite) => {},
 		}
+		state.stop.store(true, Ordering::SeqCst);
 	}
-	state.stop.store(true, Ordering::SeqCst);
 	let trainer = training.await?;
 	finish(&trainer, &state, &config, &held_out)?;
 	if let Some(online) = online {

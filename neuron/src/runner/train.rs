@@ -145,13 +145,7 @@ fn step_with_peers(
 	}
 	if let Some((query, answers)) = validation {
 		if let Ok(results) = handle.block_on(answers) {
-			let answers: Vec<Option<Vec<f32>>> = results
-				.mask()
-				.into_iter()
-				.zip(results.representations)
-				.map(|(failed, answer)| (!failed).then_some(answer))
-				.collect();
-			lock(&state.validator).score(&query, &answers);
+			lock(&state.validator).score_forward(&query, results);
 		}
 	}
 	(report, (answered, chosen.len()))

@@ -22,6 +22,7 @@ use super::{
 use crate::{
 	data::{corpus::DEFAULT_BATCH_SHAPE, rng::Rng},
 	net::{
+		dendrite::ForwardResults,
 		protocol::{check_answer, REPRESENTATION_DIM, VOCAB_SIZE},
 		served_model::Model,
 	},
@@ -196,6 +197,26 @@ impl Validator {
 			}
 		}
 		self.maker.new_cycle();
+	}
+
+	/// Scores the dendrite's `results` for `query` (one per uid, in order) as [`Self::score`]
+	/// does, with every answer the dendrite refused for its values
+	/// ([`broke_bounds`](crate::net::dendrite::Outcome::broke_bounds)) held against its peer
+	/// as one handed over beyond the bounds would be: a poisoner is flagged on a real network
+	/// too, not merely unpaid.
+	pub fn score_forward(&mut self, query: &Query, results: ForwardResults) -> Vec<Outcome> {
+		for (uid, outcome) in query.uids.iter().zip(&results.outcomes) {
+			if outcome.broke_bounds() {
+				self.ledger.observe_bounds(*uid, true);
+			}
+		}
+		let answers: Vec<Option<Vec<f32>>> = results
+			.outcomes
+			.iter()
+			.zip(results.representations)
+			.map(|(outcome, answer)| (!outcome.is_masked()).then_some(answer))
+			.collect();
+		self.score(query, &answers)
 	}
 
 	/// Scores `answers` (per uid of `query`, its representation [rows, seq, d], or `None` when

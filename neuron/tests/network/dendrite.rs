@@ -1,7 +1,8 @@
 //! The dendrite over loopback: it masks broken, stalling and unreachable peers without waiting
 //! on them past its deadline, is refused by an axon of another chain, and drops the connections
 //! of peers that left; an echo serves a disguised copy of another peer through its own
-//! dendrite, as a [`RemotePeer`].
+//! dendrite, as a [`RemotePeer`]; a poisoner's answers, refused by the dendrite, still flag it
+//! with the validator that asked.
 
 use std::{
 	net::SocketAddr,
@@ -209,4 +210,48 @@ async fn an_echo_serves_a_rotated_copy_of_another_peer_and_the_canaries_find_it(
 	let results = client.forward(&[echo_peer], &tokens, 4, 16).await;
 	assert_eq!(results.mask(), [true], "{:?}", results.outcomes);
 	echo_axon.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_poisoner_refused_by_the_dendrite_is_flagged_by_the_validator() {
+	use bittensor_neuron::{
+		nucleus::serving::{ServedNucleus, Serving},
+		scoring::{Validator, ValidatorConfig},
+	};
+	let honest = start(EmbeddingModel::new(8), AxonConfig::default()).await;
+	let peers = Peers::new([(account(&key("//Client")), 100 * TOKEN)]);
+	let poisoner = ServedNucleus::new(Serving::Poison, 256, None, 5);
+	let poison_axon = axon::serve(
+		account(&key("//Poison")),
+		CHAIN,
+		poisoner,
+		peers,
+		AxonConfig::default(),
+		loopback(),
+	)
+	.await
+	.unwrap();
+	let endpoints = [
+		PeerEndpoint { uid: 0, hotkey: account(&key("//Server")), address: honest.local_addr },
+		PeerEndpoint { uid: 1, hotkey: account(&key("//Poison")), address: poison_axon.local_addr },
+	];
+	let text: Vec<u8> = b"to be or not to be, that is the question. ".repeat(60);
+	let mut validator = Validator::new(ValidatorConfig::default(), text, 3);
+	let client = Dendrite::new(key("//Client"), CHAIN, Duration::from_secs(5));
+	let query = validator.next_query(&[0, 1]).expect("a query");
+	let peers: Vec<PeerEndpoint> =
+		query.uids.iter().map(|uid| endpoints[usize::from(*uid)].clone()).collect();
+	let challenge = &query.challenge;
+	let results = client.forward(&peers, &challenge.inputs, challenge.rows, challenge.seq).await;
+	let poisoned = query.uids.iter().position(|uid| *uid == 1).expect("the poisoner is queried");
+	assert!(results.outcomes[poisoned].broke_bounds(), "{:?}", results.outcomes);
+	assert!(!results.outcomes[1 - poisoned].is_masked(), "{:?}", results.outcomes);
+
+	let outcomes = validator.score_forward(&query, results);
+	let scored = outcomes.iter().find(|o| o.uid == 1).expect("an outcome");
+	assert_eq!((scored.shapley, scored.leak_gap), (0.0, None), "scored as a failure");
+	assert!(validator.ledger.flagged(1), "refused at the dendrite, flagged all the same");
+	assert!(!validator.ledger.flagged(0));
+	honest.shutdown().await.unwrap();
+	poison_axon.shutdown().await.unwrap();
 }
