@@ -12,6 +12,7 @@
 //! - [`runner`]: a whole neuron (`neuron run`), which joins the layers above;
 //! - [`localnet`]: a whole network on one machine (`neuron localnet`);
 //! - [`market`]: the whole market in one process, measured (`neuron bench-market`);
+//! - [`network_bench`]: what the network teaches a neuron, measured (`neuron bench-network`);
 //! - [`report`]: the charts and tables that the commands above show their results in;
 //! - [`sync`]: locks that outlive a panicking holder.
 
@@ -23,6 +24,7 @@ pub mod keys;
 pub mod localnet;
 pub mod market;
 pub mod net;
+pub mod network_bench;
 pub mod nucleus;
 pub mod report;
 pub mod runner;

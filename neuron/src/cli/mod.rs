@@ -47,6 +47,9 @@ pub enum CliError {
 	/// The market benchmark failed.
 	#[error(transparent)]
 	Market(#[from] bittensor_neuron::market::MarketError),
+	/// The network benchmark failed.
+	#[error(transparent)]
+	Network(#[from] bittensor_neuron::network_bench::NetworkError),
 	/// The corpus could not be loaded.
 	#[error(transparent)]
 	Corpus(#[from] CorpusError),
@@ -138,6 +141,11 @@ pub enum Command {
 	/// chain's own epoch; writes market.json and incentive.svg, and fails when a threshold is
 	/// not met.
 	BenchMarket(run::MarketArgs),
+	/// Measure what the network teaches: neurons on different domains in a network against
+	/// solo twins (at equal steps and at equal CPU) and a centralised model, on every domain's
+	/// held-out text; writes network.json and held-out.svg, and fails when a threshold is not
+	/// met.
+	BenchNetwork(run::NetworkArgs),
 	/// Print the metagraph as a table.
 	Metagraph {
 		/// The node's WebSocket RPC endpoint.
@@ -208,6 +216,7 @@ pub fn run(root: PathBuf, command: Command) -> Result<(), CliError> {
 			Command::Run(args) => run::run(root, *args).await,
 			Command::Localnet(args) => run::localnet(args).await,
 			Command::BenchMarket(args) => run::bench_market(args),
+			Command::BenchNetwork(args) => run::bench_network(args),
 			Command::Metagraph { url } => chain::metagraph(&url).await,
 		}
 	})

@@ -1,13 +1,18 @@
-//! `neuron run` (a whole neuron), `neuron localnet` (a whole network on one machine) and
-//! `neuron bench-market` (the market in one process).
+//! `neuron run` (a whole neuron), `neuron localnet` (a whole network on one machine),
+//! `neuron bench-market` (the market in one process) and `neuron bench-network` (what the
+//! network teaches, measured).
 
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use bittensor_neuron::{
-	data::corpus::{self, Corpus, DEFAULT_BATCH_SHAPE},
+	data::{
+		corpus::{self, Corpus, DEFAULT_BATCH_SHAPE},
+		domains,
+	},
 	keys::wallet::{self, Wallet},
 	localnet::{self, LocalnetConfig},
 	market::{self, MarketConfig},
+	network_bench::{self, NetworkConfig},
 	nucleus::{serving::Serving, NucleusConfig},
 	runner::{self, RunConfig},
 	scoring::ValidatorConfig,
@@ -151,6 +156,36 @@ pub struct MarketArgs {
 	cache: Option<PathBuf>,
 	/// Where `market.json` and `incentive.svg` go.
 	#[arg(long, default_value = "market")]
+	out: PathBuf,
+}
+
+/// `neuron bench-network`'s options.
+#[derive(clap::Args)]
+pub struct NetworkArgs {
+	/// The run's seed (initial parameters and batch orders).
+	#[arg(long, default_value_t = 1)]
+	seed: u64,
+	/// Training steps of every networked neuron.
+	#[arg(long, default_value_t = 300)]
+	steps: u64,
+	/// The neurons' domains, one neuron each, as a comma-separated list of directories under
+	/// --corpora.
+	#[arg(long, value_delimiter = ',', default_value = "plays,dictionary,fortunes,manpages")]
+	domains: Vec<String>,
+	/// Rows per batch.
+	#[arg(long, default_value_t = 8)]
+	batch: usize,
+	/// Bytes per row.
+	#[arg(long, default_value_t = 64)]
+	seq: usize,
+	/// Held-out batches scored per domain.
+	#[arg(long, default_value_t = 16)]
+	eval_batches: usize,
+	/// Where the corpora are [default: $BITTENSOR_CORPORA, else ~/.cache/bittensor/corpora].
+	#[arg(long)]
+	corpora: Option<PathBuf>,
+	/// Where `network.json` and `held-out.svg` go.
+	#[arg(long, default_value = "network")]
 	out: PathBuf,
 }
 
@@ -346,6 +381,25 @@ pub fn bench_market(args: MarketArgs) -> Result<(), CliError> {
 		pretrain_steps: args.pretrain_steps,
 	};
 	market::run(&config)?;
+	Ok(())
+}
+
+/// `neuron bench-network`.
+pub fn bench_network(args: NetworkArgs) -> Result<(), CliError> {
+	let standard = NetworkConfig::standard(
+		args.corpora.unwrap_or_else(domains::default_dir),
+		args.out,
+		args.seed,
+	);
+	let config = NetworkConfig {
+		domains: args.domains,
+		steps: args.steps,
+		batch: args.batch,
+		seq: args.seq,
+		eval_batches: args.eval_batches,
+		..standard
+	};
+	network_bench::run(&config)?;
 	Ok(())
 }
 

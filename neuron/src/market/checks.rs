@@ -3,8 +3,6 @@
 //! copies, the weight copier), in the order the report lists them; a threshold is its name, its
 //! limit and how its ratio is measured, side by side.
 
-use serde::Serialize;
-
 use super::{
 	abstain::AbstainOutcome,
 	copier::{CopierOutcome, CHECKED_PERIOD, COPIER_WITH_COMMIT_REVEAL},
@@ -12,21 +10,7 @@ use super::{
 	poison::{PoisonOutcome, STUDY_STEPS},
 };
 use crate::nucleus::serving::Serving;
-
-/// A threshold and whether it is met, as the report gives it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Check {
-	/// What is compared.
-	pub name: String,
-	/// The measured ratio.
-	pub ratio: f64,
-	/// The limit.
-	pub limit: f64,
-	/// Whether the ratio must be at least (rather than at most) the limit.
-	pub at_least: bool,
-	/// Whether it is met.
-	pub passed: bool,
-}
+pub use crate::report::Check;
 
 /// A threshold on what `On` measures.
 pub struct Threshold<On> {
@@ -43,9 +27,7 @@ pub struct Threshold<On> {
 impl<On> Threshold<On> {
 	/// Measures the ratio on `on` and compares it with the limit.
 	fn check(&self, on: &On) -> Check {
-		let ratio = (self.ratio)(on);
-		let passed = if self.at_least { ratio >= self.limit } else { ratio <= self.limit };
-		Check { name: (self.name)(on), ratio, limit: self.limit, at_least: self.at_least, passed }
+		Check::new((self.name)(on), (self.ratio)(on), self.limit, self.at_least)
 	}
 }
 

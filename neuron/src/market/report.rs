@@ -161,7 +161,7 @@ impl MarketReport {
 			self.step_seconds * 1e3,
 			self.copier_table(),
 			self.abstain_table(),
-			self.check_table(),
+			Check::table(&self.checks),
 		)
 	}
 
@@ -240,29 +240,6 @@ impl MarketReport {
 				format!("{:?}", outcome.electorate),
 				format!("{:.3}", outcome.ratio),
 				outcome.uid.to_string(),
-			]);
-		}
-		table
-	}
-
-	/// Each check: whether it passed, its ratio and its limit.
-	fn check_table(&self) -> Table {
-		let mut table = Table::new([
-			Column::left("", 0),
-			Column::left("", 52),
-			Column::right("", 8),
-			Column::left("", 0),
-			Column::left("", 0),
-		])
-		.without_header()
-		.indent(2);
-		for check in &self.checks {
-			table.row([
-				if check.passed { "pass" } else { "FAIL" }.to_string(),
-				check.name.clone(),
-				format!("{:.4}", check.ratio),
-				if check.at_least { ">=" } else { "<=" }.to_string(),
-				check.limit.to_string(),
 			]);
 		}
 		table

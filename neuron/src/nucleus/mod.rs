@@ -29,7 +29,7 @@ use burn::{
 	nn::{
 		attention::generate_autoregressive_mask,
 		transformer::{TransformerEncoder, TransformerEncoderConfig, TransformerEncoderInput},
-		Embedding, EmbeddingConfig, LayerNorm, LayerNormConfig, Linear, LinearConfig,
+		Embedding, EmbeddingConfig, Initializer, LayerNorm, LayerNormConfig, Linear, LinearConfig,
 	},
 	prelude::*,
 	tensor::activation::gelu,
@@ -40,13 +40,14 @@ use crate::net::protocol::{REPRESENTATION_DIM, VOCAB_SIZE};
 pub mod grads;
 pub mod guard;
 pub mod join;
+pub mod mixture;
 pub mod serving;
 pub mod trainer;
 
 pub use grads::{add_scaled, gradient_norm};
 pub use guard::{NonFiniteParameter, PeerOutcome, StepFault};
 pub use join::RemoteAnswers;
-pub use trainer::{Evaluation, PendingStep, StepReport, Trainer};
+pub use trainer::{Evaluation, Lesson, PendingStep, StepReport, Trainer};
 
 /// The shape and learning rates of a nucleus; saved beside every checkpoint, so that a
 /// checkpoint is never loaded into a model of another shape.
@@ -157,7 +158,11 @@ impl Nucleus {
 			gate: LinearConfig::new(d, config.gate_width).init(device),
 			distill_hidden: LinearConfig::new(d, d).init(device),
 			distill_out: LinearConfig::new(d, d).init(device),
-			target_head: LinearConfig::new(2 * d, VOCAB_SIZE).init(device),
+			// At first the correction is nothing: a new model's target head predicts as its
+			// local head does, and learns only what the context adds.
+			target_head: LinearConfig::new(2 * d, VOCAB_SIZE)
+				.with_initializer(Initializer::Zeros)
+				.init(device),
 		}
 	}
 
@@ -204,12 +209,20 @@ impl Nucleus {
 		context.matmul(self.target_head.weight.val().detach().slice([d..2 * d, 0..VOCAB_SIZE]))
 	}
 
-	/// Next-byte logits from the local representation and a context (joined or distilled).
+	/// Next-byte logits from the local representation and a context (joined or distilled):
+	/// the local head's logits, held fixed, plus the target head's correction from `[h,
+	/// context]`. The local head learns from the local loss alone; the target head learns only
+	/// what the context adds, so that a model with a context is never worse than without one
+	/// for long, and what it learns of other text (a student's lessons) corrects the local
+	/// prediction rather than replacing it.
 	fn target_logits(&self, h: Tensor<3>, context: Tensor<3>) -> Tensor<2> {
 		let [batch, seq, _] = h.dims();
-		self.target_head
+		let local = self.local_logits(h.clone()).detach();
+		let correction = self
+			.target_head
 			.forward(Tensor::cat(vec![h, context], 2))
-			.reshape([batch * seq, VOCAB_SIZE])
+			.reshape([batch * seq, VOCAB_SIZE]);
+		local + correction
 	}
 }
 

@@ -29,7 +29,7 @@ use super::{
 };
 use crate::{
 	data::{corpus::Batch, rng::Rng},
-	net::protocol::{TensorError, REPRESENTATION_DIM},
+	net::protocol::{TensorError, REPRESENTATION_DIM, VOCAB_SIZE},
 };
 
 /// Scale of the Gumbel noise added to the gate's scores when it chooses peers.
@@ -111,6 +111,25 @@ pub struct PendingStep {
 	pub chosen: Vec<usize>,
 }
 
+/// Text to learn from beside a step's own batch, and a teacher's next-byte log-probabilities
+/// of it ([batch · seq, vocab]): what the student distils, on text of other kinds than its own
+/// (the network's mixture on the text peers asked about).
+#[derive(Debug, Clone)]
+pub struct Lesson {
+	/// The text.
+	pub batch: Batch,
+	/// The teacher's log-probabilities of every byte after every position.
+	pub teacher: Vec<f32>,
+}
+
+impl Lesson {
+	/// Whether the teacher fits the text.
+	fn fits(&self) -> bool {
+		self.teacher.len() == self.batch.targets.len() * VOCAB_SIZE
+			&& self.teacher.iter().all(|v| v.is_finite())
+	}
+}
+
 /// The figures of one training step.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct StepReport {
@@ -122,6 +141,8 @@ pub struct StepReport {
 	pub student_loss: f32,
 	/// Mean squared error between the distilled and the joined representation.
 	pub distillation_loss: Option<f32>,
+	/// The student's cross-entropy against the teacher's on the step's lesson, if it had one.
+	pub lesson_loss: Option<f32>,
 	/// Per chosen peer, the gradient of the network loss with respect to its representation
 	/// ([batch, seq, d]); empty where the peer failed.
 	pub remote_grads: Vec<Vec<f32>>,
@@ -144,6 +165,7 @@ impl StepReport {
 		let mut losses = vec![("local", self.local_loss), ("student", self.student_loss)];
 		losses.extend(self.network_loss.map(|loss| ("network", loss)));
 		losses.extend(self.distillation_loss.map(|loss| ("distillation", loss)));
+		losses.extend(self.lesson_loss.map(|loss| ("lesson", loss)));
 		losses
 	}
 }
@@ -270,6 +292,17 @@ impl Trainer {
 	/// [`check_step`]. Answers that break the protocol's bound are left out of the join, the
 	/// rest scaled to unit RMS per position; every chosen peer's outcome goes on its record.
 	pub fn finish(&mut self, pending: PendingStep, answers: Option<&RemoteAnswers>) -> StepReport {
+		self.finish_with(pending, answers, None)
+	}
+
+	/// [`Trainer::finish`], the student also distilling `lesson` (a lesson whose teacher does
+	/// not fit its text is left out).
+	pub fn finish_with(
+		&mut self,
+		pending: PendingStep,
+		answers: Option<&RemoteAnswers>,
+		lesson: Option<&Lesson>,
+	) -> StepReport {
 		let PendingStep { h, gate_logits, targets, batch, seq, columns, peers, .. } = pending;
 		let local_loss = cross_entropy(self.model.local_logits(h.clone()), targets.clone());
 		let distilled = self.model.distill(h.clone());
@@ -281,6 +314,11 @@ impl Trainer {
 			..Default::default()
 		};
 		let mut total = local_loss + student_loss;
+		if let Some(lesson) = lesson.filter(|lesson| lesson.fits()) {
+			let loss = self.lesson_loss(lesson);
+			report.lesson_loss = Some(scalar(&loss));
+			total = total + loss;
+		}
 
 		let answers = answers.filter(|answers| answers.of(columns.len()));
 		let left_out = answers.map(|answers| answers.left_out(batch * seq * REPRESENTATION_DIM));
@@ -327,6 +365,40 @@ impl Trainer {
 			self.descend(grads);
 		}
 		report
+	}
+
+	/// The student's cross-entropy against the teacher's distribution on `lesson`'s text.
+	fn lesson_loss(&self, lesson: &Lesson) -> Tensor<1> {
+		let batch = &lesson.batch;
+		let tokens = tokens_tensor(&batch.inputs, batch.batch, batch.seq, &self.device);
+		let h = self.model.encoder.forward(tokens);
+		let student = self.model.target_logits(h.clone(), self.model.distill(h));
+		let rows = batch.batch * batch.seq;
+		let teacher = Tensor::<2>::from_data(
+			TensorData::new(lesson.teacher.clone(), [rows, VOCAB_SIZE]),
+			&self.device,
+		)
+		.exp();
+		(log_softmax(student, 1) * teacher).sum_dim(1).mean().neg()
+	}
+
+	/// The local model's next-byte log-probabilities of `batch` ([batch · seq, vocab] values):
+	/// what the neuron answers a peer that asks for its predictions. Reads the model only.
+	pub fn predict(&self, batch: &Batch) -> Vec<f32> {
+		let model = self.model.valid();
+		let device = self.device.clone().inner();
+		let tokens = tokens_tensor(&batch.inputs, batch.batch, batch.seq, &device);
+		float_values(log_softmax(model.local_logits(model.encoder.forward(tokens)), 1))
+	}
+
+	/// The student's next-byte log-probabilities of `batch` ([batch · seq, vocab] values): the
+	/// model that runs offline. Reads the model only.
+	pub fn predict_student(&self, batch: &Batch) -> Vec<f32> {
+		let model = self.model.valid();
+		let device = self.device.clone().inner();
+		let tokens = tokens_tensor(&batch.inputs, batch.batch, batch.seq, &device);
+		let h = model.encoder.forward(tokens);
+		float_values(log_softmax(model.target_logits(h.clone(), model.distill(h)), 1))
 	}
 
 	/// One Adam step of the model on the step's gradients; counts the step.
@@ -510,6 +582,77 @@ mod tests {
 			.sum::<f32>()
 			/ held_out.len() as f32;
 		([evaluation.local_loss, evaluation.student_loss, network], outcomes)
+	}
+
+	/// A teacher sure of one byte after every position: `byte` with probability 0.9.
+	fn sure_teacher(positions: usize, byte: usize) -> Vec<f32> {
+		let rest = (0.1f32 / (VOCAB_SIZE - 1) as f32).ln();
+		let mut teacher = vec![rest; positions * VOCAB_SIZE];
+		for position in 0..positions {
+			teacher[position * VOCAB_SIZE + byte] = 0.9f32.ln();
+		}
+		teacher
+	}
+
+	#[test]
+	fn the_student_learns_a_lesson_and_the_local_model_does_not() {
+		let corpus = Corpus::synthetic(20_000, 31);
+		let mut trainer = Trainer::new(small(), &Device::flex(), 31);
+		let mut rng = Rng::new(31);
+		let text = Batch::sample(&corpus.train, BATCH, SEQ, &mut rng);
+		let lesson = Lesson { teacher: sure_teacher(BATCH * SEQ, usize::from(b'#')), batch: text };
+		let probability = |values: &[f32]| {
+			values.chunks(VOCAB_SIZE).map(|p| p[usize::from(b'#')].exp()).sum::<f32>()
+				/ (BATCH * SEQ) as f32
+		};
+		let mut first = None;
+		for _ in 0..20 {
+			let batch = Batch::sample(&corpus.train, BATCH, SEQ, &mut rng);
+			let pending = trainer.begin(&batch, &[]);
+			let report = trainer.finish_with(pending, None, Some(&lesson));
+			first.get_or_insert(report.lesson_loss.expect("a lesson that fits is learnt"));
+			assert!(report.losses().iter().any(|(name, _)| *name == "lesson"));
+		}
+		let pending = trainer.begin(&lesson.batch, &[]);
+		let last = trainer.finish_with(pending, None, Some(&lesson));
+		assert!(last.lesson_loss < first, "{last:?} against {first:?}");
+		// '#' is never in the synthetic text: only the lesson teaches it, and only the student.
+		assert!(probability(&trainer.predict_student(&lesson.batch)) > 0.3);
+		assert!(probability(&trainer.predict(&lesson.batch)) < 0.05);
+	}
+
+	#[test]
+	fn a_lesson_that_does_not_fit_its_text_is_left_out() {
+		let corpus = Corpus::synthetic(20_000, 32);
+		let mut trainer = Trainer::new(small(), &Device::flex(), 32);
+		let batch = Batch::sample(&corpus.train, BATCH, SEQ, &mut Rng::new(32));
+		let mut teacher = sure_teacher(BATCH * SEQ, 65);
+		teacher.pop();
+		let short = Lesson { batch: batch.clone(), teacher };
+		let mut broken = Lesson { batch: batch.clone(), teacher: sure_teacher(BATCH * SEQ, 65) };
+		broken.teacher[7] = f32::NAN;
+		for lesson in [short, broken] {
+			let pending = trainer.begin(&batch, &[]);
+			let report = trainer.finish_with(pending, None, Some(&lesson));
+			assert_eq!(report.lesson_loss, None);
+			assert_finite(&report);
+		}
+	}
+
+	#[test]
+	fn predictions_are_log_probabilities_and_a_new_student_predicts_as_the_local_model() {
+		let corpus = Corpus::synthetic(20_000, 33);
+		let trainer = Trainer::new(small(), &Device::flex(), 33);
+		let batch = Batch::sample(&corpus.train, BATCH, SEQ, &mut Rng::new(33));
+		let local = trainer.predict(&batch);
+		assert_eq!(local.len(), BATCH * SEQ * VOCAB_SIZE);
+		for position in local.chunks(VOCAB_SIZE) {
+			let total: f32 = position.iter().map(|v| v.exp()).sum();
+			assert!((total - 1.0).abs() < 1e-4, "{total}");
+		}
+		// The target head starts at zero: the correction it adds is nothing yet.
+		let student = trainer.predict_student(&batch);
+		assert!(local.iter().zip(&student).all(|(a, b)| (a - b).abs() < 1e-5));
 	}
 
 	/// Held-out losses within this of the run without the poisoner (nats per byte).
