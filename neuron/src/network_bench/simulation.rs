@@ -67,7 +67,7 @@ impl Schedule {
 
 	/// The generator of neuron `index`'s batch order, the same for its twin.
 	fn batch_order(&self, index: usize) -> Rng {
-		Rng::new(self.parameter_seed(index) ^ 0xba7c_4e5)
+		Rng::new(self.parameter_seed(index) ^ 0x0ba7_c4e5)
 	}
 
 	/// A fresh model for neuron `index`.

@@ -25,6 +25,7 @@ use super::{
 		StepFault,
 	},
 	join::{join, remote_tensor, GatedAnswers, RemoteAnswers},
+	mixture::{self, mix},
 	tokens_tensor, Nucleus, NucleusConfig,
 };
 use crate::{
@@ -371,7 +372,9 @@ impl Trainer {
 	fn lesson_loss(&self, lesson: &Lesson) -> Tensor<1> {
 		let batch = &lesson.batch;
 		let tokens = tokens_tensor(&batch.inputs, batch.batch, batch.seq, &self.device);
-		let h = self.model.encoder.forward(tokens);
+		// The lesson teaches the student, not the encoder: the local model, which the neuron
+		// serves and which is its own expert in the student, keeps to its own kind of text.
+		let h = self.model.encoder.forward(tokens).detach();
 		let student = self.model.target_logits(h.clone(), self.model.distill(h));
 		let rows = batch.batch * batch.seq;
 		let teacher = Tensor::<2>::from_data(
@@ -392,13 +395,21 @@ impl Trainer {
 	}
 
 	/// The student's next-byte log-probabilities of `batch` ([batch · seq, vocab] values): the
-	/// model that runs offline. Reads the model only.
+	/// model that runs offline. It is two experts joined as the network joins its peers
+	/// ([`mix`]): the local model, and the local model corrected by the target head on the
+	/// distilled context (what the lessons taught it of other text). On the neuron's own kind of
+	/// text the local expert carries the weight after a few bytes, on other kinds the corrected
+	/// one, so what the student learns of its peers' text costs it little on its own. Reads the
+	/// model only.
 	pub fn predict_student(&self, batch: &Batch) -> Vec<f32> {
 		let model = self.model.valid();
 		let device = self.device.clone().inner();
 		let tokens = tokens_tensor(&batch.inputs, batch.batch, batch.seq, &device);
 		let h = model.encoder.forward(tokens);
-		float_values(log_softmax(model.target_logits(h.clone(), model.distill(h)), 1))
+		let local = float_values(log_softmax(model.local_logits(h.clone()), 1));
+		let corrected =
+			float_values(log_softmax(model.target_logits(h.clone(), model.distill(h)), 1));
+		mix(&[&local, &corrected], &batch.targets, batch.seq)
 	}
 
 	/// One Adam step of the model on the step's gradients; counts the step.
@@ -448,15 +459,10 @@ impl Trainer {
 
 	/// Mean held-out losses over `batches`, without updating anything.
 	pub fn evaluate(&self, batches: &[Batch]) -> Evaluation {
-		let model = self.model.valid();
-		let device = self.device.clone().inner();
 		let (mut local, mut student) = (0.0, 0.0);
 		for batch in batches {
-			let tokens = tokens_tensor(&batch.inputs, batch.batch, batch.seq, &device);
-			let targets = targets_tensor(batch, &device);
-			let h = model.encoder.forward(tokens);
-			local += scalar(&cross_entropy(model.local_logits(h.clone()), targets.clone()));
-			student += scalar(&target_loss(&model, &h, model.distill(h.clone()), &targets));
+			local += mixture::cross_entropy(&self.predict(batch), &batch.targets);
+			student += mixture::cross_entropy(&self.predict_student(batch), &batch.targets);
 		}
 		let n = batches.len().max(1) as f32;
 		Evaluation { local_loss: local / n, student_loss: student / n }
