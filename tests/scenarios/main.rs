@@ -8,6 +8,7 @@ mod dev_chain;
 mod local_testnet;
 mod localnet;
 mod market;
+mod network;
 mod neurons;
 mod wallet_cli;
 mod zombienet;

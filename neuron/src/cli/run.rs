@@ -166,7 +166,7 @@ pub struct NetworkArgs {
 	#[arg(long, default_value_t = 1)]
 	seed: u64,
 	/// Training steps of every networked neuron.
-	#[arg(long, default_value_t = 300)]
+	#[arg(long, default_value_t = 150)]
 	steps: u64,
 	/// The neurons' domains, one neuron each, as a comma-separated list of directories under
 	/// --corpora.
@@ -179,7 +179,7 @@ pub struct NetworkArgs {
 	#[arg(long, default_value_t = 64)]
 	seq: usize,
 	/// Held-out batches scored per domain.
-	#[arg(long, default_value_t = 16)]
+	#[arg(long, default_value_t = 12)]
 	eval_batches: usize,
 	/// Where the corpora are [default: $BITTENSOR_CORPORA, else ~/.cache/bittensor/corpora].
 	#[arg(long)]

@@ -32,25 +32,41 @@ fn log_sum_exp(values: impl Iterator<Item = f32> + Clone) -> f32 {
 
 /// The mixture's next-byte log-probabilities ([rows · seq, vocab], row-major, as each expert's)
 /// from the experts' (each [rows · seq, vocab] log-probabilities) and the bytes that follow each
-/// position (`targets`, [rows · seq]), rows of `seq` bytes. Experts of the wrong length, or
-/// with values that are not finite, are left out; with none left, the result is empty.
+/// position (`targets`, [rows · seq]), rows of `seq` bytes, every row starting from even
+/// weights. Experts of the wrong length, or with values that are not finite, are left out; with
+/// none left, the result is empty.
 pub fn mix(experts: &[&[f32]], targets: &[i64], seq: usize) -> Vec<f32> {
+	mix_from(experts, &vec![1.0; experts.len()], targets, seq)
+}
+
+/// [`mix`], every row starting from `prior` (a weight per expert, in any scale; an expert
+/// whose weight is not positive is left out) instead of even weights: for experts one of which
+/// is known to be right on most rows.
+pub fn mix_from(experts: &[&[f32]], prior: &[f32], targets: &[i64], seq: usize) -> Vec<f32> {
 	let positions = targets.len();
-	let experts: Vec<&[f32]> = experts
+	let (experts, prior): (Vec<&[f32]>, Vec<f32>) = experts
 		.iter()
 		.copied()
-		.filter(|e| e.len() == positions * VOCAB_SIZE && e.iter().all(|v| v.is_finite()))
-		.collect();
+		.zip(prior.iter().copied())
+		.filter(|(e, w)| {
+			e.len() == positions * VOCAB_SIZE
+				&& e.iter().all(|v| v.is_finite())
+				&& w.is_finite()
+				&& *w > 0.0
+		})
+		.unzip();
 	let count = experts.len();
 	if count == 0 || seq == 0 {
 		return Vec::new();
 	}
+	let total: f32 = prior.iter().sum();
+	let row_start: Vec<f32> = prior.iter().map(|w| (w / total).ln()).collect();
 	let mut mixed = vec![0.0; positions * VOCAB_SIZE];
-	// Per expert, the discounted log-likelihood of the row's bytes so far.
-	let mut evidence = vec![0.0f32; count];
+	// Per expert, its prior and the discounted log-likelihood of the row's bytes so far.
+	let mut evidence = row_start.clone();
 	for (position, target) in targets.iter().enumerate() {
 		if position % seq == 0 {
-			evidence.iter_mut().for_each(|e| *e = 0.0);
+			evidence.clone_from(&row_start);
 		}
 		let posterior = log_sum_exp(evidence.iter().copied());
 		let log_weights: Vec<f32> = evidence
@@ -159,6 +175,26 @@ mod tests {
 			let got = mixed[position * VOCAB_SIZE + byte_at(position)];
 			assert!((got - even(position)).abs() < 1e-5, "position {position}: {got}");
 		}
+	}
+
+	#[test]
+	fn every_row_starts_from_the_prior() {
+		let seq = 8;
+		let targets: Vec<i64> = (0..2 * seq).map(|p| byte_at(p) as i64).collect();
+		let a = expert(2 * seq, 0.9, byte_at);
+		let b = expert(2 * seq, 0.9, |p| byte_at(p + 1));
+		let mixed = mix_from(&[&a, &b], &[3.0, 1.0], &targets, seq);
+		let weights = [(1.0 - SHARE) * 0.75 + SHARE / 2.0, (1.0 - SHARE) * 0.25 + SHARE / 2.0];
+		for position in [0, seq] {
+			let byte = byte_at(position);
+			let expected = (weights[0] * a[position * VOCAB_SIZE + byte].exp()
+				+ weights[1] * b[position * VOCAB_SIZE + byte].exp())
+			.ln();
+			let got = mixed[position * VOCAB_SIZE + byte];
+			assert!((got - expected).abs() < 1e-5, "position {position}: {got} against {expected}");
+		}
+		// An expert without weight is left out.
+		assert_eq!(mix_from(&[&a, &b], &[1.0, 0.0], &targets, seq), mix(&[&a], &targets, seq));
 	}
 
 	#[test]

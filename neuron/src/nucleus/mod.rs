@@ -10,7 +10,8 @@
 //!   gradient with respect to each peer's representation goes back to that peer (Backward).
 //! - The **distillation** network learns to imitate `joined` from `h` (mean squared error) and the
 //!   target head is trained on `[h, distilled]` as well (the *student loss*), so the neuron keeps
-//!   working, and can run fully offline, without its peers.
+//!   working, and can run fully offline, without its peers. The student reads `h` held fixed: what
+//!   it learns never moves the local model, which the neuron serves.
 //! - The gate **explores**: peers are chosen by their gate score plus Gumbel noise, less a penalty
 //!   for how often each was chosen lately, so that it does not lock onto one favourite. Scoring
 //!   (what peers are paid) is apart from all this, in [`crate::scoring`].
@@ -25,7 +26,7 @@
 
 use burn::{
 	config::Config,
-	module::Module,
+	module::{Module, ModuleVisitor, Param},
 	nn::{
 		attention::generate_autoregressive_mask,
 		transformer::{TransformerEncoder, TransformerEncoderConfig, TransformerEncoderInput},
@@ -152,7 +153,7 @@ impl Nucleus {
 	/// A freshly initialised nucleus on `device`.
 	pub fn new(config: &NucleusConfig, device: &Device) -> Self {
 		let d = REPRESENTATION_DIM;
-		Self {
+		let nucleus = Self {
 			encoder: Encoder::new(config, device),
 			local_head: LinearConfig::new(d, VOCAB_SIZE).init(device),
 			gate: LinearConfig::new(d, config.gate_width).init(device),
@@ -163,7 +164,9 @@ impl Nucleus {
 			target_head: LinearConfig::new(2 * d, VOCAB_SIZE)
 				.with_initializer(Initializer::Zeros)
 				.init(device),
-		}
+		};
+		nucleus.visit(&mut DrawNow);
+		nucleus
 	}
 
 	/// Gate scores of every gate output, from the input: [batch, gate_width].
@@ -223,6 +226,17 @@ impl Nucleus {
 			.forward(Tensor::cat(vec![h, context], 2))
 			.reshape([batch * seq, VOCAB_SIZE]);
 		local + correction
+	}
+}
+
+/// Draws every parameter it visits now. burn draws a parameter lazily, at its first use, from
+/// the device's one random generator: without this, two models seeded alike but first used in
+/// turn (a neuron and its solo twin) would start from different parameters.
+struct DrawNow;
+
+impl ModuleVisitor for DrawNow {
+	fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+		param.val();
 	}
 }
 
